@@ -1,0 +1,111 @@
+import { isIP } from "node:net";
+import { z } from "zod";
+
+// Each parser turns one environment string into a typed value, or fails with the phrase
+// "expected ..." that the one-line startup error quotes. They are zod schemas so that the
+// whole environment is validated by one `safeParse` and every failure names its variable.
+
+type Ctx = z.core.$RefinementCtx<string>;
+
+function fail(ctx: Ctx, expected: string): never {
+  ctx.addIssue({ code: "custom", message: expected });
+  return z.NEVER as never;
+}
+
+/** An integer in [min, max]; `what` describes the unit for the error message. */
+export function integer(min: number, max: number, what = "integer") {
+  return z.string().transform((raw, ctx) => {
+    const text = raw.trim();
+    const value = Number(text);
+    if (!/^-?\d+$/.test(text) || value < min || value > max) {
+      return fail(ctx, `${what} from ${min} to ${max}`);
+    }
+    return value;
+  });
+}
+
+/** A finite decimal number in [min, max]. */
+export function decimal(min: number, max: number, what = "number") {
+  return z.string().transform((raw, ctx) => {
+    const text = raw.trim();
+    const value = Number(text);
+    if (text === "" || !Number.isFinite(value) || value < min || value > max) {
+      return fail(ctx, `${what} from ${min} to ${max}`);
+    }
+    return value;
+  });
+}
+
+/** `full`, or a jitter fraction in [0, 1]. */
+export const jitter = z.string().transform((raw, ctx): number | "full" => {
+  const text = raw.trim().toLowerCase();
+  if (text === "full") return "full";
+  const value = Number(text);
+  if (text === "" || !Number.isFinite(value) || value < 0 || value > 1) {
+    return fail(ctx, `a fraction from 0 to 1, or "full"`);
+  }
+  return value;
+});
+
+/** Base URL of the upstream: http or https, optional base path, no query or fragment. */
+export const upstreamUrl = z.string().transform((raw, ctx) => {
+  let url: URL;
+  try {
+    url = new URL(raw.trim());
+  } catch {
+    return fail(ctx, "an absolute http:// or https:// URL");
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") {
+    return fail(ctx, "an absolute http:// or https:// URL");
+  }
+  if (url.search !== "" || url.hash !== "") return fail(ctx, "a base URL without query or fragment");
+  return url.href.replace(/\/+$/, "");
+});
+
+/** A listen address: an IP literal or a host name. */
+export const host = z.string().transform((raw, ctx) => {
+  const text = raw.trim();
+  if (isIP(text) !== 0 || /^[a-zA-Z0-9]([a-zA-Z0-9.-]*[a-zA-Z0-9])?$/.test(text)) return text;
+  return fail(ctx, "an IP address or host name");
+});
+
+/** Comma-separated path prefixes, each starting with `/`; a trailing `/` is dropped (`/` stays). */
+export const routes = z.string().transform((raw, ctx) => {
+  const parts = raw
+    .split(",")
+    .map((part) => part.trim())
+    .filter((part) => part !== "");
+  const valid = (p: string) =>
+    p.startsWith("/") && !/[?#\s%]/.test(p) && !p.split("/").some((seg) => seg === "." || seg === "..");
+  if (parts.length === 0 || !parts.every(valid)) {
+    return fail(ctx, "comma-separated path prefixes such as /provider,/invoices (no dot-segments)");
+  }
+  return [...new Set(parts.map((p) => (p === "/" ? p : p.replace(/\/+$/, ""))))];
+});
+
+/** Comma-separated HTTP status codes; only error statuses (400-599) can be retried. */
+export const statusList = z.string().transform((raw, ctx) => {
+  const parts = raw
+    .split(",")
+    .map((part) => part.trim())
+    .filter((part) => part !== "");
+  const codes = parts.map(Number);
+  if (!parts.every((p) => /^\d{3}$/.test(p)) || codes.some((c) => c < 400 || c > 599)) {
+    return fail(ctx, "comma-separated HTTP status codes from 400 to 599");
+  }
+  return [...new Set(codes)].sort((a, b) => a - b);
+});
+
+/** An HTTP header name (RFC 9110 §5.1 token), lower-cased; empty turns the feature off. */
+export const headerName = z.string().transform((raw, ctx) => {
+  const text = raw.trim().toLowerCase();
+  if (text === "" || /^[!#$%&'*+.^_`|~0-9a-z-]+$/.test(text)) return text;
+  return fail(ctx, "an HTTP header name (letters, digits, '-'), or empty to turn it off");
+});
+
+export const logLevel = z.string().transform((raw, ctx) => {
+  const text = raw.trim().toLowerCase();
+  const levels = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
+  const found = levels.find((level) => level === text);
+  return found ?? fail(ctx, `one of ${levels.join(", ")}`);
+});

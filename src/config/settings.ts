@@ -1,0 +1,164 @@
+import { z } from "zod";
+import {
+  decimal,
+  headerName,
+  host,
+  integer,
+  jitter,
+  logLevel,
+  routes,
+  statusList,
+  upstreamUrl,
+} from "./parsers.js";
+
+/**
+ * Every setting, in one place: the environment variable, its default (as the string an operator
+ * would write), a one-line meaning for `--help`, and the parser. The defaults are the contract of
+ * ../shared/SPEC.md "Configuration"; units are in the names.
+ */
+export const settings = {
+  UPSTREAM_URL: {
+    key: "upstreamUrl",
+    default: "http://127.0.0.1:5002",
+    help: "base URL of the upstream (http or https, optional base path)",
+    parse: upstreamUrl,
+  },
+  UPSTREAM_CA_FILE: {
+    key: "upstreamCaFile",
+    default: "",
+    help: "PEM bundle trusted for an https upstream, besides the system's CAs",
+    parse: z.string().transform((s) => s.trim()),
+  },
+  LISTEN_HOST: {
+    key: "listenHost",
+    default: "127.0.0.1",
+    help: "proxy listener address (loopback: only the pod's own containers reach it)",
+    parse: host,
+  },
+  PORT: { key: "port", default: "8080", help: "proxy listener port", parse: integer(0, 65535, "a port") },
+  ADMIN_HOST: {
+    key: "adminHost",
+    default: "0.0.0.0",
+    help: "admin listener address (Prometheus and kubelet probes reach it)",
+    parse: host,
+  },
+  ADMIN_PORT: {
+    key: "adminPort",
+    default: "9464",
+    help: "admin listener port (/metrics, /healthz, /readyz, /config)",
+    parse: integer(0, 65535, "a port"),
+  },
+  ROUTES: {
+    key: "routes",
+    default: "/provider",
+    help: "comma-separated path prefixes that are forwarded; / forwards every path",
+    parse: routes,
+  },
+  MAX_RETRIES: {
+    key: "maxRetries",
+    default: "3",
+    help: "retries after the first attempt (so at most MAX_RETRIES+1 attempts)",
+    parse: integer(0, 10),
+  },
+  RETRY_ON_STATUS: {
+    key: "retryOnStatus",
+    default: "408,429,500,502,503,504",
+    help: "upstream status codes that are retried",
+    parse: statusList,
+  },
+  BACKOFF_BASE_MS: {
+    key: "backoffBaseMs",
+    default: "500",
+    help: "delay before the first retry in ms; doubles each retry",
+    parse: integer(0, 600_000, "milliseconds"),
+  },
+  BACKOFF_MAX_MS: {
+    key: "backoffMaxMs",
+    default: "10000",
+    help: "cap on one backoff delay in ms",
+    parse: integer(0, 3_600_000, "milliseconds"),
+  },
+  BACKOFF_JITTER: {
+    key: "backoffJitter",
+    default: "0.1",
+    help: "delay x uniform factor in [1-j, 1+j]; full = uniform in [0, delay]; 0 = none",
+    parse: jitter,
+  },
+  RETRY_AFTER_MAX_MS: {
+    key: "retryAfterMaxMs",
+    default: "30000",
+    help: "the longest Retry-After the sidecar will wait, in ms",
+    parse: integer(0, 3_600_000, "milliseconds"),
+  },
+  PER_TRY_TIMEOUT_MS: {
+    key: "perTryTimeoutMs",
+    default: "5000",
+    help: "one attempt's limit for the response headers to arrive, in ms",
+    parse: integer(1, 3_600_000, "milliseconds"),
+  },
+  REQUEST_TIMEOUT_MS: {
+    key: "requestTimeoutMs",
+    default: "20000",
+    help: "deadline for the whole request (all attempts and waits), in ms",
+    parse: integer(1, 3_600_000, "milliseconds"),
+  },
+  MAX_BODY_BYTES: {
+    key: "maxBodyBytes",
+    default: "1048576",
+    help: "largest request body buffered for replay; larger ones go once, unretried",
+    parse: integer(0, 1_073_741_824, "bytes"),
+  },
+  RETRY_BUDGET_RATIO: {
+    key: "retryBudgetRatio",
+    default: "0.2",
+    help: "retries may add at most this fraction of the requests seen in the last 10 s ...",
+    parse: decimal(0, 1000, "a ratio"),
+  },
+  RETRY_BUDGET_MIN_PER_SEC: {
+    key: "retryBudgetMinPerSec",
+    default: "10",
+    help: "... plus this many retries per second (so low traffic can always retry)",
+    parse: decimal(0, 1_000_000, "retries per second"),
+  },
+  CIRCUIT_FAILURE_THRESHOLD: {
+    key: "circuitFailureThreshold",
+    default: "10",
+    help: "consecutive failed attempts that open a route's circuit; 0 turns the breaker off",
+    parse: integer(0, 1_000_000),
+  },
+  CIRCUIT_OPEN_MS: {
+    key: "circuitOpenMs",
+    default: "10000",
+    help: "how long an open circuit fails fast before one probe is let through, in ms",
+    parse: integer(1, 3_600_000, "milliseconds"),
+  },
+  IDEMPOTENCY_HEADER: {
+    key: "idempotencyHeader",
+    default: "Idempotency-Key",
+    help: "header that makes retried POST/PATCH safe to dedupe; empty turns it off",
+    parse: headerName,
+  },
+  SHUTDOWN_GRACE_MS: {
+    key: "shutdownGraceMs",
+    default: "15000",
+    help: "how long in-flight requests may finish after SIGTERM, in ms",
+    parse: integer(0, 3_600_000, "milliseconds"),
+  },
+  LOG_LEVEL: {
+    key: "logLevel",
+    default: "info",
+    help: "pino level: fatal, error, warn, info, debug, trace or silent",
+    parse: logLevel,
+  },
+} as const;
+
+export type EnvName = keyof typeof settings;
+type Settings = typeof settings;
+
+/** The typed, validated configuration: `{ upstreamUrl: string, port: number, ... }`. */
+export type Config = {
+  [N in EnvName as Settings[N]["key"]]: z.output<Settings[N]["parse"]>;
+} & {
+  /** PEM text of UPSTREAM_CA_FILE, read once at start-up. */
+  upstreamCa: string | undefined;
+};

@@ -1,0 +1,53 @@
+#!/usr/bin/env node
+import { helpText } from "./config/help-text.js";
+import { loadConfig, publicConfig } from "./config/load-config.js";
+import type { Config } from "./config/settings.js";
+import { SidecarError } from "./errors/sidecar-error.js";
+import { startSidecar } from "./sidecar.js";
+
+// The process entry: arguments, configuration, signals, exit codes. Exit 2 = bad configuration.
+
+const args = process.argv.slice(2);
+if (args.includes("--help") || args.includes("-h")) {
+  process.stdout.write(helpText());
+  process.exit(0);
+}
+const unknown = args.filter((arg) => arg !== "--check-config");
+if (unknown.length > 0) {
+  process.stderr.write(`retry-sidecar: unknown argument ${unknown[0]} (try --help)\n`);
+  process.exit(2);
+}
+
+let config: Config;
+try {
+  config = loadConfig(process.env);
+} catch (error) {
+  if (error instanceof SidecarError && error.code === "CONFIG_INVALID") {
+    process.stderr.write(`retry-sidecar: ${error.message}\n`);
+    process.exit(2);
+  }
+  throw error;
+}
+
+if (args.includes("--check-config")) {
+  process.stdout.write(`${JSON.stringify(publicConfig(config), null, 2)}\n`);
+  process.exit(0);
+}
+
+try {
+  const sidecar = await startSidecar(config);
+  const stop = (signal: NodeJS.Signals) => {
+    sidecar.logger.info({ signal }, "shutdown requested");
+    sidecar.shutdown().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.once("SIGTERM", stop);
+  process.once("SIGINT", stop);
+} catch (error) {
+  // EADDRINUSE and the like: one line, no stack trace, as for bad configuration.
+  const message = error instanceof Error ? error.message : String(error);
+  process.stderr.write(`retry-sidecar: cannot start: ${message}\n`);
+  process.exit(1);
+}

@@ -1,0 +1,84 @@
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import type { SkipReason } from "../retry/outcome.js";
+
+const SKIP_REASONS: readonly SkipReason[] = [
+  "budget",
+  "deadline",
+  "retry_after_too_long",
+  "circuit_open",
+  "client_gone",
+  "body_too_large",
+];
+
+// Client-facing latency includes retries and waits (up to REQUEST_TIMEOUT_MS, 20 s by default),
+// so the buckets reach past prom-client's default 10 s.
+const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30];
+
+/** The metrics of ../shared/SPEC.md "Metrics", on their own registry. Names and labels are fixed. */
+export function createMetrics(routes: readonly string[]) {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const metrics = {
+    registry,
+    requests: new Counter({
+      name: "retry_sidecar_requests_total",
+      help: "Responses sent to clients.",
+      labelNames: ["route", "method", "code"] as const,
+      registers: [registry],
+    }),
+    duration: new Histogram({
+      name: "retry_sidecar_request_duration_seconds",
+      help: "Client-facing latency, retries included.",
+      labelNames: ["route", "method", "code"] as const,
+      buckets: DURATION_BUCKETS,
+      registers: [registry],
+    }),
+    attempts: new Counter({
+      name: "retry_sidecar_upstream_attempts_total",
+      help: "Upstream attempts by outcome: status code, timeout, connect_error or reset.",
+      labelNames: ["route", "outcome"] as const,
+      registers: [registry],
+    }),
+    retries: new Counter({
+      name: "retry_sidecar_retries_total",
+      help: "Retries started, by the outcome that caused them.",
+      labelNames: ["route", "reason"] as const,
+      registers: [registry],
+    }),
+    retrySuccess: new Counter({
+      name: "retry_sidecar_retry_success_total",
+      help: "Requests that ended non-retryable after at least one retry.",
+      labelNames: ["route"] as const,
+      registers: [registry],
+    }),
+    retriesExhausted: new Counter({
+      name: "retry_sidecar_retries_exhausted_total",
+      help: "Requests that ended retryable after all their retries.",
+      labelNames: ["route"] as const,
+      registers: [registry],
+    }),
+    retriesSkipped: new Counter({
+      name: "retry_sidecar_retries_skipped_total",
+      help: "Retries not made, by reason.",
+      labelNames: ["route", "reason"] as const,
+      registers: [registry],
+    }),
+    circuitState: new Gauge({
+      name: "retry_sidecar_circuit_state",
+      help: "Circuit breaker state per route: 0 closed, 1 open, 2 half-open.",
+      labelNames: ["route"] as const,
+      registers: [registry],
+    }),
+  };
+  // Series that alerts divide by or rate() over exist from the start, at zero (a missing series
+  // would make "retries exhausted" silently match nothing until the first one happens).
+  for (const route of routes) {
+    metrics.retrySuccess.labels(route).inc(0);
+    metrics.retriesExhausted.labels(route).inc(0);
+    metrics.circuitState.labels(route).set(0);
+    for (const reason of SKIP_REASONS) metrics.retriesSkipped.labels(route, reason).inc(0);
+  }
+  return metrics;
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;

@@ -1,0 +1,61 @@
+import type { RequestCompleted } from "../proxy/forward-request.js";
+import type { CircuitState } from "../retry/circuit-breaker.js";
+import type { SkipReason } from "../retry/outcome.js";
+import type { RetryEvents } from "../retry/retry-loop.js";
+import type { Logger } from "./logger.js";
+import type { Metrics } from "./metrics.js";
+
+const CIRCUIT_GAUGE: Record<CircuitState, number> = { closed: 0, open: 1, "half-open": 2 };
+
+/**
+ * Turns the retry loop's and the forwarder's events into metrics and log lines: the one place
+ * that knows both what happened and how it is reported.
+ */
+export function createObserver(metrics: Metrics, logger: Logger) {
+  const events: RetryEvents & {
+    completed(event: RequestCompleted): void;
+    circuit(route: string, state: CircuitState): void;
+  } = {
+    attempt(route: string, outcome: string) {
+      metrics.attempts.labels(route, outcome).inc();
+    },
+    retry(route: string, requestId: string, attempt: number, delayMs: number, reason: string) {
+      metrics.retries.labels(route, reason).inc();
+      logger.info({ reqId: requestId, route, attempt, delayMs, reason }, "upstream retry");
+    },
+    skipped(route: string, reason: SkipReason) {
+      metrics.retriesSkipped.labels(route, reason).inc();
+    },
+    completed(event: RequestCompleted) {
+      const code = String(event.status);
+      metrics.requests.labels(event.route, event.method, code).inc();
+      metrics.duration.labels(event.route, event.method, code).observe(event.durationMs / 1000);
+      if (event.retries > 0 && !event.retryable && event.stop === "not_retryable") {
+        metrics.retrySuccess.labels(event.route).inc();
+      }
+      if (event.stop === "exhausted" && event.retries > 0) metrics.retriesExhausted.labels(event.route).inc();
+      const fields = {
+        reqId: event.requestId,
+        route: event.route,
+        method: event.method,
+        path: event.path,
+        status: event.status,
+        attempts: event.attempts,
+        durationMs: Math.round(event.durationMs),
+        ...(event.stop !== undefined && event.stop !== "not_retryable" ? { retryStopped: event.stop } : {}),
+        ...(event.error === undefined
+          ? {}
+          : { err: { code: (event.error as { code?: string }).code, message: event.error.message } }),
+      };
+      if (event.error === undefined) logger.info(fields, "request completed");
+      else logger.warn(fields, "request completed");
+    },
+    circuit(route: string, state: CircuitState) {
+      metrics.circuitState.labels(route).set(CIRCUIT_GAUGE[state]);
+      logger.warn({ route, state }, "circuit state changed");
+    },
+  };
+  return events;
+}
+
+export type Observer = ReturnType<typeof createObserver>;

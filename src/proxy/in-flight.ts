@@ -1,0 +1,40 @@
+/**
+ * The requests being served, so that shutdown can wait for them to finish and, when the grace
+ * period is over, abort the rest (their waits and attempts stop at once).
+ */
+export class InFlight {
+  private readonly active = new Set<AbortController>();
+  private idleWaiters: Array<() => void> = [];
+
+  get size(): number {
+    return this.active.size;
+  }
+
+  /** Registers a request; the returned function is called once when it has its answer. */
+  add(controller: AbortController): () => void {
+    this.active.add(controller);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.active.delete(controller);
+      if (this.active.size === 0) this.wakeIdle();
+    };
+  }
+
+  /** Resolves when no request is in flight. */
+  idle(): Promise<void> {
+    if (this.active.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  abortAll(): void {
+    for (const controller of this.active) controller.abort();
+  }
+
+  private wakeIdle(): void {
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const wake of waiters) wake();
+  }
+}

@@ -1,0 +1,36 @@
+/**
+ * What one upstream attempt came to, as plain data. `label` is the value of the `outcome` label
+ * of retry_sidecar_upstream_attempts_total and the `reason` of retry_sidecar_retries_total.
+ */
+export type FailureKind = "timeout" | "connect_error" | "reset";
+
+export type AttemptOutcome =
+  | { readonly kind: "response"; readonly status: number; readonly retryAfter: string | undefined }
+  | { readonly kind: "failure"; readonly failure: FailureKind; readonly retryable: boolean };
+
+/** Why a retryable outcome was not retried: one union, used as metric label and log field. */
+export type SkipReason =
+  | "budget"
+  | "deadline"
+  | "retry_after_too_long"
+  | "circuit_open"
+  | "client_gone"
+  | "body_too_large";
+
+/** Why the loop stopped: the outcome was fine, the retry limit was reached, or a skip reason. */
+export type StopReason = "not_retryable" | "exhausted" | SkipReason;
+
+export function outcomeLabel(outcome: AttemptOutcome): string {
+  return outcome.kind === "response" ? statusLabel(outcome.status) : outcome.failure;
+}
+
+// Status labels are interned once: label strings are built on every attempt otherwise.
+const statusLabels: string[] = [];
+function statusLabel(status: number): string {
+  let label = statusLabels[status];
+  if (label === undefined) {
+    label = String(status);
+    statusLabels[status] = label;
+  }
+  return label;
+}

@@ -1,0 +1,132 @@
+import { type BackoffOptions, backoffDelayMs } from "./backoff.js";
+import type { CircuitBreaker } from "./circuit-breaker.js";
+import { isRetryable } from "./classify.js";
+import type { Clock, Random, Sleep } from "./clock.js";
+import { decideRetry } from "./decide-retry.js";
+import { type AttemptOutcome, outcomeLabel, type SkipReason, type StopReason } from "./outcome.js";
+import { parseRetryAfterMs } from "./retry-after.js";
+import type { RetryBudget } from "./retry-budget.js";
+
+/** One attempt as the sender reports it. `discard` frees a response that will not be used. */
+export interface Attempt<R> {
+  readonly outcome: AttemptOutcome;
+  readonly response: R | undefined;
+  /** Why there was no response (transport failures), for the logs. */
+  readonly error?: Error | undefined;
+  discard(): void;
+}
+
+/** Sends attempt number `attempt` (1-based), giving up on headers after `timeoutMs`. */
+export type SendAttempt<R> = (attempt: number, timeoutMs: number) => Promise<Attempt<R>>;
+
+/** What the loop reports; metrics and logs subscribe (the loop never imports them). */
+export interface RetryEvents {
+  attempt(route: string, outcome: string): void;
+  /** A retry is starting now: `attempt` is its number, `reason` the outcome that caused it. */
+  retry(route: string, requestId: string, attempt: number, delayMs: number, reason: string): void;
+  skipped(route: string, reason: SkipReason): void;
+}
+
+export interface RetryPolicy {
+  readonly retryOnStatus: ReadonlySet<number>;
+  readonly backoff: BackoffOptions;
+  readonly retryAfterMaxMs: number;
+  readonly perTryTimeoutMs: number;
+}
+
+export interface RetryDeps {
+  readonly clock: Clock;
+  readonly sleep: Sleep;
+  readonly random: Random;
+  readonly budget: RetryBudget;
+  readonly events: RetryEvents;
+}
+
+/** The one request being retried. */
+export interface RetryRequest {
+  readonly route: string;
+  readonly requestId: string;
+  readonly maxRetries: number;
+  readonly replayable: boolean;
+  /** Clock time at which REQUEST_TIMEOUT_MS runs out. */
+  readonly deadlineAt: number;
+  /** Aborts when the client goes away (or shutdown gives up on it). */
+  readonly signal: AbortSignal;
+  readonly breaker: CircuitBreaker;
+  readonly isProbe: boolean;
+}
+
+export interface RetryResult<R> {
+  /** The last attempt, or undefined when the client left before any attempt finished. */
+  readonly last: Attempt<R> | undefined;
+  readonly attempts: number;
+  readonly retries: number;
+  readonly stop: StopReason;
+  /** The last attempt's outcome was retryable (with stop, tells "exhausted" from "recovered"). */
+  readonly retryable: boolean;
+}
+
+/**
+ * The retry loop: send, classify, decide, wait, send again. It owns the waiting and the
+ * bookkeeping; every judgement is delegated to the pure functions it imports.
+ */
+export async function runWithRetries<R>(
+  request: RetryRequest,
+  send: SendAttempt<R>,
+  policy: RetryPolicy,
+  deps: RetryDeps,
+): Promise<RetryResult<R>> {
+  const { clock, events } = deps;
+  let retries = 0;
+  let delayMs = 0;
+  let reason = "";
+  for (let attempt = 1; ; attempt++) {
+    if (attempt > 1) events.retry(request.route, request.requestId, attempt, delayMs, reason);
+    const remaining = request.deadlineAt - clock();
+    const result = await send(attempt, Math.max(1, Math.min(policy.perTryTimeoutMs, remaining)));
+    if (request.signal.aborted) {
+      // The client left mid-attempt: nothing will read the answer, and the attempt says nothing
+      // about the upstream's health, so it is neither counted nor given to the breaker.
+      result.discard();
+      if (request.isProbe) request.breaker.releaseProbe();
+      return { last: undefined, attempts: attempt, retries, stop: "client_gone", retryable: false };
+    }
+    const outcome = result.outcome;
+    const retryable = isRetryable(outcome, policy.retryOnStatus);
+    const label = outcomeLabel(outcome);
+    events.attempt(request.route, label);
+    request.breaker.record(retryable);
+
+    const decision = decideRetry({
+      retryable,
+      retriesMade: retries,
+      maxRetries: request.maxRetries,
+      replayable: request.replayable,
+      clientGone: request.signal.aborted,
+      retryAfterMs: outcome.kind === "response" ? parseRetryAfterMs(outcome.retryAfter, clock()) : undefined,
+      retryAfterMaxMs: policy.retryAfterMaxMs,
+      backoffMs: backoffDelayMs(retries + 1, policy.backoff, deps.random),
+      remainingMs: request.deadlineAt - clock(),
+      circuitBlocks: request.breaker.blocksRetry(request.isProbe),
+      budgetAllows: deps.budget.canWithdraw(),
+    });
+    if (!decision.retry) {
+      if (decision.reason !== "not_retryable" && decision.reason !== "exhausted") {
+        events.skipped(request.route, decision.reason);
+      }
+      return { last: result, attempts: attempt, retries, stop: decision.reason, retryable };
+    }
+
+    deps.budget.withdraw();
+    result.discard();
+    await deps.sleep(decision.delayMs, request.signal);
+    if (request.signal.aborted) {
+      events.skipped(request.route, "client_gone");
+      if (request.isProbe) request.breaker.releaseProbe();
+      return { last: undefined, attempts: attempt, retries, stop: "client_gone", retryable: true };
+    }
+    retries += 1;
+    delayMs = decision.delayMs;
+    reason = label;
+  }
+}

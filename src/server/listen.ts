@@ -1,0 +1,33 @@
+import { createServer, type RequestListener, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+
+export interface ListenOptions {
+  readonly host: string;
+  readonly port: number;
+  /** Slow-loris limits: how long a client may take to send its headers / its whole request. */
+  readonly headersTimeoutMs: number;
+  readonly requestTimeoutMs: number;
+}
+
+/** Starts a Node HTTP server and resolves with the port it got (PORT=0 picks a free one). */
+export function listen(
+  listener: RequestListener,
+  options: ListenOptions,
+): Promise<{ server: Server; port: number }> {
+  const server = createServer(
+    {
+      headersTimeout: options.headersTimeoutMs,
+      requestTimeout: options.requestTimeoutMs,
+      // Refuse requests with both Content-Length and Transfer-Encoding etc. (Node's default, stated).
+      insecureHTTPParser: false,
+    },
+    listener,
+  );
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(options.port, options.host, () => {
+      server.off("error", reject);
+      resolve({ server, port: (server.address() as AddressInfo).port });
+    });
+  });
+}

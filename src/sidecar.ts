@@ -1,0 +1,186 @@
+import type { IncomingMessage, Server, ServerResponse } from "node:http";
+import { getRequestListener, RequestError } from "@hono/node-server";
+import type pino from "pino";
+import type { Dispatcher } from "undici";
+import { publicConfig } from "./config/load-config.js";
+import type { Config } from "./config/settings.js";
+import { createLogger, type Logger } from "./observability/logger.js";
+import { createMetrics, type Metrics } from "./observability/metrics.js";
+import { createObserver } from "./observability/observer.js";
+import type { ForwardDeps } from "./proxy/forward-request.js";
+import { InFlight } from "./proxy/in-flight.js";
+import { CircuitBreaker } from "./retry/circuit-breaker.js";
+import type { Clock, Random, Sleep } from "./retry/clock.js";
+import { RetryBudget } from "./retry/retry-budget.js";
+import { newId, realClock, realRandom, realSleep } from "./runtime/real-time.js";
+import { createAdminApp } from "./server/admin-app.js";
+import { listen } from "./server/listen.js";
+import { createProxyApp } from "./server/proxy-app.js";
+import { UpstreamClient } from "./upstream/upstream-client.js";
+
+/** What tests, the demo and the bench may replace; production uses the defaults. */
+export interface SidecarOverrides {
+  readonly clock?: Clock;
+  readonly sleep?: Sleep;
+  readonly random?: Random;
+  readonly logDestination?: pino.DestinationStream;
+  readonly dispatcher?: Dispatcher;
+}
+
+export interface Sidecar {
+  readonly proxyPort: number;
+  readonly adminPort: number;
+  readonly metrics: Metrics;
+  readonly logger: Logger;
+  /** Drains (readyz 503, no new connections, in-flight finish within the grace period) and stops. */
+  shutdown(): Promise<void>;
+}
+
+// A client gets this long to send its request headers; the whole request (body included) may
+// take the request deadline plus the same again. Both stop slow-loris clients holding sockets.
+const CLIENT_HEADERS_TIMEOUT_MS = 10_000;
+
+/** Builds every part from the configuration and starts both listeners. */
+export async function startSidecar(config: Config, overrides: SidecarOverrides = {}): Promise<Sidecar> {
+  const clock = overrides.clock ?? realClock;
+  const logger = createLogger(config.logLevel, overrides.logDestination);
+  const metrics = createMetrics(config.routes);
+  const observer = createObserver(metrics, logger);
+  const upstream = new UpstreamClient({
+    baseUrl: config.upstreamUrl,
+    ca: config.upstreamCa,
+    bodyTimeoutMs: config.perTryTimeoutMs,
+    ...(overrides.dispatcher === undefined ? {} : { dispatcher: overrides.dispatcher }),
+  });
+  const breakers = new Map(
+    config.routes.map((route) => [
+      route,
+      new CircuitBreaker(
+        { failureThreshold: config.circuitFailureThreshold, openMs: config.circuitOpenMs },
+        clock,
+        (state) => observer.circuit(route, state),
+      ),
+    ]),
+  );
+  const inFlight = new InFlight();
+  const forward: ForwardDeps = {
+    settings: {
+      maxRetries: config.maxRetries,
+      requestTimeoutMs: config.requestTimeoutMs,
+      maxBodyBytes: config.maxBodyBytes,
+      idempotencyHeader: config.idempotencyHeader,
+    },
+    policy: {
+      retryOnStatus: new Set(config.retryOnStatus),
+      backoff: { baseMs: config.backoffBaseMs, maxMs: config.backoffMaxMs, jitter: config.backoffJitter },
+      retryAfterMaxMs: config.retryAfterMaxMs,
+      perTryTimeoutMs: config.perTryTimeoutMs,
+    },
+    retry: {
+      clock,
+      sleep: overrides.sleep ?? realSleep,
+      random: overrides.random ?? realRandom,
+      budget: new RetryBudget(
+        { ratio: config.retryBudgetRatio, minPerSec: config.retryBudgetMinPerSec },
+        clock,
+      ),
+      events: observer,
+    },
+    upstream,
+    breakerFor: (route) => breakers.get(route) as CircuitBreaker,
+    clock,
+    newId,
+    inFlight,
+    completed: observer.completed,
+  };
+
+  let ready = true;
+  // Filled once the port is known (PORT=0 picks one): an absolute-form target naming the sidecar
+  // itself is an ordinary request (RFC 9112 §3.2.2); one naming any other host is refused.
+  const authorities = new Set<string>();
+  const proxyApp = createProxyApp({ routes: config.routes, ownAuthorities: authorities, forward, logger });
+  const honoListener = getRequestListener(proxyApp.fetch, {
+    autoCleanupIncoming: false, // the forwarder reads (or drains) every body itself
+    errorHandler: (error) =>
+      Response.json(
+        { error: error instanceof RequestError ? error.message : "bad request", reason: "bad_request" },
+        { status: 400 },
+      ),
+  });
+  const proxyListener = (incoming: IncomingMessage, outgoing: ServerResponse) => {
+    if (!ready) outgoing.shouldKeepAlive = false; // draining: close each connection after its answer
+    void honoListener(incoming, outgoing);
+  };
+  const proxy = await listen(proxyListener, {
+    host: config.listenHost,
+    port: config.port,
+    headersTimeoutMs: CLIENT_HEADERS_TIMEOUT_MS,
+    requestTimeoutMs: config.requestTimeoutMs * 2,
+  });
+  for (const name of [config.listenHost, "localhost", "127.0.0.1", "[::1]"]) {
+    authorities.add(`${name}:${proxy.port}`.toLowerCase());
+  }
+
+  const adminApp = createAdminApp({
+    registry: metrics.registry,
+    isReady: () => ready,
+    config: publicConfig(config),
+  });
+  const admin = await listen(getRequestListener(adminApp.fetch), {
+    host: config.adminHost,
+    port: config.adminPort,
+    headersTimeoutMs: CLIENT_HEADERS_TIMEOUT_MS,
+    requestTimeoutMs: 30_000,
+  });
+  logger.info(
+    {
+      proxy: `${config.listenHost}:${proxy.port}`,
+      admin: `${config.adminHost}:${admin.port}`,
+      upstream: publicConfig(config).upstreamUrl,
+      routes: config.routes,
+    },
+    "retry-sidecar listening",
+  );
+
+  let stopping: Promise<void> | undefined;
+  const shutdown = () => {
+    stopping ??= drain();
+    return stopping;
+  };
+  async function drain(): Promise<void> {
+    ready = false;
+    logger.info({ inFlight: inFlight.size, graceMs: config.shutdownGraceMs }, "draining");
+    const closed = closeServer(proxy.server);
+    proxy.server.closeIdleConnections();
+    const graceOver = await waitAtMost(inFlight.idle(), config.shutdownGraceMs);
+    if (graceOver) {
+      logger.warn({ inFlight: inFlight.size }, "grace period over: aborting requests still in flight");
+      inFlight.abortAll();
+      await waitAtMost(inFlight.idle(), 1000);
+    }
+    proxy.server.closeAllConnections();
+    await closed;
+    await upstream.destroy();
+    admin.server.closeAllConnections();
+    await closeServer(admin.server);
+    logger.info("stopped");
+    logger.flush();
+  }
+
+  return { proxyPort: proxy.port, adminPort: admin.port, metrics, logger, shutdown };
+}
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => server.close(() => resolve()));
+}
+
+/** Resolves true when `ms` passed before `promise` settled. */
+async function waitAtMost(promise: Promise<void>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(true), ms);
+  });
+  const result = await Promise.race([promise.then(() => false), timeout]);
+  clearTimeout(timer);
+  return result;
+}

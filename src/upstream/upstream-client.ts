@@ -1,0 +1,146 @@
+import type { IncomingHttpHeaders } from "node:http";
+import type { Readable } from "node:stream";
+import { rootCertificates } from "node:tls";
+import { type Dispatcher, Pool } from "undici";
+import { SidecarError } from "../errors/sidecar-error.js";
+import type { FailureKind } from "../retry/outcome.js";
+import { classifyTransportError } from "./upstream-errors.js";
+
+// A retried response's body is read and dropped up to this size so its connection can be
+// reused; a longer one closes the connection instead.
+const DISCARD_LIMIT_BYTES = 64 * 1024;
+
+/** One attempt to send upstream, as plain data. `headers` is a flat [name, value, ...] list. */
+export interface UpstreamRequest {
+  readonly method: string;
+  /** Path and query as the client sent them; the base path of UPSTREAM_URL is prepended here. */
+  readonly pathAndQuery: string;
+  readonly headers: string[];
+  readonly body: Buffer | Readable | null;
+}
+
+export interface UpstreamResponse {
+  readonly status: number;
+  readonly headers: IncomingHttpHeaders;
+  /** The body, streamed to the client when this response is final. */
+  readonly body: Readable;
+  /** Drops a response that will be retried, keeping the connection when the rest is short. */
+  discard(): void;
+}
+
+/** A transport failure: no response headers arrived. */
+export interface UpstreamFailure {
+  readonly failure: FailureKind;
+  readonly retryable: boolean;
+  readonly error: SidecarError;
+}
+
+export interface UpstreamClientOptions {
+  /** UPSTREAM_URL: origin plus an optional base path. */
+  readonly baseUrl: string;
+  /** Extra PEM CAs (UPSTREAM_CA_FILE), trusted besides Node's bundled roots. */
+  readonly ca?: string | undefined;
+  /** Longest silence between two chunks of a response body, ms. */
+  readonly bodyTimeoutMs: number;
+  /** Injected in tests (undici's MockAgent); by default a keep-alive Pool to the origin. */
+  readonly dispatcher?: Dispatcher;
+}
+
+/**
+ * The only module that speaks undici. It sends one attempt and reports either the response
+ * headers (body still streaming) or a classified failure; it never retries by itself.
+ */
+export class UpstreamClient {
+  readonly origin: string;
+  private readonly basePath: string;
+  private readonly dispatcher: Dispatcher;
+  private readonly bodyTimeoutMs: number;
+
+  constructor(options: UpstreamClientOptions) {
+    const url = new URL(options.baseUrl);
+    this.origin = url.origin;
+    this.basePath = url.pathname.replace(/\/+$/, "");
+    this.bodyTimeoutMs = options.bodyTimeoutMs;
+    this.dispatcher =
+      options.dispatcher ??
+      new Pool(this.origin, {
+        // Per-try timeouts are ours (see send); undici's own limits would race them.
+        headersTimeout: 0,
+        bodyTimeout: options.bodyTimeoutMs,
+        ...(options.ca === undefined ? {} : { connect: { ca: [...rootCertificates, options.ca] } }),
+      });
+  }
+
+  /** The Host header value the upstream expects (RFC 9110 §7.2). */
+  get host(): string {
+    return new URL(this.origin).host;
+  }
+
+  /**
+   * Sends one attempt. Resolves with the response once its headers arrive within `timeoutMs`,
+   * otherwise with the failure. `signal` (the client going away) cancels it.
+   */
+  async send(
+    request: UpstreamRequest,
+    timeoutMs: number,
+    signal: AbortSignal,
+  ): Promise<UpstreamResponse | UpstreamFailure> {
+    const controller = new AbortController();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      controller.abort();
+    }, timeoutMs);
+    const onClientAbort = () => controller.abort(signal.reason);
+    signal.addEventListener("abort", onClientAbort, { once: true });
+    if (signal.aborted) controller.abort(signal.reason);
+    try {
+      const response = await this.dispatcher.request({
+        origin: this.origin,
+        path: this.basePath + request.pathAndQuery,
+        method: request.method as Dispatcher.HttpMethod,
+        headers: request.headers,
+        body: request.body,
+        signal: controller.signal,
+        bodyTimeout: this.bodyTimeoutMs,
+        headersTimeout: 0,
+      });
+      const body = response.body;
+      return {
+        status: response.statusCode,
+        headers: response.headers,
+        body,
+        discard: () => {
+          body.dump({ limit: DISCARD_LIMIT_BYTES }).catch(() => {});
+        },
+      };
+    } catch (error) {
+      if (timedOut) {
+        return {
+          failure: "timeout",
+          retryable: true,
+          error: new SidecarError("UPSTREAM_TIMEOUT", `no response headers within ${timeoutMs} ms`, {
+            cause: error,
+          }),
+        };
+      }
+      return classifyTransportError(error);
+    } finally {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", onClientAbort);
+    }
+  }
+
+  /** Lets in-flight requests finish, then closes the connections. */
+  close(): Promise<void> {
+    return this.dispatcher.close();
+  }
+
+  destroy(): Promise<void> {
+    return this.dispatcher.destroy();
+  }
+}
+
+export function isFailure(result: UpstreamResponse | UpstreamFailure): result is UpstreamFailure {
+  return "failure" in result;
+}
