@@ -1,8 +1,11 @@
-import { defineConfig } from "vitest/config";
+import { configDefaults, defineConfig } from "vitest/config";
 
 export default defineConfig({
   test: {
     include: ["test/**/*.test.ts"],
+    // test/deploy runs with `npm run test:deploy` (vitest.deploy.config.ts): it needs a build and
+    // Debian packages that a plain `npm test` must not depend on.
+    exclude: [...configDefaults.exclude, "test/deploy/**"],
     // Integration tests open real sockets on 127.0.0.1; threads keep them isolated per file.
     pool: "threads",
     testTimeout: 15_000,

@@ -1,0 +1,51 @@
+# syntax=docker/dockerfile:1
+# retry-sidecar image: build with dev dependencies, run with production dependencies and dist/ only.
+#
+#   docker build -t retry-sidecar:0.1.0 .
+#   docker run --rm -e UPSTREAM_URL=http://billing:5002 -e LISTEN_HOST=0.0.0.0 -p 8080:8080 -p 9464:9464 retry-sidecar:0.1.0
+#
+# Node.js 24 is an LTS line (supported until April 2028). The tag is pinned to a patch release so
+# that builds are repeatable; pin the digest as well (NODE_IMAGE=node:24.21.0-trixie-slim@sha256:...)
+# in a release pipeline, and let a bot bump both. test/deploy/dockerfile.test.ts checks the pin.
+ARG NODE_IMAGE=node:24.21.0-trixie-slim
+
+# --- build: compile TypeScript to dist/ -----------------------------------------------------
+FROM ${NODE_IMAGE} AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json ./
+COPY src ./src
+RUN npm run build
+
+# --- deps: production dependencies only (what test/deploy/install-smoke.test.ts reproduces) -------
+FROM ${NODE_IMAGE} AS deps
+WORKDIR /app
+ENV NODE_ENV=production
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+
+# --- runtime: node, dist/ and node_modules; no npm, no compilers, no shell tools added ------------
+FROM ${NODE_IMAGE} AS runtime
+# The base image ships npm, npx, corepack and yarn; the sidecar needs none of them at run time.
+RUN rm -rf /usr/local/lib/node_modules /usr/local/bin/npm /usr/local/bin/npx /usr/local/bin/corepack \
+      /usr/local/bin/yarn /usr/local/bin/yarnpkg /opt/yarn-*
+WORKDIR /app
+ENV NODE_ENV=production
+# package.json carries "type": "module", which dist/*.js needs. Files stay owned by root: the
+# process can read its code but not change it (the pod also mounts the root filesystem read-only).
+COPY package.json ./
+COPY --from=deps /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+# The proxy listens on 127.0.0.1 by default (only containers of the same pod reach it); set
+# LISTEN_HOST=0.0.0.0 when running the image on its own. 9464 is the admin/metrics listener.
+EXPOSE 8080 9464
+# Numeric uid:gid (the image's "node" user) so that Kubernetes can enforce runAsNonRoot.
+USER 1000:1000
+# Docker only; Kubernetes uses the probes in k8s/deployment.yaml instead.
+HEALTHCHECK --interval=10s --timeout=2s --start-period=5s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.ADMIN_PORT || 9464) + '/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+STOPSIGNAL SIGTERM
+# Exec form: node itself is PID 1 and receives SIGTERM (drains for SHUTDOWN_GRACE_MS, then exits 0).
+# Arguments go to the sidecar: `docker run IMAGE --check-config` or `--help`.
+ENTRYPOINT ["node", "dist/main.js"]

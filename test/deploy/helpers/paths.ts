@@ -1,0 +1,16 @@
+import { existsSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+/** The repository root (test/deploy/helpers is three levels down). */
+export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
+export const k8sDir = join(repoRoot, "k8s");
+export const distMain = join(repoRoot, "dist", "main.js");
+
+/** Fails with a hint instead of a confusing spawn error when `npm run build` has not run. */
+export function requireBuild(): string {
+  if (!existsSync(distMain)) {
+    throw new Error(`${distMain} is missing: run \`npm run build\` before \`npm run test:deploy\``);
+  }
+  return distMain;
+}

@@ -1,0 +1,267 @@
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { imageUid } from "./helpers/dockerfile.js";
+import {
+  findKubectl,
+  kubectlKustomize,
+  kustomization,
+  type Manifest,
+  parseEnvFile,
+  rawManifests,
+} from "./helpers/kustomize.js";
+import { alertRules, dashboard } from "./helpers/observability.js";
+import { k8sDir, repoRoot } from "./helpers/paths.js";
+
+const kubectl = findKubectl();
+if (!kubectl) {
+  console.warn("kubectl not found: `kubectl kustomize k8s/` is skipped; the schema checks run on the files");
+}
+const built: Manifest[] = kubectl ? kubectlKustomize(kubectl) : [];
+const raw = rawManifests();
+/** What `kubectl apply -k k8s/` would send, or the files themselves where kubectl is missing. */
+const manifests = kubectl ? built : raw;
+
+const sidecarEnv = parseEnvFile(readFileSync(join(k8sDir, "retry-sidecar.env"), "utf8"));
+const find = (kind: string, name?: string) => {
+  const found = manifests.find((m) => m.kind === kind && (!name || m.metadata.name.startsWith(name)));
+  if (!found) throw new Error(`no ${kind} ${name ?? ""} in the kustomization`);
+  return found;
+};
+const deployment = find("Deployment", "registration");
+const podSpec = deployment.spec.template.spec;
+const sidecar = podSpec.initContainers?.find((c: { name: string }) => c.name === "retry-sidecar");
+const app = podSpec.containers.find((c: { name: string }) => c.name === "registration");
+const portNamed = (name: string) =>
+  sidecar.ports.find((p: { name: string }) => p.name === name)?.containerPort as number | undefined;
+
+/** kubernetes-models (Kubernetes 1.33 schemas) or @kubernetes-models/prometheus-operator (CRDs v0.65). */
+async function modelOf(manifest: Manifest) {
+  const [group, version] = manifest.apiVersion.includes("/")
+    ? manifest.apiVersion.split("/")
+    : ["", manifest.apiVersion];
+  const module =
+    group === "monitoring.coreos.com"
+      ? `@kubernetes-models/prometheus-operator/${group}/${version}/${manifest.kind}`
+      : `kubernetes-models/${group ? `${group}/` : ""}${version}/${manifest.kind}`;
+  const exports = (await import(module)) as Record<string, new (data: unknown) => { validate(): void }>;
+  const Model = exports[manifest.kind];
+  if (!Model) throw new Error(`no model for ${manifest.apiVersion} ${manifest.kind}`);
+  return Model;
+}
+
+/** Kubernetes quantities used here: 50m, 96Mi, 1Gi, 2. */
+function quantity(value: string): number {
+  const match = /^(\d+(?:\.\d+)?)(m|Ki|Mi|Gi)?$/.exec(value);
+  if (!match) throw new Error(`unexpected quantity ${value}`);
+  const scale = { m: 1e-3, Ki: 1024, Mi: 1024 ** 2, Gi: 1024 ** 3 }[match[2] ?? ""] ?? 1;
+  return Number(match[1]) * scale;
+}
+
+/** GitHub's heading anchors: lower case, punctuation dropped, spaces to dashes. */
+function anchorsOf(markdown: string): Set<string> {
+  const anchors = new Set<string>();
+  for (const [, heading] of markdown.matchAll(/^#{1,6}\s+(.+)$/gm)) {
+    anchors.add(
+      (heading ?? "")
+        .trim()
+        .toLowerCase()
+        .replace(/[^\p{L}\p{N} _-]/gu, "")
+        .replace(/ /g, "-"),
+    );
+  }
+  return anchors;
+}
+
+describe("k8s/ kustomization", () => {
+  it.skipIf(!kubectl)("builds with `kubectl kustomize k8s/`", () => {
+    expect(built.map((m) => m.kind).sort()).toEqual(
+      ["ConfigMap", "ConfigMap", "Deployment", "PodMonitor", "PrometheusRule", "Service"].sort(),
+    );
+    // The sidecar's ConfigMap name carries the content hash, and the Deployment refers to it.
+    const config = built.find(
+      (m) => m.kind === "ConfigMap" && m.metadata.name.startsWith("retry-sidecar-config-"),
+    );
+    expect(sidecar.envFrom[0].configMapRef.name).toBe(config?.metadata.name);
+    expect(sidecar.image).toMatch(/\/retry-sidecar:\d+\.\d+\.\d+$/);
+  });
+
+  it("lists every file of k8s/ that is a manifest or a generator input", () => {
+    const k = kustomization();
+    const used = [
+      ...(k.resources ?? []),
+      ...(k.configMapGenerator ?? []).flatMap((g) => [...(g.envs ?? []), ...(g.files ?? [])]),
+    ];
+    for (const file of used) expect(existsSync(join(k8sDir, file)), file).toBe(true);
+  });
+
+  const all = [
+    ...(kubectl ? built.map((m) => ["built", m] as const) : []),
+    ...raw.map((m) => ["file", m] as const),
+  ];
+  it.each(all.map(([source, m]) => [`${source}: ${m.kind} ${m.metadata.name}`, m] as const))(
+    "%s validates against its schema",
+    async (_name, manifest) => {
+      const Model = await modelOf(manifest);
+      expect(() => new Model(manifest).validate()).not.toThrow();
+    },
+  );
+});
+
+describe("the registration Deployment", () => {
+  it("runs retry-sidecar as a native sidecar: an init container with restartPolicy Always", () => {
+    expect(sidecar, "initContainers[retry-sidecar]").toBeDefined();
+    expect(sidecar.restartPolicy).toBe("Always");
+    expect(podSpec.containers.map((c: { name: string }) => c.name)).not.toContain("retry-sidecar");
+  });
+
+  it("points the app's BILLING_URL at the sidecar on loopback", () => {
+    const billing = app.env.find((e: { name: string }) => e.name === "BILLING_URL");
+    expect(billing?.value).toBe(`http://127.0.0.1:${sidecarEnv.PORT}`);
+    expect(sidecarEnv.LISTEN_HOST).toBe("127.0.0.1");
+    expect(portNamed("sidecar-proxy")).toBe(Number(sidecarEnv.PORT));
+  });
+
+  it("takes the sidecar's settings from the ConfigMap", () => {
+    expect(sidecar.envFrom).toHaveLength(1);
+    expect(sidecar.envFrom[0].configMapRef.name).toMatch(/^retry-sidecar-config/);
+    expect(sidecarEnv.UPSTREAM_URL).toMatch(/^https?:\/\//);
+  });
+
+  it("probes the admin port: startup and liveness on /healthz, readiness on /readyz", () => {
+    expect(portNamed("sidecar-admin")).toBe(Number(sidecarEnv.ADMIN_PORT ?? 9464));
+    expect(sidecar.startupProbe.httpGet).toEqual({ path: "/healthz", port: "sidecar-admin" });
+    expect(sidecar.livenessProbe.httpGet).toEqual({ path: "/healthz", port: "sidecar-admin" });
+    expect(sidecar.readinessProbe.httpGet).toEqual({ path: "/readyz", port: "sidecar-admin" });
+    expect(sidecarEnv.ADMIN_HOST).toBe("0.0.0.0");
+  });
+
+  it("requests and limits resources sized for the sidecar's measured footprint", () => {
+    const { requests, limits } = sidecar.resources;
+    expect(quantity(requests.cpu)).toBeGreaterThan(0);
+    // Peak RSS target of the #4 bench is 80 MB: the request covers it, the limit leaves headroom.
+    expect(quantity(requests.memory)).toBeGreaterThanOrEqual(80 * 1000 ** 2);
+    expect(quantity(limits.memory)).toBeGreaterThan(quantity(requests.memory));
+    expect(app.resources.requests).toBeDefined();
+  });
+
+  it("runs every container non-root, read-only, unprivileged, without capabilities, under RuntimeDefault seccomp", () => {
+    expect(podSpec.securityContext.runAsNonRoot).toBe(true);
+    expect(podSpec.securityContext.seccompProfile).toEqual({ type: "RuntimeDefault" });
+    expect(podSpec.automountServiceAccountToken).toBe(false);
+    for (const container of [...podSpec.initContainers, ...podSpec.containers]) {
+      const sc = container.securityContext;
+      expect(sc.runAsNonRoot, container.name).toBe(true);
+      expect(Number.isInteger(sc.runAsUser) && sc.runAsUser > 0, container.name).toBe(true);
+      expect(sc.readOnlyRootFilesystem, container.name).toBe(true);
+      expect(sc.allowPrivilegeEscalation, container.name).toBe(false);
+      expect(sc.privileged ?? false, container.name).toBe(false);
+      expect(sc.capabilities.drop, container.name).toEqual(["ALL"]);
+      expect(sc.capabilities.add ?? [], container.name).toEqual([]);
+      expect(sc.seccompProfile ?? podSpec.securityContext.seccompProfile).toEqual({ type: "RuntimeDefault" });
+    }
+    // The same uid as the image's USER, so files in the image are what the process expects.
+    expect(sidecar.securityContext.runAsUser).toBe(imageUid());
+  });
+
+  it("gives the pod a termination grace period longer than the sidecar's SHUTDOWN_GRACE_MS", () => {
+    const graceMs = Number(sidecarEnv.SHUTDOWN_GRACE_MS ?? 15_000);
+    expect(podSpec.terminationGracePeriodSeconds * 1000).toBeGreaterThan(graceMs);
+  });
+
+  it("carries prometheus.io/* annotations for Prometheus set-ups without the Operator", () => {
+    const annotations = deployment.spec.template.metadata.annotations;
+    expect(annotations["prometheus.io/scrape"]).toBe("true");
+    expect(annotations["prometheus.io/port"]).toBe(String(portNamed("sidecar-admin")));
+    expect(annotations["prometheus.io/path"]).toBe("/metrics");
+  });
+});
+
+describe("Prometheus Operator resources", () => {
+  it("has a PodMonitor that selects the registration pods and scrapes the sidecar's admin port", () => {
+    const monitor = find("PodMonitor");
+    const podLabels = deployment.spec.template.metadata.labels;
+    for (const [key, value] of Object.entries(monitor.spec.selector.matchLabels)) {
+      expect(podLabels[key], key).toBe(value);
+    }
+    expect(monitor.spec.podMetricsEndpoints).toEqual([
+      expect.objectContaining({ port: "sidecar-admin", path: "/metrics" }),
+    ]);
+  });
+
+  it("has the five alerts, each with a severity, a summary, a description and a runbook that exists", () => {
+    const rules = alertRules();
+    expect(rules.map((r) => r.alert).sort()).toEqual(
+      [
+        "RetrySidecarCircuitOpen",
+        "RetrySidecarDown",
+        "RetrySidecarHighRetryRatio",
+        "RetrySidecarRetriesExhausted",
+        "RetrySidecarRetryBudgetExhausted",
+      ].sort(),
+    );
+    for (const rule of rules) {
+      expect(["warning", "critical"], rule.alert).toContain(rule.labels?.severity);
+      expect(rule.annotations?.summary, rule.alert).toBeTruthy();
+      expect(rule.annotations?.description, rule.alert).toBeTruthy();
+      const runbook = /^(README\.md|docs\/kubernetes\.md)#([a-z0-9-]+)$/.exec(
+        rule.annotations?.runbook_url ?? "",
+      );
+      expect(runbook, `${rule.alert} runbook_url`).not.toBeNull();
+      const [, file, anchor] = runbook as RegExpExecArray;
+      const markdown = readFileSync(join(repoRoot, file as string), "utf8");
+      expect(anchorsOf(markdown), `${file} has no heading for #${anchor}`).toContain(anchor);
+    }
+  });
+});
+
+describe("the Grafana dashboard ConfigMap", () => {
+  it("is labelled for Grafana's dashboard sidecar and holds the dashboard JSON", () => {
+    const configMap = find("ConfigMap", "retry-sidecar-dashboard");
+    expect(configMap.metadata.labels?.grafana_dashboard).toBe("1");
+    const json = configMap.data["retry-sidecar-dashboard.json"];
+    expect(JSON.parse(json)).toEqual(dashboard());
+  });
+
+  it("shows what an operator looks for, every panel on the selectable Prometheus data source", () => {
+    const board = dashboard();
+    const titles = board.panels.map((p) => p.title);
+    for (const title of [
+      "Requests by status code",
+      "Retries by reason",
+      "Success after retry vs exhausted",
+      "Retries skipped by reason",
+      "Circuit state per route",
+      "Latency p50 / p99",
+    ]) {
+      expect(titles).toContain(title);
+    }
+    expect(new Set(board.panels.map((p) => p.id)).size).toBe(board.panels.length);
+    // Grafana's own variable syntax, not a template literal.
+    const datasourceVariable = ["$", "{datasource}"].join("");
+    for (const panel of board.panels) {
+      expect(panel.datasource, panel.title).toEqual({ type: "prometheus", uid: datasourceVariable });
+      expect(panel.targets?.length, panel.title).toBeGreaterThan(0);
+    }
+    const latency = board.panels.find((p) => p.title === "Latency p50 / p99");
+    expect(latency?.targets?.map((t) => t.expr.match(/histogram_quantile\((0\.\d+)/)?.[1])).toEqual([
+      "0.5",
+      "0.99",
+    ]);
+  });
+
+  it("lays the panels out on the 24-column grid without overlaps", () => {
+    const panels = dashboard().panels;
+    for (const p of panels) expect(p.gridPos.x + p.gridPos.w, p.title).toBeLessThanOrEqual(24);
+    for (const [i, a] of panels.entries()) {
+      for (const b of panels.slice(i + 1)) {
+        const overlap =
+          a.gridPos.x < b.gridPos.x + b.gridPos.w &&
+          b.gridPos.x < a.gridPos.x + a.gridPos.w &&
+          a.gridPos.y < b.gridPos.y + b.gridPos.h &&
+          b.gridPos.y < a.gridPos.y + a.gridPos.h;
+        expect(overlap, `${a.title} / ${b.title}`).toBe(false);
+      }
+    }
+  });
+});
