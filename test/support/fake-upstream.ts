@@ -1,0 +1,104 @@
+import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
+import type { AddressInfo, Socket } from "node:net";
+
+/** What the fake upstream does with one request. */
+export type Behaviour =
+  | {
+      readonly status: number;
+      readonly headers?: Record<string, string>;
+      readonly body?: string;
+      /** Wait this long before sending the headers (for per-try timeouts). */
+      readonly delayMs?: number;
+    }
+  | { readonly reset: true };
+
+/** One request as the upstream received it. */
+export interface Received {
+  readonly method: string;
+  readonly url: string;
+  readonly headers: IncomingHttpHeaders;
+  readonly rawHeaders: string[];
+  readonly body: Buffer;
+  readonly at: number;
+}
+
+export interface FakeUpstream {
+  readonly url: string;
+  readonly port: number;
+  readonly received: Received[];
+  /** Queue behaviours for the next requests; when the queue is empty, `fallback` answers. */
+  script(...behaviours: Behaviour[]): void;
+  fallback: Behaviour;
+  close(): Promise<void>;
+}
+
+/**
+ * A real HTTP server on 127.0.0.1 that answers from a script: status, headers, body, a delay,
+ * or a connection reset. It records every request it got, so tests can count attempts and
+ * compare what was forwarded byte for byte.
+ */
+export async function startFakeUpstream(
+  fallback: Behaviour = { status: 200, body: "ok" },
+): Promise<FakeUpstream> {
+  const queue: Behaviour[] = [];
+  const received: Received[] = [];
+  const sockets = new Set<Socket>();
+  const timers = new Set<NodeJS.Timeout>();
+  const state = { fallback };
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (chunk: Buffer) => chunks.push(chunk));
+    req.on("end", () => {
+      received.push({
+        method: req.method ?? "",
+        url: req.url ?? "",
+        headers: req.headers,
+        rawHeaders: req.rawHeaders,
+        body: Buffer.concat(chunks),
+        at: Date.now(),
+      });
+      const behaviour = queue.shift() ?? state.fallback;
+      if ("reset" in behaviour) {
+        req.socket.resetAndDestroy();
+        return;
+      }
+      const answer = () => {
+        if (res.destroyed) return;
+        res.writeHead(behaviour.status, behaviour.headers);
+        res.end(behaviour.body ?? "");
+      };
+      if (behaviour.delayMs === undefined) answer();
+      else {
+        const timer = setTimeout(() => {
+          timers.delete(timer);
+          answer();
+        }, behaviour.delayMs);
+        timers.add(timer);
+      }
+    });
+  });
+  server.on("connection", (socket) => {
+    sockets.add(socket);
+    socket.on("close", () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const port = (server.address() as AddressInfo).port;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    received,
+    script: (...behaviours) => queue.push(...behaviours),
+    get fallback() {
+      return state.fallback;
+    },
+    set fallback(value: Behaviour) {
+      state.fallback = value;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const timer of timers) clearTimeout(timer);
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
