@@ -21,27 +21,33 @@ export function checkRequestTarget(rawTarget: string, ownAuthorities: ReadonlySe
   }
   const queryAt = target.indexOf("?");
   const path = queryAt === -1 ? target : target.slice(0, queryAt);
-  if (hasDotSegment(path)) return { ok: false, message: "dot-segments are not allowed in the path" };
+  const unsafe = findUnsafePath(path);
+  if (unsafe !== undefined) return { ok: false, message: unsafe };
   return { ok: true, path, pathAndQuery: target };
 }
 
 // RFC 3986 §3.3 / §6.2.2.2: "." and ".." segments, also percent-encoded (%2e), also hidden behind
 // an encoded separator (%2f, "\"), also double-encoded (%252e): an upstream that decodes once
-// more than we do must not be able to see one.
-function hasDotSegment(path: string): boolean {
+// more than we do must not be able to see one. Malformed percent-encoding (RFC 3986 §2.1) is
+// refused too: what an upstream's decoder makes of it cannot be known.
+const MALFORMED_PERCENT = /%(?![0-9a-fA-F]{2})/;
+const PERCENT_BYTE = /%([0-9a-fA-F]{2})/g;
+
+function findUnsafePath(path: string): string | undefined {
   let decoded = path;
   for (let round = 0; round < 4; round++) {
-    if (decoded.split(/[/\\]/).some((segment) => segment === "." || segment === "..")) return true;
-    if (!decoded.includes("%")) return false;
-    let next: string;
-    try {
-      next = decodeURIComponent(decoded);
-    } catch {
-      // Not valid percent-encoding: decode what can be decoded so %2e is still seen.
-      next = decoded.replace(/%2e/gi, ".").replace(/%2f/gi, "/").replace(/%5c/gi, "\\");
+    if (decoded.split(/[/\\]/).some((segment) => segment === "." || segment === "..")) {
+      return "dot-segments are not allowed in the path";
     }
-    if (next === decoded) return false;
+    if (!decoded.includes("%")) return undefined;
+    // Only the raw path can be malformed: after a decode, a lone "%" is data ("100%25" → "100%").
+    if (round === 0 && MALFORMED_PERCENT.test(decoded)) return "malformed percent-encoding in the path";
+    // Byte-wise, not decodeURIComponent: a path may percent-encode bytes that are not UTF-8.
+    const next = decoded.replace(PERCENT_BYTE, (_, hex: string) =>
+      String.fromCharCode(Number.parseInt(hex, 16)),
+    );
+    if (next === decoded) return undefined;
     decoded = next;
   }
-  return true; // still encoded after four rounds: no legitimate path looks like that
+  return "path is percent-encoded too many times"; // no legitimate path looks like that
 }

@@ -1,0 +1,110 @@
+import { describe, expect, it } from "vitest";
+import { loadConfig, publicConfig } from "../../src/config/load-config.js";
+import { SidecarError } from "../../src/errors/sidecar-error.js";
+
+describe("configuration", () => {
+  it("defaults are the spec's table", () => {
+    const { upstreamCa, ...config } = loadConfig({});
+    expect(upstreamCa).toBeUndefined();
+    expect(config).toEqual({
+      upstreamUrl: "http://127.0.0.1:5002",
+      upstreamCaFile: "",
+      listenHost: "127.0.0.1",
+      port: 8080,
+      adminHost: "0.0.0.0",
+      adminPort: 9464,
+      routes: ["/provider"],
+      maxRetries: 3,
+      retryOnStatus: [408, 429, 500, 502, 503, 504],
+      backoffBaseMs: 500,
+      backoffMaxMs: 10_000,
+      backoffJitter: 0.1,
+      retryAfterMaxMs: 30_000,
+      perTryTimeoutMs: 5000,
+      requestTimeoutMs: 20_000,
+      maxBodyBytes: 1_048_576,
+      retryBudgetRatio: 0.2,
+      retryBudgetMinPerSec: 10,
+      circuitFailureThreshold: 10,
+      circuitOpenMs: 10_000,
+      idempotencyHeader: "idempotency-key",
+      shutdownGraceMs: 15_000,
+      logLevel: "info",
+    });
+  });
+
+  it.each([
+    [
+      { UPSTREAM_URL: "https://billing.internal:8443/api/" },
+      { upstreamUrl: "https://billing.internal:8443/api" },
+    ],
+    [{ ROUTES: "/provider/, /invoice ,/" }, { routes: ["/provider", "/invoice", "/"] }],
+    [{ RETRY_ON_STATUS: "503, 429,503" }, { retryOnStatus: [429, 503] }],
+    [{ RETRY_ON_STATUS: "" }, { retryOnStatus: [] }],
+    [{ BACKOFF_JITTER: "full" }, { backoffJitter: "full" }],
+    [{ BACKOFF_JITTER: "0" }, { backoffJitter: 0 }],
+    [{ IDEMPOTENCY_HEADER: "" }, { idempotencyHeader: "" }],
+    [{ IDEMPOTENCY_HEADER: "X-Dedupe-Id" }, { idempotencyHeader: "x-dedupe-id" }],
+    [{ MAX_RETRIES: "0" }, { maxRetries: 0 }],
+    [{ RETRY_BUDGET_RATIO: "0.5" }, { retryBudgetRatio: 0.5 }],
+    [{ LOG_LEVEL: "DEBUG" }, { logLevel: "debug" }],
+  ])("accepts %j", (env, expected) => {
+    expect(loadConfig(env)).toMatchObject(expected);
+  });
+
+  it.each([
+    ["PORT", "abc"],
+    ["PORT", "70000"],
+    ["PORT", "80.5"],
+    ["ADMIN_PORT", "-1"],
+    ["MAX_RETRIES", "11"],
+    ["UPSTREAM_URL", "ftp://billing"],
+    ["UPSTREAM_URL", "billing:5002"],
+    ["UPSTREAM_URL", "http://billing/?q=1"],
+    ["LISTEN_HOST", "not a host"],
+    ["ROUTES", "provider"],
+    ["ROUTES", "/a/../b"],
+    ["ROUTES", ""],
+    ["RETRY_ON_STATUS", "200"],
+    ["RETRY_ON_STATUS", "5xx"],
+    ["BACKOFF_BASE_MS", "fast"],
+    ["BACKOFF_JITTER", "2"],
+    ["BACKOFF_JITTER", "half"],
+    ["PER_TRY_TIMEOUT_MS", "0"],
+    ["RETRY_BUDGET_RATIO", "-0.1"],
+    ["CIRCUIT_OPEN_MS", "1e3"],
+    ["IDEMPOTENCY_HEADER", "bad header"],
+    ["LOG_LEVEL", "loud"],
+  ])("refuses %s=%j with one line naming the variable, the value and what is expected", (name, value) => {
+    let thrown: unknown;
+    try {
+      loadConfig({ [name]: value });
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(SidecarError);
+    const error = thrown as SidecarError;
+    expect(error.code).toBe("CONFIG_INVALID");
+    expect(error.message).toContain(`${name}=${JSON.stringify(value)}`);
+    expect(error.message).toMatch(/expected .+/);
+    expect(error.message).not.toContain("\n");
+  });
+
+  it("reads the CA file once, and refuses a missing or non-PEM one", () => {
+    const pem = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+    expect(loadConfig({ UPSTREAM_CA_FILE: "/ca.pem" }, () => pem).upstreamCa).toBe(pem);
+    expect(() =>
+      loadConfig({ UPSTREAM_CA_FILE: "/nope" }, () => {
+        throw new Error("ENOENT");
+      }),
+    ).toThrow(/UPSTREAM_CA_FILE="\/nope": expected a readable PEM file/);
+    expect(() => loadConfig({ UPSTREAM_CA_FILE: "/ca.txt" }, () => "hello")).toThrow(/UPSTREAM_CA_FILE/);
+  });
+
+  it("redacts URL credentials and leaves out the PEM text in what it shows", () => {
+    const shown = publicConfig(loadConfig({ UPSTREAM_URL: "http://user:s3cret@billing:5002/api" }));
+    expect(JSON.stringify(shown)).not.toContain("s3cret");
+    expect(shown.upstreamUrl).toBe("http://REDACTED:REDACTED@billing:5002/api");
+    expect(shown).not.toHaveProperty("upstreamCa");
+  });
+});

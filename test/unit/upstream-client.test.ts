@@ -1,0 +1,119 @@
+import { MockAgent } from "undici";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import {
+  type UpstreamClient as Client,
+  isFailure,
+  UpstreamClient,
+} from "../../src/upstream/upstream-client.js";
+
+// The upstream client against undici's MockAgent (the real Dispatcher interface, no sockets):
+// path joining, headers and body handed over as given, and every transport failure classified.
+
+let agent: MockAgent;
+let client: Client;
+const never = new AbortController().signal;
+
+beforeEach(() => {
+  agent = new MockAgent();
+  agent.disableNetConnect();
+  client = new UpstreamClient({
+    baseUrl: "http://billing:5002/api/",
+    bodyTimeoutMs: 1000,
+    dispatcher: agent,
+  });
+});
+afterEach(() => agent.close());
+
+const request = (pathAndQuery = "/provider/7?x=1") => ({
+  method: "POST",
+  pathAndQuery,
+  headers: ["content-type", "application/json", "x-attempt-count", "1"],
+  body: Buffer.from('{"a":1}'),
+});
+
+describe("upstream client", () => {
+  it("sends to the base path + the client's path and query, and returns status, headers and a streamed body", async () => {
+    agent
+      .get("http://billing:5002")
+      .intercept({
+        path: "/api/provider/7?x=1",
+        method: "POST",
+        body: (body) => String(body) === '{"a":1}',
+        headers: { "content-type": "application/json", "x-attempt-count": "1" },
+      })
+      .reply(201, '{"id":1}', { headers: { "retry-after": "3" } });
+    const result = await client.send(request(), 1000, never);
+    if (isFailure(result)) throw result.error;
+    expect(result.status).toBe(201);
+    expect(result.headers["retry-after"]).toBe("3");
+    const chunks: Buffer[] = [];
+    for await (const chunk of result.body) chunks.push(chunk as Buffer);
+    expect(Buffer.concat(chunks).toString()).toBe('{"id":1}');
+  });
+
+  it("host is the upstream's authority", () => {
+    expect(client.host).toBe("billing:5002");
+  });
+
+  it.each([
+    ["ECONNREFUSED", "connect_error", true, "UPSTREAM_CONNECT"],
+    ["ENOTFOUND", "connect_error", true, "UPSTREAM_CONNECT"],
+    ["UND_ERR_CONNECT_TIMEOUT", "connect_error", true, "UPSTREAM_CONNECT"],
+    ["ECONNRESET", "reset", true, "UPSTREAM_RESET"],
+    ["UND_ERR_SOCKET", "reset", true, "UPSTREAM_RESET"],
+    ["HPE_INVALID_CONSTANT", "reset", true, "UPSTREAM_RESET"],
+    ["DEPTH_ZERO_SELF_SIGNED_CERT", "connect_error", false, "UPSTREAM_TLS"],
+    ["UNABLE_TO_VERIFY_LEAF_SIGNATURE", "connect_error", false, "UPSTREAM_TLS"],
+    ["ERR_TLS_CERT_ALTNAME_INVALID", "connect_error", false, "UPSTREAM_TLS"],
+  ])("classifies %s as %s (retryable: %s)", async (code, failure, retryable, errorCode) => {
+    const error = Object.assign(new Error(`boom ${code}`), { code });
+    agent
+      .get("http://billing:5002")
+      .intercept({ path: "/api/provider/7?x=1", method: "POST" })
+      .replyWithError(error);
+    const result = await client.send(request(), 1000, never);
+    expect(isFailure(result)).toBe(true);
+    if (!isFailure(result)) return;
+    expect(result.failure).toBe(failure);
+    expect(result.retryable).toBe(retryable);
+    expect(result.error.code).toBe(errorCode);
+  });
+
+  it("finds the socket's code behind undici's wrapper error", async () => {
+    const inner = Object.assign(new Error("read ECONNRESET"), { code: "ECONNREFUSED" });
+    const outer = Object.assign(new Error("other side closed", { cause: inner }), { code: "UND_ERR_SOCKET" });
+    agent
+      .get("http://billing:5002")
+      .intercept({ path: "/api/provider/7?x=1", method: "POST" })
+      .replyWithError(outer);
+    const result = await client.send(request(), 1000, never);
+    expect(isFailure(result) && result.failure).toBe("connect_error");
+  });
+
+  it("gives up on headers after the per-try timeout", async () => {
+    agent
+      .get("http://billing:5002")
+      .intercept({ path: "/api/provider/7?x=1", method: "POST" })
+      .reply(200, "late")
+      .delay(500);
+    const started = Date.now();
+    const result = await client.send(request(), 50, never);
+    expect(Date.now() - started).toBeLessThan(400);
+    expect(isFailure(result) && result.failure).toBe("timeout");
+    expect(isFailure(result) && result.error.code).toBe("UPSTREAM_TIMEOUT");
+  });
+
+  it("the client's signal cancels the attempt", async () => {
+    agent
+      .get("http://billing:5002")
+      .intercept({ path: "/api/provider/7?x=1", method: "POST" })
+      .reply(200, "late")
+      .delay(500);
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 20);
+    const started = Date.now();
+    const result = await client.send(request(), 5000, controller.signal);
+    expect(Date.now() - started).toBeLessThan(400);
+    expect(isFailure(result)).toBe(true);
+  });
+});
