@@ -146,11 +146,12 @@ export async function startSidecar(main: string, cwd: string, env: NodeJS.Proces
   const proxyUrl = `http://127.0.0.1:${env.PORT}`;
   const adminUrl = `http://127.0.0.1:${env.ADMIN_PORT}`;
   try {
-    await waitFor("the sidecar's /healthz", async () => {
-      if (proc.child.exitCode !== null) throw new Error(`sidecar exited with ${proc.child.exitCode}`);
+    const outcome = await waitFor("the sidecar's /healthz", async () => {
+      if (proc.child.exitCode !== null) return `exited with code ${proc.child.exitCode}`;
       const res = await fetch(`${adminUrl}/healthz`);
-      return res.status === 200 ? true : undefined;
+      return res.status === 200 ? "up" : undefined;
     });
+    if (outcome !== "up") throw new Error(outcome);
   } catch (error) {
     await proc.stop();
     throw new Error(`sidecar did not start:\n${proc.output()}`, { cause: error });

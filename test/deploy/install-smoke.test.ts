@@ -1,0 +1,77 @@
+import { spawnSync } from "node:child_process";
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { repoRoot, requireBuild } from "./helpers/paths.js";
+import {
+  type FlakyUpstream,
+  type Sidecar,
+  sendRequests,
+  sidecarEnv,
+  startFlakyUpstream,
+  startSidecar,
+} from "./helpers/processes.js";
+
+// What the Dockerfile's deps and runtime stages do, without Docker: dist/, package.json and the
+// lock file in a clean folder, `npm ci --omit=dev`, then `node dist/main.js`. A runtime
+// dependency that sits in devDependencies makes the sidecar fail to start here.
+requireBuild();
+const dir = mkdtempSync(join(tmpdir(), "retry-sidecar-install-"));
+const pkg = JSON.parse(readFileSync(join(repoRoot, "package.json"), "utf8")) as {
+  dependencies: Record<string, string>;
+  devDependencies: Record<string, string>;
+};
+let upstream: FlakyUpstream;
+let sidecar: Sidecar | undefined;
+
+beforeAll(() => {
+  cpSync(join(repoRoot, "dist"), join(dir, "dist"), { recursive: true });
+  for (const file of ["package.json", "package-lock.json"]) cpSync(join(repoRoot, file), join(dir, file));
+  const install = spawnSync("npm", ["ci", "--omit=dev", "--no-audit", "--no-fund"], {
+    cwd: dir,
+    encoding: "utf8",
+    timeout: 240_000,
+    env: { ...process.env, NODE_ENV: "production" },
+  });
+  expect(install.status, `npm ci --omit=dev failed:\n${install.stdout}\n${install.stderr}`).toBe(0);
+}, 300_000);
+
+afterAll(async () => {
+  await sidecar?.stop();
+  await upstream?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe("a production install (npm ci --omit=dev) of dist/", () => {
+  it("has the runtime dependencies and none of the development ones", () => {
+    for (const name of Object.keys(pkg.dependencies)) {
+      expect(existsSync(join(dir, "node_modules", name)), name).toBe(true);
+    }
+    for (const name of Object.keys(pkg.devDependencies)) {
+      expect(existsSync(join(dir, "node_modules", name)), name).toBe(false);
+    }
+  });
+
+  it("starts, serves /healthz and /readyz, and forwards a request upstream with retries", async () => {
+    upstream = await startFlakyUpstream(2);
+    sidecar = await startSidecar(join(dir, "dist", "main.js"), dir, await sidecarEnv(upstream.url));
+    expect((await fetch(`${sidecar.adminUrl}/healthz`)).status).toBe(200);
+    expect((await fetch(`${sidecar.adminUrl}/readyz`)).status).toBe(200);
+
+    const statuses = await sendRequests(sidecar.proxyUrl, 3);
+    expect(statuses).toEqual([200, 200, 200]);
+    expect(upstream.received[0]).toMatchObject({ method: "POST", path: "/provider", attempt: "1" });
+    expect(upstream.received.some((r) => r.attempt === "2")).toBe(true);
+    expect(await (await fetch(`${sidecar.adminUrl}/metrics`)).text()).toMatch(
+      /^retry_sidecar_retries_total\{/m,
+    );
+  });
+
+  it("drains and exits 0 on SIGTERM, as node does as PID 1 in the image", async () => {
+    expect(sidecar).toBeDefined();
+    const code = await sidecar?.stop(10_000);
+    sidecar = undefined;
+    expect(code).toBe(0);
+  });
+});
