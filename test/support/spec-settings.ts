@@ -1,0 +1,92 @@
+/**
+ * The "Configuration" table of ../shared/SPEC.md, copied by hand (not imported from src/, so a
+ * changed default fails the tests): the variable, its default as written in the table, and the
+ * value the effective configuration (`--check-config`, `/config`) shows for it.
+ */
+export interface SpecSetting {
+  readonly variable: string;
+  /** The default as the spec table writes it; "" for "(none)". */
+  readonly default: string;
+  /** Key in the effective configuration JSON. */
+  readonly key: string;
+  /** The effective value of the default. */
+  readonly value: unknown;
+}
+
+export const SPEC_SETTINGS: readonly SpecSetting[] = [
+  {
+    variable: "UPSTREAM_URL",
+    default: "http://127.0.0.1:5002",
+    key: "upstreamUrl",
+    value: "http://127.0.0.1:5002",
+  },
+  { variable: "UPSTREAM_CA_FILE", default: "", key: "upstreamCaFile", value: "" },
+  { variable: "LISTEN_HOST", default: "127.0.0.1", key: "listenHost", value: "127.0.0.1" },
+  { variable: "PORT", default: "8080", key: "port", value: 8080 },
+  { variable: "ADMIN_HOST", default: "0.0.0.0", key: "adminHost", value: "0.0.0.0" },
+  { variable: "ADMIN_PORT", default: "9464", key: "adminPort", value: 9464 },
+  { variable: "ROUTES", default: "/provider", key: "routes", value: ["/provider"] },
+  { variable: "MAX_RETRIES", default: "3", key: "maxRetries", value: 3 },
+  {
+    variable: "RETRY_ON_STATUS",
+    default: "408,429,500,502,503,504",
+    key: "retryOnStatus",
+    value: [408, 429, 500, 502, 503, 504],
+  },
+  { variable: "BACKOFF_BASE_MS", default: "500", key: "backoffBaseMs", value: 500 },
+  { variable: "BACKOFF_MAX_MS", default: "10000", key: "backoffMaxMs", value: 10000 },
+  { variable: "BACKOFF_JITTER", default: "0.1", key: "backoffJitter", value: 0.1 },
+  { variable: "RETRY_AFTER_MAX_MS", default: "30000", key: "retryAfterMaxMs", value: 30000 },
+  { variable: "PER_TRY_TIMEOUT_MS", default: "5000", key: "perTryTimeoutMs", value: 5000 },
+  { variable: "REQUEST_TIMEOUT_MS", default: "20000", key: "requestTimeoutMs", value: 20000 },
+  { variable: "MAX_BODY_BYTES", default: "1048576", key: "maxBodyBytes", value: 1048576 },
+  { variable: "RETRY_BUDGET_RATIO", default: "0.2", key: "retryBudgetRatio", value: 0.2 },
+  { variable: "RETRY_BUDGET_MIN_PER_SEC", default: "10", key: "retryBudgetMinPerSec", value: 10 },
+  { variable: "CIRCUIT_FAILURE_THRESHOLD", default: "10", key: "circuitFailureThreshold", value: 10 },
+  { variable: "CIRCUIT_OPEN_MS", default: "10000", key: "circuitOpenMs", value: 10000 },
+  // Header names are case-insensitive; the effective configuration shows the lower-case form.
+  {
+    variable: "IDEMPOTENCY_HEADER",
+    default: "Idempotency-Key",
+    key: "idempotencyHeader",
+    value: "idempotency-key",
+  },
+  { variable: "SHUTDOWN_GRACE_MS", default: "15000", key: "shutdownGraceMs", value: 15000 },
+  { variable: "LOG_LEVEL", default: "info", key: "logLevel", value: "info" },
+];
+
+/** One invalid value per setting (several for some), as an operator could mistype them. */
+export const INVALID_VALUES: ReadonlyArray<readonly [variable: string, value: string]> = [
+  ["UPSTREAM_URL", "ftp://x"],
+  ["UPSTREAM_URL", "notaurl"],
+  ["UPSTREAM_URL", "http://127.0.0.1:5002/base?x=1"],
+  ["UPSTREAM_CA_FILE", "/nonexistent/ca.pem"],
+  ["LISTEN_HOST", "not a host"],
+  ["PORT", "abc"],
+  ["PORT", "70000"],
+  ["PORT", "80.5"],
+  ["ADMIN_HOST", "bad_host!"],
+  ["ADMIN_PORT", "-1"],
+  ["ROUTES", "provider"],
+  ["ROUTES", "/provider/../admin"],
+  ["MAX_RETRIES", "11"],
+  ["MAX_RETRIES", "-1"],
+  ["RETRY_ON_STATUS", "200"],
+  ["RETRY_ON_STATUS", "abc"],
+  ["RETRY_ON_STATUS", "503,999"],
+  ["BACKOFF_BASE_MS", "fast"],
+  ["BACKOFF_MAX_MS", "-10"],
+  ["BACKOFF_JITTER", "2"],
+  ["BACKOFF_JITTER", "some"],
+  ["RETRY_AFTER_MAX_MS", "30s"],
+  ["PER_TRY_TIMEOUT_MS", "-5"],
+  ["REQUEST_TIMEOUT_MS", "20s"],
+  ["MAX_BODY_BYTES", "1MB"],
+  ["RETRY_BUDGET_RATIO", "-1"],
+  ["RETRY_BUDGET_MIN_PER_SEC", "many"],
+  ["CIRCUIT_FAILURE_THRESHOLD", "-1"],
+  ["CIRCUIT_OPEN_MS", "soon"],
+  ["IDEMPOTENCY_HEADER", "bad header"],
+  ["SHUTDOWN_GRACE_MS", "1.5"],
+  ["LOG_LEVEL", "loud"],
+];
