@@ -222,9 +222,20 @@ export async function forwardRequest(
   }
 
   outgoing.writeHead(response.status, buildClientHeaders(response.headers, result.attempts, requestId));
+  // A body that breaks while the client is still there is the upstream's failure, not the
+  // client's: like nginx, count the status that was sent and log the error (499 is for clients
+  // that went away first, which abort `controller` before the body errors).
+  let bodyError: Error | undefined;
+  response.body.once("error", (error: Error) => {
+    if (!controller.signal.aborted) bodyError = error;
+  });
   pipeline(response.body, outgoing, (error) => {
     release();
-    done(error === undefined || outgoing.writableFinished ? response.status : 499, summary);
+    const clientGone = error !== undefined && !outgoing.writableFinished && bodyError === undefined;
+    done(
+      clientGone ? 499 : response.status,
+      bodyError === undefined ? summary : { ...summary, error: bodyError },
+    );
   });
 }
 
