@@ -29,6 +29,13 @@ export interface FakeUpstream {
   /** Queue behaviours for the next requests; when the queue is empty, `fallback` answers. */
   script(...behaviours: Behaviour[]): void;
   fallback: Behaviour;
+  /** Resolves once `count` requests have been received in full (rejects after `timeoutMs`). */
+  waitForRequests(count: number, timeoutMs?: number): Promise<void>;
+  /**
+   * Resolves when the response to request `index` (0-based, as in `received`) closes:
+   * "answered" once sent in full, "aborted" when its connection closed first.
+   */
+  closed(index: number): Promise<"answered" | "aborted">;
   close(): Promise<void>;
 }
 
@@ -45,10 +52,17 @@ export async function startFakeUpstream(
   const sockets = new Set<Socket>();
   const timers = new Set<NodeJS.Timeout>();
   const state = { fallback };
+  const closings: Promise<"answered" | "aborted">[] = [];
+  const waiters = new Set<{ count: number; resolve: () => void }>();
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on("data", (chunk: Buffer) => chunks.push(chunk));
     req.on("end", () => {
+      closings.push(
+        new Promise((resolve) =>
+          res.once("close", () => resolve(res.writableFinished ? "answered" : "aborted")),
+        ),
+      );
       received.push({
         method: req.method ?? "",
         url: req.url ?? "",
@@ -57,6 +71,7 @@ export async function startFakeUpstream(
         body: Buffer.concat(chunks),
         at: Date.now(),
       });
+      for (const waiter of waiters) if (received.length >= waiter.count) waiter.resolve();
       const behaviour = queue.shift() ?? state.fallback;
       if ("reset" in behaviour) {
         req.socket.resetAndDestroy();
@@ -93,6 +108,28 @@ export async function startFakeUpstream(
     },
     set fallback(value: Behaviour) {
       state.fallback = value;
+    },
+    waitForRequests: (count, timeoutMs = 5000) =>
+      new Promise<void>((resolve, reject) => {
+        if (received.length >= count) return resolve();
+        const waiter = {
+          count,
+          resolve: () => {
+            clearTimeout(timer);
+            waiters.delete(waiter);
+            resolve();
+          },
+        };
+        const timer = setTimeout(() => {
+          waiters.delete(waiter);
+          reject(new Error(`upstream got ${received.length} requests, not ${count}, within ${timeoutMs} ms`));
+        }, timeoutMs);
+        waiters.add(waiter);
+      }),
+    closed: (index) => {
+      const closing = closings[index];
+      if (closing === undefined) return Promise.reject(new Error(`no request ${index} received`));
+      return closing;
     },
     close: () =>
       new Promise<void>((resolve) => {

@@ -17,6 +17,8 @@ export interface Harness {
   readonly logs: LogLine[];
   /** The current value of one metric series (0 when it does not exist yet). */
   metric(name: string, labels?: Record<string, string>): Promise<number>;
+  /** Resolves with the first log line (already written or still to come) that matches. */
+  waitForLog(match: (line: LogLine) => boolean, timeoutMs?: number): Promise<LogLine>;
   close(): Promise<void>;
 }
 
@@ -30,9 +32,15 @@ export async function startHarness(
 ): Promise<Harness> {
   const config = loadConfig({ PORT: "0", ADMIN_PORT: "0", ADMIN_HOST: "127.0.0.1", ...env });
   const logs: LogLine[] = [];
+  const logWaiters = new Set<(line: LogLine) => void>();
   const logDestination = new Writable({
     write(chunk: Buffer, _encoding, callback) {
-      for (const line of chunk.toString("utf8").split("\n")) if (line !== "") logs.push(JSON.parse(line));
+      for (const text of chunk.toString("utf8").split("\n")) {
+        if (text === "") continue;
+        const line = JSON.parse(text) as LogLine;
+        logs.push(line);
+        for (const waiter of logWaiters) waiter(line);
+      }
       callback();
     },
   });
@@ -55,6 +63,23 @@ export async function startHarness(
         )
         .filter((v) => wanted.every(([key, value]) => String(v.labels[key]) === value))
         .reduce((sum, v) => sum + v.value, 0);
+    },
+    waitForLog(match, timeoutMs = 5000) {
+      const found = logs.find(match);
+      if (found !== undefined) return Promise.resolve(found);
+      return new Promise<LogLine>((resolve, reject) => {
+        const waiter = (line: LogLine) => {
+          if (!match(line)) return;
+          clearTimeout(timer);
+          logWaiters.delete(waiter);
+          resolve(line);
+        };
+        const timer = setTimeout(() => {
+          logWaiters.delete(waiter);
+          reject(new Error(`no matching log line within ${timeoutMs} ms`));
+        }, timeoutMs);
+        logWaiters.add(waiter);
+      });
     },
     close: () => sidecar.shutdown(),
   };

@@ -1,0 +1,95 @@
+import { createServer } from "node:net";
+import { afterEach, beforeEach } from "vitest";
+import { type Behaviour, type FakeUpstream, startFakeUpstream } from "./fake-upstream.js";
+import { type Harness, type LogLine, startHarness } from "./sidecar-harness.js";
+
+// Shared set-up of the retry scenario suites (test/integration/retry-*.test.ts and friends):
+// a fake upstream and a sidecar per test, short backoffs without jitter, everything stopped after.
+
+/** Backoff 10, 20, 40 ms without jitter: fast and exact. Tests override what they exercise. */
+export const FAST_ENV: Readonly<Record<string, string>> = {
+  BACKOFF_BASE_MS: "10",
+  BACKOFF_JITTER: "0",
+};
+
+export interface Scenario {
+  /** The fake upstream of the running test (new for each test). */
+  readonly upstream: FakeUpstream;
+  /** Starts the sidecar in front of the upstream; `env` overrides FAST_ENV. Stopped after the test. */
+  start(env?: Record<string, string>): Promise<Harness>;
+}
+
+/** Registers beforeEach/afterEach hooks; call once at the top of a test file. */
+export function useScenario(fallback: Behaviour = { status: 200, body: "ok" }): Scenario {
+  let upstream: FakeUpstream | undefined;
+  let harness: Harness | undefined;
+  beforeEach(async () => {
+    upstream = await startFakeUpstream(fallback);
+  });
+  afterEach(async () => {
+    await harness?.close();
+    harness = undefined;
+    await upstream?.close();
+    upstream = undefined;
+  });
+  return {
+    get upstream() {
+      if (upstream === undefined) throw new Error("no upstream outside a test");
+      return upstream;
+    },
+    async start(env = {}) {
+      if (upstream === undefined) throw new Error("no upstream outside a test");
+      if (harness !== undefined) throw new Error("one sidecar per test");
+      harness = await startHarness({ UPSTREAM_URL: upstream.url, ...FAST_ENV, ...env });
+      return harness;
+    },
+  };
+}
+
+/** A port of 127.0.0.1 on which nothing listens (bound, then closed): connections are refused. */
+export async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const address = server.address();
+  if (address === null || typeof address === "string") throw new Error("no port");
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return address.port;
+}
+
+export interface Reply {
+  readonly status: number;
+  readonly headers: Headers;
+  readonly body: Buffer;
+  readonly text: string;
+  /** x-attempt-count as a number (NaN when absent). */
+  readonly attempts: number;
+  /** Milliseconds from sending the request to the end of the answer. */
+  readonly elapsedMs: number;
+}
+
+/** Sends one request to the sidecar (redirects not followed) and reads the whole answer. */
+export async function send(h: Harness, path = "/provider", init: RequestInit = {}): Promise<Reply> {
+  const started = performance.now();
+  const res = await fetch(`${h.url}${path}`, { method: "POST", body: "{}", redirect: "manual", ...init });
+  const body = Buffer.from(await res.arrayBuffer());
+  return {
+    status: res.status,
+    headers: res.headers,
+    body,
+    text: body.toString("utf8"),
+    attempts: Number(res.headers.get("x-attempt-count")),
+    elapsedMs: performance.now() - started,
+  };
+}
+
+/** The "upstream retry" log lines, in order, with the fields the spec names. */
+export function retryLogs(h: Harness): LogLine[] {
+  return h.logs.filter((line) => line.msg === "upstream retry");
+}
+
+/** The sidecar's own JSON error body (502/504/503 circuit open). */
+export function json(reply: Reply): Record<string, unknown> {
+  return JSON.parse(reply.text) as Record<string, unknown>;
+}
+
+export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
