@@ -12,6 +12,7 @@ import {
 } from "./helpers/kustomize.js";
 import { alertRules, dashboard } from "./helpers/observability.js";
 import { k8sDir, repoRoot } from "./helpers/paths.js";
+import { modelModule, unknownFieldErrors } from "./helpers/strict-fields.js";
 
 const kubectl = findKubectl();
 if (!kubectl) {
@@ -37,14 +38,12 @@ const portNamed = (name: string) =>
 
 /** kubernetes-models (Kubernetes 1.33 schemas) or @kubernetes-models/prometheus-operator (CRDs v0.65). */
 async function modelOf(manifest: Manifest) {
-  const [group, version] = manifest.apiVersion.includes("/")
-    ? manifest.apiVersion.split("/")
-    : ["", manifest.apiVersion];
-  const module =
-    group === "monitoring.coreos.com"
-      ? `@kubernetes-models/prometheus-operator/${group}/${version}/${manifest.kind}`
-      : `kubernetes-models/${group ? `${group}/` : ""}${version}/${manifest.kind}`;
-  const exports = (await import(module)) as Record<string, new (data: unknown) => { validate(): void }>;
+  const exports = (await import(modelModule(manifest))) as Record<
+    string,
+    new (
+      data: unknown,
+    ) => { validate(): void }
+  >;
   const Model = exports[manifest.kind];
   if (!Model) throw new Error(`no model for ${manifest.apiVersion} ${manifest.kind}`);
   return Model;
@@ -106,6 +105,18 @@ describe("k8s/ kustomization", () => {
       expect(() => new Model(manifest).validate()).not.toThrow();
     },
   );
+
+  it("has no field the API does not know (kubectl apply validates fields strictly)", () => {
+    expect(unknownFieldErrors(manifests)).toEqual([]);
+  });
+
+  it("would catch a misspelt field (the check is not vacuous)", () => {
+    const misspelt = structuredClone(deployment);
+    misspelt.spec.template.spec.initContainers[0].securityContext.readOnlyRootFileSystem = true;
+    const errors = unknownFieldErrors([misspelt]);
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatch(/readOnlyRootFileSystem/);
+  });
 });
 
 describe("the registration Deployment", () => {
