@@ -1,0 +1,106 @@
+import { describe, expect, it } from "vitest";
+import type { RequestResult } from "../../demo/load-client.js";
+import { counterByLabel, type DemoReport, formatReport, percentile, summarize } from "../../demo/report.js";
+
+const run = (label: string, failed: number, duplicates: number) => ({
+  label,
+  sent: 300,
+  firstTry: 221,
+  afterRetries: 79 - failed,
+  failed,
+  upstreamAttempts: 401,
+  duplicates,
+  p50Ms: 12.4,
+  p99Ms: 1108.2,
+});
+
+const report: DemoReport = {
+  runs: [
+    { ...run("no sidecar", 79, 0), afterRetries: 0 },
+    run("app retries 3×", 1, 25),
+    run("with sidecar", 1, 0),
+  ],
+  retriesByReason: { "503": 32, reset: 40, timeout: 14, "429": 15 },
+  skippedByReason: { budget: 0, deadline: 0 },
+};
+
+describe("formatReport", () => {
+  const text = formatReport(report, { color: false });
+  const lines = text.split("\n");
+
+  it("prints an aligned table with every figure the spec asks for", () => {
+    const table = lines.slice(0, 8);
+    expect(table[0]).toMatch(/no sidecar\s+app retries 3×\s+with sidecar$/);
+    for (const name of [
+      "requests sent",
+      "ok at the first attempt",
+      "ok after retries",
+      "failed",
+      "upstream attempts",
+      "duplicate providers",
+      "latency p50 / p99",
+    ]) {
+      expect(table.some((line) => line.trimStart().startsWith(name))).toBe(true);
+    }
+    // Right-aligned columns: every row of the table ends at the same column.
+    expect(new Set(table.map((line) => line.length)).size).toBe(1);
+    expect(text).toContain("79 (26.3%)");
+    expect(text).toContain("12 / 1108 ms");
+    expect(text).toContain("reset ×40, 503 ×32, 429 ×15, timeout ×14");
+    expect(text).toContain("retries skipped (retry_sidecar_retries_skipped_total): none");
+    expect(text).toMatch(/Without the sidecar 26\.3% of requests failed; with it 0\.3%, with 0 duplicate/);
+    expect(text).toContain("(app retries 3× by itself: 0.3% failed, and 25 duplicate providers created)");
+  });
+
+  it("uses colour only when asked, without changing the text", () => {
+    expect(text).not.toContain("\x1b[");
+    const coloured = formatReport(report, { color: true });
+    expect(coloured).toContain("\x1b[");
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: stripping ANSI colour codes
+    expect(coloured.replace(/\x1b\[\d+m/g, "")).toBe(text);
+  });
+});
+
+describe("figures", () => {
+  it("summarize splits first-attempt successes, retried successes and failures", () => {
+    const results: RequestResult[] = [
+      { ok: true, status: 201, attempts: 1, latencyMs: 5 },
+      { ok: true, status: 200, attempts: 3, latencyMs: 150 },
+      { ok: false, status: 503, attempts: 4, latencyMs: 400 },
+      { ok: false, status: undefined, attempts: 1, latencyMs: 2000 },
+    ];
+    expect(summarize("x", results, { attempts: 9, duplicates: 0 })).toEqual({
+      label: "x",
+      sent: 4,
+      firstTry: 1,
+      afterRetries: 1,
+      failed: 2,
+      upstreamAttempts: 9,
+      duplicates: 0,
+      p50Ms: 150,
+      p99Ms: 2000,
+    });
+  });
+
+  it("percentile is nearest-rank", () => {
+    const values = Array.from({ length: 100 }, (_, i) => i + 1);
+    expect(percentile(values, 0.5)).toBe(50);
+    expect(percentile(values, 0.99)).toBe(99);
+    expect(percentile([], 0.5)).toBe(0);
+  });
+
+  it("counterByLabel reads a counter from Prometheus text", () => {
+    const exposition = [
+      "# HELP retry_sidecar_retries_total Retries started.",
+      "# TYPE retry_sidecar_retries_total counter",
+      'retry_sidecar_retries_total{route="/provider",reason="503"} 12',
+      'retry_sidecar_retries_total{route="/other",reason="503"} 3',
+      'retry_sidecar_retries_total{route="/provider",reason="reset"} 4',
+      'retry_sidecar_retries_skipped_total{route="/provider",reason="budget"} 9',
+    ].join("\n");
+    expect(counterByLabel(exposition, "retry_sidecar_retries_total", "reason")).toEqual({
+      "503": 15,
+      reset: 4,
+    });
+  });
+});
