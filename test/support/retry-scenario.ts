@@ -93,3 +93,15 @@ export function json(reply: Reply): Record<string, unknown> {
 }
 
 export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/**
+ * Resolves once `check` holds, polling every 5 ms; rejects after `timeoutMs`. Only for states
+ * that announce themselves by no event (a metric moving); prefer waitForRequests / waitForLog.
+ */
+export async function until(check: () => boolean | Promise<boolean>, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}

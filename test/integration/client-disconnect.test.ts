@@ -1,0 +1,78 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import { describe, expect, it } from "vitest";
+import { retryLogs, until, useScenario } from "../support/retry-scenario.js";
+import type { Harness } from "../support/sidecar-harness.js";
+
+// SPEC "When it retries", rule 5: a retry goes only while the client is still connected; a
+// client that goes away cancels the wait and the attempt in flight. A retry not made because of
+// it counts as retries_skipped{reason="client_gone"}.
+
+const s = useScenario({ status: 200, body: "ok" });
+
+/** Starts a POST that the test aborts; the promise settles (never rejects) when fetch gives up. */
+function abortable(h: Harness) {
+  const controller = new AbortController();
+  const done = fetch(`${h.url}/provider`, {
+    method: "POST",
+    body: "{}",
+    headers: { "x-request-id": "leaving-client" },
+    signal: controller.signal,
+  }).then(
+    async (res) => {
+      await res.arrayBuffer();
+      return "answered" as const;
+    },
+    () => "aborted" as const,
+  );
+  return { abort: () => controller.abort(), done };
+}
+
+const completed = (h: Harness) =>
+  h.waitForLog((l) => l.msg === "request completed" && l.reqId === "leaving-client");
+
+describe("client disconnect", () => {
+  it("a client that leaves during the backoff wait gets no further attempts", async () => {
+    const h = await s.start({ BACKOFF_BASE_MS: "400" });
+    s.upstream.script({ status: 503 });
+    const client = abortable(h);
+    // The 503 was seen (so the sidecar is now in its 400 ms wait).
+    await until(
+      async () => (await h.metric("retry_sidecar_upstream_attempts_total", { outcome: "503" })) === 1,
+    );
+    client.abort();
+    expect(await client.done).toBe("aborted");
+    const line = await completed(h);
+    expect(line.status).toBe(499);
+    expect(line.attempts).toBe(1);
+    // The wait is cancelled, not just ignored: the request completed long before the backoff ended.
+    expect(line.durationMs).toBeLessThan(400);
+
+    await sleep(600); // past the backoff: a retry that was still due would have reached upstream
+    expect(s.upstream.received).toHaveLength(1);
+    expect(
+      await h.metric("retry_sidecar_retries_skipped_total", { route: "/provider", reason: "client_gone" }),
+    ).toBe(1);
+    expect(await h.metric("retry_sidecar_retries_total")).toBe(0);
+    expect(retryLogs(h)).toEqual([]);
+  });
+
+  it("a client that leaves during an attempt cancels it: the upstream sees its socket closed", async () => {
+    const h = await s.start({ PER_TRY_TIMEOUT_MS: "5000" });
+    s.upstream.script({ status: 200, body: "too late", delayMs: 4000 });
+    const client = abortable(h);
+    await s.upstream.waitForRequests(1);
+    const abortedAt = performance.now();
+    client.abort();
+    expect(await client.done).toBe("aborted");
+    expect(await s.upstream.closed(0)).toBe("aborted");
+    expect(performance.now() - abortedAt).toBeLessThan(2000);
+    const line = await completed(h);
+    expect(line.status).toBe(499);
+    expect(line.attempts).toBe(1);
+
+    // No retry follows the cancelled attempt.
+    await sleep(200);
+    expect(s.upstream.received).toHaveLength(1);
+    expect(await h.metric("retry_sidecar_retries_total")).toBe(0);
+  });
+});
