@@ -33,10 +33,20 @@ export function checkRequestTarget(rawTarget: string, ownAuthorities: ReadonlySe
 const MALFORMED_PERCENT = /%(?![0-9a-fA-F]{2})/;
 const PERCENT_BYTE = /%([0-9a-fA-F]{2})/g;
 
+// Also a dot-segment to some upstream: "..;x" (servlet containers drop path parameters, RFC 3986
+// §3.3, before resolving dots) and overlong UTF-8 dots (%c0%ae, %e0%80%ae: invalid per RFC 3629,
+// decoded as "." by old servers), seen here as the bytes the percent-decoding below produces.
+const OVERLONG_DOT = /\u00c0\u00ae|\u00e0\u0080\u00ae/g;
+
+function isDotSegment(segment: string): boolean {
+  const bare = segment.replace(OVERLONG_DOT, ".").split(";", 1)[0];
+  return bare === "." || bare === "..";
+}
+
 function findUnsafePath(path: string): string | undefined {
   let decoded = path;
   for (let round = 0; round < 4; round++) {
-    if (decoded.split(/[/\\]/).some((segment) => segment === "." || segment === "..")) {
+    if (decoded.split(/[/\\]/).some(isDotSegment)) {
       return "dot-segments are not allowed in the path";
     }
     if (!decoded.includes("%")) return undefined;

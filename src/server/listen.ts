@@ -1,5 +1,6 @@
-import { createServer, type RequestListener, type Server } from "node:http";
+import { createServer, type IncomingMessage, type RequestListener, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import type { Duplex } from "node:stream";
 
 export interface ListenOptions {
   readonly host: string;
@@ -29,6 +30,7 @@ export function listen(
     },
     listener,
   );
+  server.on("connect", refuseTunnel);
   return new Promise((resolve, reject) => {
     server.once("error", reject);
     server.listen(options.port, options.host, () => {
@@ -36,4 +38,20 @@ export function listen(
       resolve({ server, port: (server.address() as AddressInfo).port });
     });
   });
+}
+
+/**
+ * CONNECT asks for a tunnel (RFC 9110 §9.3.6). Node hands it to the "connect" event, never to the
+ * request listener, and without a listener drops the socket unanswered: answer 405 instead.
+ */
+function refuseTunnel(_request: IncomingMessage, socket: Duplex): void {
+  const body = JSON.stringify({
+    error: "CONNECT is not supported: this is not a tunnel",
+    reason: "connect_not_supported",
+  });
+  socket.on("error", () => {}); // the client may already be gone; nothing else listens here
+  socket.end(
+    "HTTP/1.1 405 Method Not Allowed\r\nallow: GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS\r\n" +
+      `content-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+  );
 }

@@ -25,7 +25,19 @@ function openssl(...args: string[]): void {
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "sidecar-tls-"));
   const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
-  openssl("req", "-x509", ...ec, "-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=sidecar test CA");
+  openssl(
+    "req",
+    "-x509",
+    ...ec,
+    "-keyout",
+    "ca.key",
+    "-out",
+    "ca.pem",
+    "-days",
+    "2",
+    "-subj",
+    "/CN=sidecar test CA",
+  );
   openssl("req", ...ec, "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=127.0.0.1");
   writeFileSync(
     join(dir, "server.ext"),
@@ -108,7 +120,7 @@ describe("https upstream signed by a private CA", () => {
     expect(await harness.metric("retry_sidecar_retries_total", { route: "/provider" })).toBe(0);
     const line = harness.logs.find((l) => l.msg === "request completed");
     expect(line).toMatchObject({ level: 40, status: 502, err: { code: "UPSTREAM_TLS" } });
-    expect(String((line?.err as { message: string }).message)).toMatch(
+    expect(String((line?.err as { message?: string } | undefined)?.message)).toMatch(
       /TLS handshake failed \((UNABLE_TO_VERIFY_LEAF_SIGNATURE|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_GET_ISSUER_CERT_LOCALLY)\)/,
     );
   });
@@ -123,7 +135,9 @@ describe("https upstream signed by a private CA", () => {
     expect(response.status).toBe(502);
     expect(await response.json()).toMatchObject({ attempts: 1 });
     const line = harness.logs.find((l) => l.msg === "request completed");
-    expect(String((line?.err as { message: string }).message)).toContain("ERR_TLS_CERT_ALTNAME_INVALID");
+    expect(String((line?.err as { message?: string } | undefined)?.message)).toContain(
+      "ERR_TLS_CERT_ALTNAME_INVALID",
+    );
   });
 
   it.each([
@@ -131,7 +145,10 @@ describe("https upstream signed by a private CA", () => {
     ["a file that is not PEM", () => join(dir, "not-pem.txt"), "CERTIFICATE block"],
   ])("UPSTREAM_CA_FILE naming %s is refused at startup", (_name, path, expected) => {
     expect(() => loadConfig({ UPSTREAM_CA_FILE: path() })).toThrow(
-      expect.objectContaining({ code: "CONFIG_INVALID", message: expect.stringContaining("UPSTREAM_CA_FILE") }),
+      expect.objectContaining({
+        code: "CONFIG_INVALID",
+        message: expect.stringContaining("UPSTREAM_CA_FILE"),
+      }),
     );
     expect(() => loadConfig({ UPSTREAM_CA_FILE: path() })).toThrow(expected);
   });
