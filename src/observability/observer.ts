@@ -45,7 +45,7 @@ export function createObserver(metrics: Metrics, logger: Logger) {
         ...(event.stop !== undefined && event.stop !== "not_retryable" ? { retryStopped: event.stop } : {}),
         ...(event.error === undefined
           ? {}
-          : { err: { code: (event.error as { code?: string }).code, message: event.error.message } }),
+          : { error: { code: (event.error as { code?: string }).code, message: event.error.message } }),
       };
       if (event.error === undefined) logger.info(fields, "request completed");
       else logger.warn(fields, "request completed");

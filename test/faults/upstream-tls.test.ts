@@ -120,7 +120,7 @@ describe("https upstream signed by a private CA", () => {
     expect(await harness.metric("retry_sidecar_retries_total", { route: "/provider" })).toBe(0);
     const line = harness.logs.find((l) => l.msg === "request completed");
     expect(line).toMatchObject({ level: 40, status: 502, err: { code: "UPSTREAM_TLS" } });
-    expect(String((line?.err as { message?: string } | undefined)?.message)).toMatch(
+    expect(String((line?.error as { message?: string } | undefined)?.message)).toMatch(
       /TLS handshake failed \((UNABLE_TO_VERIFY_LEAF_SIGNATURE|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_GET_ISSUER_CERT_LOCALLY)\)/,
     );
   });
@@ -135,7 +135,7 @@ describe("https upstream signed by a private CA", () => {
     expect(response.status).toBe(502);
     expect(await response.json()).toMatchObject({ attempts: 1 });
     const line = harness.logs.find((l) => l.msg === "request completed");
-    expect(String((line?.err as { message?: string } | undefined)?.message)).toContain(
+    expect(String((line?.error as { message?: string } | undefined)?.message)).toContain(
       "ERR_TLS_CERT_ALTNAME_INVALID",
     );
   });
