@@ -220,7 +220,7 @@ describe("upstream faults after the response headers were sent", () => {
     expect(await answered("200", "GET")).toBe(1);
     expect(await answered("499", "GET")).toBe(0);
     const line = harness.logs.find((l) => l.msg === "request completed");
-    expect(line).toMatchObject({ level: 40, status: 200, err: { code: "ECONNRESET" } });
+    expect(line).toMatchObject({ level: 40, status: 200, error: { code: "ECONNRESET" } });
     await expectAlive();
   });
 
@@ -279,7 +279,7 @@ describe("upstream faults after the response headers were sent", () => {
     expect(result.ms).toBeLessThan(3000);
     await expect.poll(() => answered("200", "GET")).toBe(1);
     const line = harness.logs.find((l) => l.msg === "request completed");
-    expect(line).toMatchObject({ level: 40, status: 200, err: { code: "UND_ERR_BODY_TIMEOUT" } });
+    expect(line).toMatchObject({ level: 40, status: 200, error: { code: "UND_ERR_BODY_TIMEOUT" } });
     await expectAlive();
   });
 });
