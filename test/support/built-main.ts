@@ -43,17 +43,19 @@ export function builtMain(): Promise<string> {
     if (existsSync(main)) return main;
     const tmp = `${out}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
     mkdirSync(cache, { recursive: true });
-    await run(
-      process.execPath,
-      [
-        join(repoRoot, "node_modules", "typescript", "bin", "tsc"),
-        "-p",
-        join(repoRoot, "tsconfig.json"),
-        "--outDir",
-        tmp,
-      ],
-      { cwd: repoRoot },
-    );
+    const tsc = join(repoRoot, "node_modules", "typescript", "bin", "tsc");
+    try {
+      await run(process.execPath, [tsc, "-p", join(repoRoot, "tsconfig.json"), "--outDir", tmp], {
+        cwd: repoRoot,
+      });
+    } catch (error) {
+      // tsc still emits JavaScript on a type error (typechecking is another check's job);
+      // only a build that produced no main.js is a failure here.
+      if (!existsSync(join(tmp, "main.js"))) {
+        const { stdout = "", stderr = "" } = error as { stdout?: string; stderr?: string };
+        throw new Error(`tsc failed:\n${stdout}${stderr}`, { cause: error });
+      }
+    }
     try {
       renameSync(tmp, out);
     } catch {
