@@ -99,7 +99,17 @@ export async function startSidecar(config: Config, overrides: SidecarOverrides =
   // itself is an ordinary request (RFC 9112 §3.2.2); one naming any other host is refused.
   const authorities = new Set<string>();
   const proxyApp = createProxyApp({ routes: config.routes, ownAuthorities: authorities, forward, logger });
-  const honoListener = getRequestListener(proxyApp.fetch, {
+  // Hono answers HEAD by running the GET handler and re-wrapping its Response, which turns
+  // RESPONSE_ALREADY_SENT into an empty 200 written before the forwarder's answer. The handler
+  // takes the method from `incoming`, so HEAD is dispatched as GET (Node sends no body to HEAD).
+  const proxyFetch: typeof proxyApp.fetch = (request, ...rest) =>
+    proxyApp.fetch(
+      request.method === "HEAD"
+        ? new Request(request.url, { method: "GET", headers: request.headers })
+        : request,
+      ...rest,
+    );
+  const honoListener = getRequestListener(proxyFetch, {
     autoCleanupIncoming: false, // the forwarder reads (or drains) every body itself
     errorHandler: (error) =>
       Response.json(
