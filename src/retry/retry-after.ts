@@ -18,9 +18,24 @@ export function parseRetryAfterMs(value: string | undefined, nowMs: number): num
     return Number.isFinite(ms) ? ms : Number.POSITIVE_INFINITY;
   }
   if (imfFixdate.test(text) || rfc850.test(text) || asctime.test(text)) {
-    const at = Date.parse(asctime.test(text) ? `${text} GMT` : text);
+    const at = Date.parse(
+      asctime.test(text) ? `${text} GMT` : rfc850.test(text) ? withFullYear(text, nowMs) : text,
+    );
     if (Number.isNaN(at)) return undefined;
     return Math.max(0, at - nowMs);
   }
   return undefined;
+}
+
+/**
+ * RFC 9110 §5.6.7: a two-digit rfc850 year that would be more than 50 years in the future means
+ * the most recent past year with those digits (Date.parse instead fixes 00-49 to 20xx, 50-99 to 19xx).
+ */
+function withFullYear(text: string, nowMs: number): string {
+  return text.replace(/-(\d{2}) /, (_, yy: string) => {
+    const nowYear = new Date(nowMs).getUTCFullYear();
+    let year = nowYear - (nowYear % 100) + Number(yy);
+    if (year > nowYear + 50) year -= 100;
+    return `-${year} `;
+  });
 }
