@@ -1,0 +1,125 @@
+import { connect } from "node:net";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { type FakeUpstream, startFakeUpstream } from "../support/fake-upstream.js";
+import { type Harness, startHarness } from "../support/sidecar-harness.js";
+
+// SPEC.md "Shutdown" and "Admin listener" /readyz, in-process (the real process and its signals:
+// shutdown-process.test.ts): readyz 503 at once, no new connections, in-flight requests (their
+// retries included) finish, the rest are aborted when SHUTDOWN_GRACE_MS is over.
+
+let upstream: FakeUpstream;
+let harness: Harness | undefined;
+
+beforeEach(async () => {
+  upstream = await startFakeUpstream({ status: 201, body: "real answer" });
+});
+afterEach(async () => {
+  await harness?.close();
+  harness = undefined;
+  await upstream.close();
+});
+
+async function start(env: Record<string, string> = {}) {
+  harness = await startHarness({ UPSTREAM_URL: upstream.url, BACKOFF_JITTER: "0", ...env });
+  return harness;
+}
+
+async function readyz(h: Harness): Promise<number> {
+  const res = await fetch(`${h.adminUrl}/readyz`);
+  await res.arrayBuffer();
+  return res.status;
+}
+
+/** Resolves with the connect error code, or "connected". */
+function tryConnect(port: number): Promise<string> {
+  return new Promise((resolve) => {
+    const socket = connect(port, "127.0.0.1");
+    socket.once("connect", () => {
+      socket.destroy();
+      resolve("connected");
+    });
+    socket.once("error", (error: NodeJS.ErrnoException) => resolve(error.code ?? "error"));
+  });
+}
+
+describe("drain", () => {
+  it("turns /readyz 503 at once, refuses new connections, lets the in-flight request finish", async () => {
+    const h = await start();
+    expect(await readyz(h)).toBe(200);
+    upstream.script({ status: 201, body: "slow real answer", headers: { "x-up": "1" }, delayMs: 500 });
+    const inFlight = fetch(`${h.url}/provider`, { method: "POST", body: "x" });
+    await upstream.waitForRequests(1);
+
+    const stopped = h.sidecar.shutdown();
+    let stoppedAt = 0;
+    void stopped.then(() => {
+      stoppedAt = performance.now();
+    });
+    expect(await readyz(h)).toBe(503);
+    expect(await tryConnect(h.sidecar.proxyPort)).toBe("ECONNREFUSED");
+
+    const res = await inFlight;
+    expect(res.status).toBe(201);
+    expect(res.headers.get("x-up")).toBe("1");
+    expect(await res.text()).toBe("slow real answer");
+    const answeredAt = performance.now();
+    await stopped;
+    expect(stoppedAt).toBeGreaterThanOrEqual(answeredAt - 50);
+    expect(await upstream.closed(0)).toBe("answered");
+    expect(await h.metric("retry_sidecar_requests_total", { code: "201" })).toBe(1);
+  });
+
+  it("lets a request in flight finish its retries", async () => {
+    const h = await start({ BACKOFF_BASE_MS: "300" });
+    upstream.script({ status: 503 });
+    const inFlight = fetch(`${h.url}/provider`);
+    await upstream.waitForRequests(1);
+    const stopped = h.sidecar.shutdown(); // during the 300 ms backoff
+    expect(await readyz(h)).toBe(503);
+    const res = await inFlight;
+    expect(res.status).toBe(201);
+    expect(res.headers.get("x-attempt-count")).toBe("2");
+    expect(await res.text()).toBe("real answer");
+    await stopped;
+    expect(upstream.received).toHaveLength(2);
+  });
+
+  it("aborts what is still running when SHUTDOWN_GRACE_MS is over", async () => {
+    const h = await start({ SHUTDOWN_GRACE_MS: "200", PER_TRY_TIMEOUT_MS: "10000" });
+    upstream.script({ status: 201, delayMs: 10_000 });
+    const inFlight = fetch(`${h.url}/provider`).then(
+      (res) => res.status,
+      (error: Error) => error.name,
+    );
+    await upstream.waitForRequests(1);
+    const started = performance.now();
+    await h.sidecar.shutdown();
+    const took = performance.now() - started;
+    expect(took).toBeGreaterThanOrEqual(190);
+    expect(took).toBeLessThan(1200);
+    expect(await upstream.closed(0)).toBe("aborted");
+    expect(await inFlight).toBe("TypeError"); // fetch failed: the connection was closed, no answer
+    expect(h.logs.some((l) => l.msg === "grace period over: aborting requests still in flight")).toBe(true);
+  });
+
+  it("closes idle keep-alive connections at once", async () => {
+    const h = await start();
+    const socket = connect(h.sidecar.proxyPort, "127.0.0.1");
+    await new Promise((resolve) => socket.once("connect", resolve));
+    socket.write("GET /provider HTTP/1.1\r\nHost: s\r\n\r\n");
+    await new Promise((resolve) => socket.once("data", resolve)); // answered, connection kept open
+    const closed = new Promise((resolve) => socket.once("close", resolve));
+    await h.sidecar.shutdown();
+    await closed;
+    expect(socket.destroyed).toBe(true);
+  });
+
+  it("stops quickly when nothing is in flight", async () => {
+    const h = await start();
+    await (await fetch(`${h.url}/provider`)).arrayBuffer();
+    const started = performance.now();
+    await h.sidecar.shutdown();
+    expect(performance.now() - started).toBeLessThan(500);
+    expect(await tryConnect(h.sidecar.adminPort)).toBe("ECONNREFUSED");
+  });
+});
