@@ -120,7 +120,7 @@ describe.each(["SIGTERM", "SIGINT"] as const)("%s", (signal) => {
   it("drains: readyz 503, new connections refused, the in-flight request answered, exit 0", async () => {
     upstream = await startFakeUpstream({ status: 201, body: "real answer", delayMs: 500 });
     // SIGINT: on the ports given in PORT / ADMIN_PORT (SIGTERM: ephemeral ones).
-    const ports =
+    const ports: Record<string, string> =
       signal === "SIGINT" ? { PORT: String(await freePort()), ADMIN_PORT: String(await freePort()) } : {};
     const p = await startProcess(ports);
     if (signal === "SIGINT")
