@@ -62,6 +62,9 @@ export async function startSidecar(config: Config, overrides: SidecarOverrides =
       ),
     ]),
   );
+  metrics.onCircuitScrape(() => {
+    for (const breaker of breakers.values()) breaker.current();
+  });
   const inFlight = new InFlight();
   const forward: ForwardDeps = {
     settings: {

@@ -18,6 +18,9 @@ const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 1
 export function createMetrics(routes: readonly string[]) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
+  // An open circuit turns half-open by the clock alone, with no request to notice: the wiring
+  // registers a refresh of the breakers that runs before each read of the circuit gauge.
+  let refreshCircuits = () => {};
   const metrics = {
     registry,
     requests: new Counter({
@@ -68,7 +71,11 @@ export function createMetrics(routes: readonly string[]) {
       help: "Circuit breaker state per route: 0 closed, 1 open, 2 half-open.",
       labelNames: ["route"] as const,
       registers: [registry],
+      collect: () => refreshCircuits(),
     }),
+  };
+  const onCircuitScrape = (refresh: () => void) => {
+    refreshCircuits = refresh;
   };
   // Series that alerts divide by or rate() over exist from the start, at zero (a missing series
   // would make "retries exhausted" silently match nothing until the first one happens).
@@ -78,7 +85,7 @@ export function createMetrics(routes: readonly string[]) {
     metrics.circuitState.labels(route).set(0);
     for (const reason of SKIP_REASONS) metrics.retriesSkipped.labels(route, reason).inc(0);
   }
-  return metrics;
+  return { ...metrics, onCircuitScrape };
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;

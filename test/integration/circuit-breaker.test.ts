@@ -111,6 +111,17 @@ describe("circuit breaker", () => {
     expect(s.upstream.received).toHaveLength(5);
   });
 
+  it("once the open period is over, a scrape no longer reports it open, even with no traffic", async () => {
+    const h = await s.start({ CIRCUIT_FAILURE_THRESHOLD: "3", CIRCUIT_OPEN_MS: "300" });
+    await openCircuit(h);
+    await sleep(350);
+    // The next request would go upstream as the probe: the circuit is half-open, not open.
+    expect(await state(h)).toBe(2);
+    const text = await (await fetch(`${h.adminUrl}/metrics`)).text();
+    expect(text).toContain('retry_sidecar_circuit_state{route="/provider"} 2');
+    expect(s.upstream.received).toHaveLength(3);
+  });
+
   it("a probe that fails retryably opens the circuit again", async () => {
     const h = await s.start({ CIRCUIT_FAILURE_THRESHOLD: "3", CIRCUIT_OPEN_MS: "300" });
     await openCircuit(h);
