@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { describe, expect, it } from "vitest";
-import { json, type Reply, send, useScenario } from "../support/retry-scenario.js";
+import { json, type Reply, send, steppingClock, useScenario } from "../support/retry-scenario.js";
 import type { Harness } from "../support/sidecar-harness.js";
 
 // SPEC "Circuit breaker (per route)": CIRCUIT_FAILURE_THRESHOLD consecutive retryable outcomes
@@ -62,6 +62,35 @@ describe("circuit breaker", () => {
     ).toBe(7);
   });
 
+  it("Retry-After counts the seconds left down, rounded up, until the probe goes", async () => {
+    const clock = steppingClock();
+    const h = await s.start(
+      { CIRCUIT_FAILURE_THRESHOLD: "3", CIRCUIT_OPEN_MS: "10000" },
+      { clock: clock.now },
+    );
+    await openCircuit(h);
+    const retryAfter = async () => {
+      const reply = await send(h);
+      expectFastFail(reply);
+      return reply.headers.get("retry-after");
+    };
+    // Real time passes too (a few ms per request), so each step stays clear of a whole second.
+    expect(await retryAfter()).toBe("10");
+    clock.advance(4_500);
+    expect(await retryAfter()).toBe("6");
+    clock.advance(4_000);
+    expect(await retryAfter()).toBe("2");
+    clock.advance(1_000);
+    expect(await retryAfter()).toBe("1");
+    expect(s.upstream.received).toHaveLength(3);
+    clock.advance(600);
+    s.upstream.script({ status: 200, body: "probe ok" });
+    const probe = await send(h);
+    expect(probe.status).toBe(200);
+    expect(s.upstream.received).toHaveLength(4);
+    expect(await state(h)).toBe(0);
+  });
+
   it("counts only consecutive failures: a success in between starts the count again", async () => {
     const h = await s.start({ CIRCUIT_FAILURE_THRESHOLD: "3", CIRCUIT_OPEN_MS: "5000" });
     s.upstream.script({ status: 503 }, { status: 503 }, { status: 200 }, { status: 503 }, { status: 503 });
@@ -120,6 +149,32 @@ describe("circuit breaker", () => {
     const text = await (await fetch(`${h.adminUrl}/metrics`)).text();
     expect(text).toContain('retry_sidecar_circuit_state{route="/provider"} 2');
     expect(s.upstream.received).toHaveLength(3);
+  });
+
+  it("a probe whose client leaves lets the next request probe", async () => {
+    const h = await s.start({ CIRCUIT_FAILURE_THRESHOLD: "3", CIRCUIT_OPEN_MS: "300" });
+    await openCircuit(h);
+    await sleep(350);
+    s.upstream.script(
+      { status: 200, body: "never read", delayMs: 3000 },
+      { status: 200, body: "second probe" },
+    );
+    const controller = new AbortController();
+    const abandoned = fetch(`${h.url}/provider`, {
+      method: "POST",
+      body: "{}",
+      signal: controller.signal,
+    }).catch(() => "aborted");
+    await s.upstream.waitForRequests(4);
+    controller.abort();
+    expect(await abandoned).toBe("aborted");
+    expect(await s.upstream.closed(3)).toBe("aborted");
+    await h.waitForLog((l) => l.msg === "request completed" && l.status === 499);
+    const next = await send(h);
+    expect(next.status).toBe(200);
+    expect(next.text).toBe("second probe");
+    expect(s.upstream.received).toHaveLength(5);
+    expect(await state(h)).toBe(0);
   });
 
   it("a probe that fails retryably opens the circuit again", async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { send, useScenario } from "../support/retry-scenario.js";
+import { send, steppingClock, useScenario } from "../support/retry-scenario.js";
 
 // SPEC "When it retries", rule 3: a retry goes only while, over a sliding 10 s window,
 // retries < RETRY_BUDGET_MIN_PER_SEC x 10 + RETRY_BUDGET_RATIO x requests. A retry the budget
@@ -86,5 +86,22 @@ describe("retry budget", () => {
     s.upstream.script(...Array.from({ length: 5 }, () => ({ status: 200, body: "ok" })));
     for (let i = 0; i < 5; i++) expect((await send(h)).attempts).toBe(1);
     expect((await send(h)).attempts).toBe(2);
+  });
+
+  it("the window slides: retries older than 10 s no longer count", async () => {
+    const clock = steppingClock();
+    const h = await s.start(
+      { RETRY_BUDGET_MIN_PER_SEC: "0.1", RETRY_BUDGET_RATIO: "0", CIRCUIT_FAILURE_THRESHOLD: "0" },
+      { clock: clock.now },
+    );
+    expect((await send(h)).attempts).toBe(2);
+    clock.advance(9_000);
+    expect((await send(h)).attempts).toBe(1);
+    clock.advance(1_200); // the first request's retry is now more than 10 s old
+    expect((await send(h)).attempts).toBe(2);
+    expect((await send(h)).attempts).toBe(1);
+    expect(await h.metric("retry_sidecar_retries_total", { route: "/provider", reason: "503" })).toBe(2);
+    // Each request but the budgeted retries met a refusal: 1 + 1 + 1 + 1.
+    expect(await h.metric("retry_sidecar_retries_skipped_total", skippedBudget)).toBe(4);
   });
 });

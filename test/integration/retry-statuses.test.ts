@@ -46,6 +46,23 @@ describe("RETRY_ON_STATUS", () => {
     },
   );
 
+  it("numbers the attempts upstream with x-attempt-count, 1 for the first", async () => {
+    const h = await s.start();
+    s.upstream.script({ status: 503 }, { status: 429 }, { status: 500 });
+    const reply = await send(h);
+    expect(reply.attempts).toBe(4);
+    expect(s.upstream.received.map((r) => r.headers["x-attempt-count"])).toEqual(["1", "2", "3", "4"]);
+  });
+
+  it("retries after a retryable answer with a large body (its connection is not reused)", async () => {
+    const h = await s.start();
+    s.upstream.script({ status: 503, body: "x".repeat(300_000) }, { status: 502, body: "y".repeat(300_000) });
+    const reply = await send(h);
+    expect(reply.status).toBe(200);
+    expect(reply.text).toBe("recovered");
+    expect(reply.attempts).toBe(3);
+  });
+
   it("RETRY_ON_STATUS=418 retries a 418 and no longer a 503", async () => {
     const h = await s.start({ RETRY_ON_STATUS: "418" });
     s.upstream.script({ status: 418, body: "teapot" }, { status: 418, body: "teapot" });

@@ -1,5 +1,6 @@
 import { createServer } from "node:net";
 import { afterEach, beforeEach } from "vitest";
+import type { SidecarOverrides } from "../../src/sidecar.js";
 import { type Behaviour, type FakeUpstream, startFakeUpstream } from "./fake-upstream.js";
 import { type Harness, type LogLine, startHarness } from "./sidecar-harness.js";
 
@@ -16,7 +17,7 @@ export interface Scenario {
   /** The fake upstream of the running test (new for each test). */
   readonly upstream: FakeUpstream;
   /** Starts the sidecar in front of the upstream; `env` overrides FAST_ENV. Stopped after the test. */
-  start(env?: Record<string, string>): Promise<Harness>;
+  start(env?: Record<string, string>, overrides?: SidecarOverrides): Promise<Harness>;
 }
 
 /** Registers beforeEach/afterEach hooks; call once at the top of a test file. */
@@ -37,10 +38,10 @@ export function useScenario(fallback: Behaviour = { status: 200, body: "ok" }): 
       if (upstream === undefined) throw new Error("no upstream outside a test");
       return upstream;
     },
-    async start(env = {}) {
+    async start(env = {}, overrides = {}) {
       if (upstream === undefined) throw new Error("no upstream outside a test");
       if (harness !== undefined) throw new Error("one sidecar per test");
-      harness = await startHarness({ UPSTREAM_URL: upstream.url, ...FAST_ENV, ...env });
+      harness = await startHarness({ UPSTREAM_URL: upstream.url, ...FAST_ENV, ...env }, overrides);
       return harness;
     },
   };
@@ -104,4 +105,18 @@ export async function until(check: () => boolean | Promise<boolean>, timeoutMs =
     if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
+}
+
+/**
+ * A wall clock that a test can move forward (the sidecar's clock override): windows and open
+ * periods of many seconds pass at once. Move it only between requests (deadlines use it too).
+ */
+export function steppingClock() {
+  let offsetMs = 0;
+  return {
+    now: () => Date.now() + offsetMs,
+    advance(ms: number) {
+      offsetMs += ms;
+    },
+  };
 }
