@@ -98,7 +98,6 @@ describe("an invalid value stops the process: exit 2, one line on stderr, no sta
     ["UPSTREAM_URL", "ftp://x"],
     ["UPSTREAM_CA_FILE", "/nonexistent/ca.pem"],
     ["UPSTREAM_CA_FILE", "<not-pem>"],
-    ["LISTEN_HOST", "not a host"],
     ["LOG_LEVEL", "loud"],
     ["ROUTES", "provider"],
     ["IDEMPOTENCY_HEADER", "bad header"],

@@ -41,29 +41,50 @@ export function builtMain(): Promise<string> {
     const out = join(cache, sourceHash());
     const main = join(out, "main.js");
     if (existsSync(main)) return main;
-    const tmp = `${out}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
+    // One build per source version across test files: the first to take the lock builds, the
+    // others wait for its main.js (a lock older than a minute is a crashed build's, ignored).
+    const lock = `${out}.lock`;
     mkdirSync(cache, { recursive: true });
-    const tsc = join(repoRoot, "node_modules", "typescript", "bin", "tsc");
     try {
-      await run(process.execPath, [tsc, "-p", join(repoRoot, "tsconfig.json"), "--outDir", tmp], {
-        cwd: repoRoot,
-      });
-    } catch (error) {
-      // tsc still emits JavaScript on a type error (typechecking is another check's job);
-      // only a build that produced no main.js is a failure here.
-      if (!existsSync(join(tmp, "main.js"))) {
-        const { stdout = "", stderr = "" } = error as { stdout?: string; stderr?: string };
-        throw new Error(`tsc failed:\n${stdout}${stderr}`, { cause: error });
-      }
-    }
-    try {
-      renameSync(tmp, out);
+      mkdirSync(lock);
     } catch {
-      rmSync(tmp, { recursive: true, force: true }); // another test file won the race
+      for (let i = 0; i < 600 && !existsSync(main); i++) {
+        const since = statSync(lock, { throwIfNoEntry: false })?.mtimeMs ?? 0;
+        if (Date.now() - since > 60_000) break;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      if (existsSync(main)) return main;
     }
-    return main;
+    try {
+      return await compile(out, main);
+    } finally {
+      rmSync(lock, { recursive: true, force: true });
+    }
   })();
   return built;
+}
+
+async function compile(out: string, main: string): Promise<string> {
+  const tmp = `${out}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
+  const tsc = join(repoRoot, "node_modules", "typescript", "bin", "tsc");
+  try {
+    await run(process.execPath, [tsc, "-p", join(repoRoot, "tsconfig.json"), "--outDir", tmp], {
+      cwd: repoRoot,
+    });
+  } catch (error) {
+    // tsc still emits JavaScript on a type error (typechecking is another check's job);
+    // only a build that produced no main.js is a failure here.
+    if (!existsSync(join(tmp, "main.js"))) {
+      const { stdout = "", stderr = "" } = error as { stdout?: string; stderr?: string };
+      throw new Error(`tsc failed:\n${stdout}${stderr}`, { cause: error });
+    }
+  }
+  try {
+    renameSync(tmp, out);
+  } catch {
+    rmSync(tmp, { recursive: true, force: true }); // another test file won the race
+  }
+  return main;
 }
 
 export interface CliResult {
