@@ -153,6 +153,28 @@ describe("path safety: dot-segments and absolute-form targets", () => {
     expect(upstream.received).toHaveLength(0);
   });
 
+  it("forwards an absolute-form target naming the sidecar as LOCALHOST (host case-insensitive)", async () => {
+    const h = await start();
+    const port = h.sidecar.proxyPort;
+    const res = await rawRequest(port, {
+      target: `http://LOCALHOST:${port}/provider/x?y=1`,
+      headers: ["Host", `localhost:${port}`],
+    });
+    expect(res.status).toBe(200);
+    expect(upstream.received.map((r) => r.url)).toEqual(["/provider/x?y=1"]);
+  });
+
+  it("still refuses a dot-segment inside an absolute-form target naming the sidecar", async () => {
+    const h = await start({ ROUTES: "/" });
+    const port = h.sidecar.proxyPort;
+    const res = await rawRequest(port, {
+      target: `http://127.0.0.1:${port}/provider/%2E./admin`,
+      headers: ["Host", `127.0.0.1:${port}`],
+    });
+    expect(res.status).toBe(400);
+    expect(upstream.received).toHaveLength(0);
+  });
+
   it("forwards an absolute-form target that names the sidecar itself", async () => {
     const h = await start();
     const port = h.sidecar.proxyPort;
