@@ -105,7 +105,7 @@ export async function forwardRequest(
     sendJson(
       outgoing,
       503,
-      { error: "circuit open: the upstream failed repeatedly", reason: "circuit_open", route, attempts: 0 },
+      { error: CIRCUIT_OPEN_TEXT, reason: "circuit_open", route, attempts: 0 },
       { "retry-after": seconds, "x-request-id": requestId, "x-attempt-count": 0 },
     );
     done(503);
@@ -196,6 +196,22 @@ export async function forwardRequest(
   };
   const last = result.last;
 
+  if (last === undefined && result.stop === "circuit_open") {
+    // The circuit opened while this request waited to retry: the circuit's own answer.
+    sendJson(
+      outgoing,
+      503,
+      { error: CIRCUIT_OPEN_TEXT, reason: "circuit_open", route, attempts: result.attempts },
+      {
+        "retry-after": Math.ceil(breaker.retryAfterMs() / 1000),
+        "x-request-id": requestId,
+        "x-attempt-count": result.attempts,
+      },
+    );
+    release();
+    done(503, summary);
+    return;
+  }
   if (last === undefined) {
     release();
     done(499, summary);
@@ -238,6 +254,8 @@ export async function forwardRequest(
     );
   });
 }
+
+const CIRCUIT_OPEN_TEXT = "circuit open: the upstream failed repeatedly";
 
 const FAILURE_TEXT: Record<FailureKind, string> = {
   timeout: "upstream sent no response headers in time",

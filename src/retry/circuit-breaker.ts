@@ -54,10 +54,15 @@ export class CircuitBreaker {
       this.probeInFlight = true;
       return PROBE;
     }
+    return { admitted: false, retryAfterMs: this.retryAfterMs() };
+  }
+
+  /** How long a refused request should wait before trying again, ms. */
+  retryAfterMs(): number {
     // Open: what is left of the open period; half-open with a probe out: the period again,
     // since that is the soonest the probe can have failed and the circuit reopened.
-    const left = state === "open" ? this.openUntil - this.clock() : this.options.openMs;
-    return { admitted: false, retryAfterMs: Math.max(1, left) };
+    const left = this.current() === "open" ? this.openUntil - this.clock() : this.options.openMs;
+    return Math.max(1, left);
   }
 
   /** True when a retry must not go: the circuit is open, or half-open with the probe elsewhere. */

@@ -57,7 +57,10 @@ export interface RetryRequest {
 }
 
 export interface RetryResult<R> {
-  /** The last attempt, or undefined when the client left before any attempt finished. */
+  /**
+   * The last attempt, or undefined when the client left before any attempt finished, or when
+   * the circuit opened while a retry waited (stop "circuit_open") and the response was dropped.
+   */
   readonly last: Attempt<R> | undefined;
   readonly attempts: number;
   readonly retries: number;
@@ -124,6 +127,13 @@ export async function runWithRetries<R>(
       events.skipped(request.route, "client_gone");
       if (request.isProbe) request.breaker.releaseProbe();
       return { last: undefined, attempts: attempt, retries, stop: "client_gone", retryable: true };
+    }
+    // Other requests may have opened the circuit during the wait: then the retry must not go.
+    // A transport failure is answered as it was; a response was dropped before the wait.
+    if (request.breaker.blocksRetry(request.isProbe)) {
+      events.skipped(request.route, "circuit_open");
+      const last = result.response === undefined ? result : undefined;
+      return { last, attempts: attempt, retries, stop: "circuit_open", retryable: true };
     }
     retries += 1;
     delayMs = decision.delayMs;

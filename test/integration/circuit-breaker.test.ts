@@ -213,6 +213,50 @@ describe("circuit breaker", () => {
     expect(await h.metric("retry_sidecar_retries_exhausted_total")).toBe(0);
   });
 
+  it("a retry waiting in its backoff when the circuit opens does not go upstream", async () => {
+    const h = await s.start({
+      CIRCUIT_FAILURE_THRESHOLD: "3",
+      CIRCUIT_OPEN_MS: "5000",
+      BACKOFF_BASE_MS: "500",
+    });
+    const waiting = send(h); // 503, then a 500 ms wait before its retry
+    await s.upstream.waitForRequests(1);
+    // Two more failures (three in a row with the first) open the circuit during that wait.
+    await once(h);
+    await once(h);
+    expect(await state(h)).toBe(1);
+    const reply = await waiting;
+    expect(s.upstream.received).toHaveLength(3);
+    // Its upstream answer was dropped before the wait: it gets the circuit's own 503.
+    expectFastFail(reply);
+    expect(json(reply).attempts).toBe(1);
+    expect(reply.attempts).toBe(1);
+    expect(reply.headers.get("retry-after")).toBe("5");
+    expect(
+      await h.metric("retry_sidecar_retries_skipped_total", { route: "/provider", reason: "circuit_open" }),
+    ).toBe(1);
+    expect(await h.metric("retry_sidecar_retries_total")).toBe(0);
+  });
+
+  it("a transport failure waiting to retry when the circuit opens is answered as it was", async () => {
+    const h = await s.start({
+      CIRCUIT_FAILURE_THRESHOLD: "3",
+      CIRCUIT_OPEN_MS: "5000",
+      BACKOFF_BASE_MS: "500",
+    });
+    s.upstream.script({ reset: true });
+    const waiting = send(h);
+    await s.upstream.waitForRequests(1);
+    await once(h);
+    await once(h);
+    const reply = await waiting;
+    expect(s.upstream.received).toHaveLength(3);
+    expect(reply.status).toBe(502);
+    expect(json(reply)).toMatchObject({ reason: "reset", attempts: 1 });
+    expect(reply.attempts).toBe(1);
+    expect(await h.metric("retry_sidecar_retries_skipped_total", { reason: "circuit_open" })).toBe(1);
+  });
+
   it("CIRCUIT_FAILURE_THRESHOLD=0 never opens", async () => {
     const h = await s.start({ CIRCUIT_FAILURE_THRESHOLD: "0", CIRCUIT_OPEN_MS: "5000" });
     for (let i = 0; i < 12; i++) expect((await once(h)).text).toBe("down");
