@@ -5,7 +5,8 @@ export default defineConfig({
     include: ["test/**/*.test.ts"],
     // test/deploy runs with `npm run test:deploy` (vitest.deploy.config.ts): it needs a build and
     // Debian packages that a plain `npm test` must not depend on.
-    exclude: [...configDefaults.exclude, "test/deploy/**"],
+    // test/soak (load, shutdown and restart under load: ~1 min) runs with `npm run test:soak`.
+    exclude: [...configDefaults.exclude, "test/deploy/**", "test/soak/**"],
     // Integration tests open real sockets on 127.0.0.1; threads keep them isolated per file.
     pool: "threads",
     testTimeout: 15_000,

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Soak and supply chain (issue #5): the long suites of test/soak (20 s load run against a lossy
+# billing, SIGTERM under load, upstream restart mid-load; about 1 min), then the audit of the
+# production dependencies: any high or critical advisory fails CI.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+npm run build
+npm run test:soak
+
+echo "== npm audit --omit=dev --audit-level=high"
+set +e
+report=$(npm audit --omit=dev --audit-level=high --json 2>/dev/null)
+status=$?
+set -e
+# A report with metadata is a real audit: its exit status is the verdict (non-zero = findings at
+# or above "high"). Without metadata the advisory endpoint itself could not be reached (offline
+# runner, or a registry mirror that refuses its POST): say so loudly; AUDIT_STRICT=1 fails then.
+if printf '%s' "$report" | node -e '
+  let s = ""; process.stdin.on("data", (c) => (s += c)).on("end", () => {
+    const r = JSON.parse(s || "{}");
+    if (!r.metadata) process.exit(3);
+    const v = r.metadata.vulnerabilities;
+    console.log(`npm audit: ${v.critical} critical, ${v.high} high, ${v.moderate} moderate, ${v.low} low`);
+  });'; then
+  exit "$status"
+elif [ "${AUDIT_STRICT:-0}" = "1" ]; then
+  echo "npm audit: the advisory endpoint could not be reached (AUDIT_STRICT=1)" >&2
+  exit 1
+else
+  echo "WARNING: npm audit NOT RUN: the advisory endpoint could not be reached from this runner" >&2
+fi
