@@ -20,9 +20,9 @@ let exitedAt = 0;
 let exit: { code: number | null; signal: NodeJS.Signals | null };
 
 beforeAll(async () => {
-  // Every attempt takes 300 ms or more and a fifth of them fail: at any moment many requests are
+  // Every attempt takes 600 ms or more and a fifth of them fail: at any moment many requests are
   // in flight, some of them between retries.
-  billing = await startDedupeBilling(SEED, { fail_before: 0.15, reset_after: 0.05, slow: 0.5 }, 300);
+  billing = await startDedupeBilling(SEED, { fail_before: 0.15, reset_after: 0.05, slow: 0.5 }, 600);
   sidecar = await startSidecarProcess({
     UPSTREAM_URL: billing.url,
     MAX_RETRIES: "3",
@@ -45,8 +45,11 @@ beforeAll(async () => {
   });
   await new Promise((resolve) => setTimeout(resolve, 3_000));
   launching = false;
-  // Let the last launched requests reach the sidecar's accept queue before the listener closes.
-  await new Promise((resolve) => setTimeout(resolve, 50));
+  // The last requests must have been accepted and read by the sidecar before the signal: a
+  // connection still in the kernel's accept queue when the listener closes is reset by the
+  // kernel, on any server (see README "Guarantees"). 400 ms is far more than that takes, and
+  // less than one attempt (600 ms), so the requests of the last 200 ms are still in flight.
+  await new Promise((resolve) => setTimeout(resolve, 400));
   inFlightAtSignal = load.pending();
   signalAt = Date.now();
   sidecar.child.kill("SIGTERM");
