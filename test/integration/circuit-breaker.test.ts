@@ -74,16 +74,16 @@ describe("circuit breaker", () => {
       expectFastFail(reply);
       return reply.headers.get("retry-after");
     };
-    // Real time passes too (a few ms per request), so each step stays clear of a whole second.
+    // Real time passes too (a few ms per request): each step stays up to 0.9 s clear of a whole second.
     expect(await retryAfter()).toBe("10");
-    clock.advance(4_500);
+    clock.advance(4_100); // 5.9 s left, less the real time spent
     expect(await retryAfter()).toBe("6");
-    clock.advance(4_000);
+    clock.advance(3_900); // 2 s left
     expect(await retryAfter()).toBe("2");
-    clock.advance(1_000);
+    clock.advance(1_000); // 1 s left
     expect(await retryAfter()).toBe("1");
     expect(s.upstream.received).toHaveLength(3);
-    clock.advance(600);
+    clock.advance(1_000);
     s.upstream.script({ status: 200, body: "probe ok" });
     const probe = await send(h);
     expect(probe.status).toBe(200);
@@ -105,9 +105,9 @@ describe("circuit breaker", () => {
     const h = await s.start({
       CIRCUIT_FAILURE_THRESHOLD: "3",
       CIRCUIT_OPEN_MS: "5000",
-      PER_TRY_TIMEOUT_MS: "50",
+      PER_TRY_TIMEOUT_MS: "300",
     });
-    s.upstream.script({ reset: true }, { status: 200, delayMs: 1000 }, { status: 429 });
+    s.upstream.script({ reset: true }, { status: 200, delayMs: 2000 }, { status: 429 });
     expect((await once(h)).status).toBe(502);
     expect((await once(h)).status).toBe(504);
     expect(await state(h)).toBe(0);

@@ -37,10 +37,10 @@ describe("retry logs", () => {
   });
 
   it("logs transport failures with their reason and the Retry-After delay", async () => {
-    const h = await s.start({ PER_TRY_TIMEOUT_MS: "60", BACKOFF_BASE_MS: "20" });
+    const h = await s.start({ PER_TRY_TIMEOUT_MS: "300", BACKOFF_BASE_MS: "20" });
     s.upstream.script(
       { reset: true },
-      { status: 200, delayMs: 1000 },
+      { status: 200, delayMs: 2000 },
       { status: 503, headers: { "retry-after": "0" } },
     );
     const reply = await send(h, "/provider", { headers: { "x-request-id": "req-transport" } });

@@ -18,8 +18,8 @@ const attempts = (h: Harness, outcome: string) =>
 
 describe("retry metrics", () => {
   it("labels each retry with the outcome that caused it and counts the recovery", async () => {
-    const h = await s.start({ PER_TRY_TIMEOUT_MS: "100" });
-    s.upstream.script({ status: 503 }, { status: 200, delayMs: 1500 }, { reset: true });
+    const h = await s.start({ PER_TRY_TIMEOUT_MS: "300" });
+    s.upstream.script({ status: 503 }, { status: 200, delayMs: 2000 }, { reset: true });
     const reply = await send(h, "/provider/42?x=1");
     expect(reply.status).toBe(201);
     expect(reply.attempts).toBe(4);
