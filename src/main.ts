@@ -3,7 +3,6 @@ import { helpText } from "./config/help-text.js";
 import { loadConfig, publicConfig } from "./config/load-config.js";
 import type { Config } from "./config/settings.js";
 import { SidecarError } from "./errors/sidecar-error.js";
-import { startSidecar } from "./sidecar.js";
 
 // The process entry: arguments, configuration, signals, exit codes. Exit 2 = bad configuration.
 
@@ -35,6 +34,8 @@ if (args.includes("--check-config")) {
 }
 
 try {
+  // Loaded only now: --help, --check-config and a bad value answer without loading the servers.
+  const { startSidecar } = await import("./sidecar.js");
   const sidecar = await startSidecar(config);
   const stop = (signal: NodeJS.Signals) => {
     sidecar.logger.info({ signal }, "shutdown requested");
