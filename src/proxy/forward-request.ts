@@ -1,5 +1,4 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { pipeline } from "node:stream";
 import type { CircuitBreaker } from "../retry/circuit-breaker.js";
 import type { Clock } from "../retry/clock.js";
 import type { FailureKind, StopReason } from "../retry/outcome.js";
@@ -12,6 +11,7 @@ import {
 } from "../upstream/upstream-client.js";
 import { sendJson } from "./error-replies.js";
 import type { InFlight } from "./in-flight.js";
+import { pipeResponse } from "./pipe-response.js";
 import type { RequestBody } from "./request-body.js";
 import { readRequestBody } from "./request-body.js";
 import { buildClientHeaders } from "./response-headers.js";
@@ -245,7 +245,7 @@ export async function forwardRequest(
   response.body.once("error", (error: Error) => {
     if (!controller.signal.aborted) bodyError = error;
   });
-  pipeline(response.body, outgoing, (error) => {
+  pipeResponse(response.body, outgoing, (error) => {
     release();
     const clientGone = error !== undefined && !outgoing.writableFinished && bodyError === undefined;
     done(
