@@ -141,9 +141,13 @@ describe("circuit breaker", () => {
   });
 
   it("once the open period is over, a scrape no longer reports it open, even with no traffic", async () => {
-    const h = await s.start({ CIRCUIT_FAILURE_THRESHOLD: "3", CIRCUIT_OPEN_MS: "300" });
+    const clock = steppingClock();
+    const h = await s.start(
+      { CIRCUIT_FAILURE_THRESHOLD: "3", CIRCUIT_OPEN_MS: "10000" },
+      { clock: clock.now },
+    );
     await openCircuit(h);
-    await sleep(350);
+    clock.advance(10_000);
     // The next request would go upstream as the probe: the circuit is half-open, not open.
     expect(await state(h)).toBe(2);
     const text = await (await fetch(`${h.adminUrl}/metrics`)).text();
@@ -152,9 +156,13 @@ describe("circuit breaker", () => {
   });
 
   it("a probe whose client leaves lets the next request probe", async () => {
-    const h = await s.start({ CIRCUIT_FAILURE_THRESHOLD: "3", CIRCUIT_OPEN_MS: "300" });
+    const clock = steppingClock();
+    const h = await s.start(
+      { CIRCUIT_FAILURE_THRESHOLD: "3", CIRCUIT_OPEN_MS: "10000" },
+      { clock: clock.now },
+    );
     await openCircuit(h);
-    await sleep(350);
+    clock.advance(10_000);
     s.upstream.script(
       { status: 200, body: "never read", delayMs: 3000 },
       { status: 200, body: "second probe" },
@@ -178,9 +186,13 @@ describe("circuit breaker", () => {
   });
 
   it("a probe that fails retryably opens the circuit again", async () => {
-    const h = await s.start({ CIRCUIT_FAILURE_THRESHOLD: "3", CIRCUIT_OPEN_MS: "300" });
+    const clock = steppingClock();
+    const h = await s.start(
+      { CIRCUIT_FAILURE_THRESHOLD: "3", CIRCUIT_OPEN_MS: "10000" },
+      { clock: clock.now },
+    );
     await openCircuit(h);
-    await sleep(350);
+    clock.advance(10_000);
     const probe = await send(h);
     expect(probe.status).toBe(503);
     expect(probe.text).toBe("down");

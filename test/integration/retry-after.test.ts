@@ -62,11 +62,17 @@ describe("Retry-After", () => {
   });
 
   it("a Retry-After equal to RETRY_AFTER_MAX_MS is still waited for", async () => {
-    const h = await s.start({ RETRY_AFTER_MAX_MS: "1000", BACKOFF_BASE_MS: "5000" });
+    // The wait itself is recorded, not made: the boundary is the point here, not the timer.
+    const waits: number[] = [];
+    const h = await s.start(
+      { RETRY_AFTER_MAX_MS: "1000", BACKOFF_BASE_MS: "5000" },
+      { sleep: async (ms) => void waits.push(ms) },
+    );
     s.upstream.script({ status: 429, headers: { "retry-after": "1" } });
     const reply = await send(h);
     expect(reply.status).toBe(200);
     expect(reply.attempts).toBe(2);
+    expect(waits).toEqual([1000]);
     expect(retryLogs(h).map((l) => l.delayMs)).toEqual([1000]);
     expect(await h.metric("retry_sidecar_retries_skipped_total")).toBe(0);
   });
