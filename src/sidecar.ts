@@ -120,8 +120,16 @@ export async function startSidecar(config: Config, overrides: SidecarOverrides =
         { status: 400 },
       ),
   });
+  // Answers not yet sent when a drain starts are switched to "Connection: close", so that no
+  // client sends another request on a connection the drain is about to close.
+  const unanswered = new Set<ServerResponse>();
   const proxyListener = (incoming: IncomingMessage, outgoing: ServerResponse) => {
     if (!ready) outgoing.shouldKeepAlive = false; // draining: close each connection after its answer
+    unanswered.add(outgoing);
+    outgoing.once("close", () => {
+      unanswered.delete(outgoing);
+      if (!ready) setImmediate(() => proxy.server.closeIdleConnections());
+    });
     void honoListener(incoming, outgoing);
   };
   const proxy = await listen(proxyListener, {
@@ -162,6 +170,7 @@ export async function startSidecar(config: Config, overrides: SidecarOverrides =
   };
   async function drain(): Promise<void> {
     ready = false;
+    for (const outgoing of unanswered) if (!outgoing.headersSent) outgoing.shouldKeepAlive = false;
     logger.info({ inFlight: inFlight.size, graceMs: config.shutdownGraceMs }, "draining");
     const closed = closeServer(proxy.server);
     proxy.server.closeIdleConnections();

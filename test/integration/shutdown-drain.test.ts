@@ -1,3 +1,4 @@
+import { request } from "node:http";
 import { connect } from "node:net";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { type FakeUpstream, startFakeUpstream } from "../support/fake-upstream.js";
@@ -121,5 +122,26 @@ describe("drain", () => {
     await h.sidecar.shutdown();
     expect(performance.now() - started).toBeLessThan(500);
     expect(await tryConnect(h.sidecar.adminPort)).toBe("ECONNREFUSED");
+  });
+
+  it("answers a request in flight with Connection: close, so its client sends nothing more on that connection", async () => {
+    const h = await start();
+    upstream.script({ status: 201, body: "slow", delayMs: 300 });
+    const answer = new Promise<{ status: number; connection: string | undefined }>((resolve, reject) => {
+      const req = request(
+        `${h.url}/provider`,
+        { method: "POST", agent: false, headers: { connection: "keep-alive" } },
+        (res) => {
+          res.resume();
+          res.on("end", () => resolve({ status: res.statusCode ?? 0, connection: res.headers.connection }));
+        },
+      );
+      req.on("error", reject);
+      req.end("x");
+    });
+    await upstream.waitForRequests(1);
+    const stopped = h.sidecar.shutdown();
+    expect(await answer).toEqual({ status: 201, connection: "close" });
+    await stopped;
   });
 });
