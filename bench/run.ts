@@ -20,7 +20,7 @@ import { writeLua } from "./lib/wrk.js";
 
 const buildDir = dirname(fileURLToPath(import.meta.url));
 const repoDir = resolve(buildDir, "..", "..", "..", "..");
-const ROW_ORDER: RowId[] = ["direct", "nginx", "haproxy", "fastify", "bare", "sidecar"];
+const ROW_ORDER: RowId[] = ["direct", "nginx", "haproxy", "fastify", "bare", "sidecar", "baseline"];
 
 const README_INTRO = `How retry-sidecar compares with nginx, HAProxy and a Node.js peer on the happy path (a fast
 upstream that always answers \`201\`), and how its retries behave in an outage. Reproduce with
@@ -42,8 +42,12 @@ function commit(): string {
 
 async function main(options: BenchOptions): Promise<void> {
   ensureTools();
-  const haveSidecar = ensureSidecarBuilt(repoDir);
-  const rowIds = ROW_ORDER.filter((id) => options.rows.includes(id) && (id !== "sidecar" || haveSidecar));
+  const haveSidecar = options.sidecarMain !== undefined || ensureSidecarBuilt(repoDir);
+  const rowIds = ROW_ORDER.filter(
+    (id) =>
+      (options.rows.includes(id) && (id !== "sidecar" || haveSidecar)) ||
+      (id === "baseline" && options.baselineMain !== undefined),
+  );
   const { proxyCpu, loadCpu } = placement();
   const pinning =
     proxyCpu === undefined
@@ -67,6 +71,8 @@ async function main(options: BenchOptions): Promise<void> {
       proxyCpu,
       upstreamPort: upstream.ok,
       sidecarNodeArgs: options.sidecarNodeArgs,
+      baselineMain: options.baselineMain,
+      sidecarMain: options.sidecarMain ?? join(repoDir, "dist", "main.js"),
     };
     running.set("direct", { port: upstream.ok, pids: upstream.pids, stop: async () => {} });
     for (const id of rowIds) {
@@ -134,11 +140,14 @@ async function main(options: BenchOptions): Promise<void> {
 }
 
 function report(results: BenchResults, options: BenchOptions): void {
+  // Only a full run of every row goes to bench/results/ (and the README); the rest to tmp/.
   const outDir = options.quick
     ? join(repoDir, "bench", "results", "tmp", "quick")
-    : join(repoDir, "bench", "results");
+    : options.writeReadme
+      ? join(repoDir, "bench", "results")
+      : join(repoDir, "bench", "results", "tmp", "last");
   mkdirSync(outDir, { recursive: true });
-  const md = markdown(results, options.quick ? "chart.svg" : "bench/results/chart.svg");
+  const md = markdown(results, options.writeReadme ? "bench/results/chart.svg" : "chart.svg");
   writeFileSync(join(outDir, "results.json"), `${JSON.stringify(results, null, 2)}\n`);
   writeFileSync(join(outDir, "results.md"), `${md}\n`);
   writeFileSync(join(outDir, "chart.svg"), chart(results));

@@ -89,7 +89,7 @@ export async function measureRound(
       `round ${round + 1} saturation ${id}: ${Math.round(w.requests / (w.durationUs / 1e6))} req/s, p99 ${(w.p99Us / 1000).toFixed(2)} ms, ${isDirect ? "" : `${(cpu / w.requests).toFixed(1)} µs CPU/req, ${peakRssMb(pids).toFixed(1)} MB`}`,
     );
   }
-  for (const id of order) {
+  for (const id of options.rateSeconds > 0 ? order : []) {
     const r = running.get(id);
     const f = figures.get(id);
     if (!r || !f) continue;
@@ -213,5 +213,32 @@ export function computeGoals(perRound: Map<RowId, RoundFigures[]>): Goal[] {
     per("bare", (s, o) => s.rateCpuUs / o.rateCpuUs),
     (m) => m <= 1.1,
   );
+  if (perRound.has("baseline")) {
+    // Not goals: the A/B figures for a change (below 1.00× means the change is cheaper / faster).
+    add(
+      "A/B: CPU per request at saturation vs baseline build",
+      "A/B",
+      per("baseline", (s, o) => s.satCpuUs / o.satCpuUs),
+      () => true,
+    );
+    add(
+      "A/B: CPU per request at fixed rate vs baseline build",
+      "A/B",
+      per("baseline", (s, o) => s.rateCpuUs / o.rateCpuUs),
+      () => true,
+    );
+    add(
+      "A/B: saturation throughput vs baseline build",
+      "A/B",
+      per("baseline", (s, o) => s.satRps / o.satRps),
+      () => true,
+    );
+    add(
+      "A/B: peak RSS vs baseline build",
+      "A/B",
+      per("baseline", (s, o) => s.peakRssMb / o.peakRssMb),
+      () => true,
+    );
+  }
   return goals;
 }

@@ -1,3 +1,4 @@
+import { resolve } from "node:path";
 import type { RowId } from "./results.js";
 
 export interface BenchOptions {
@@ -16,6 +17,10 @@ export interface BenchOptions {
   scenarios: boolean;
   rows: RowId[];
   sidecarNodeArgs: string[];
+  /** --baseline=PATH/main.js: a second retry-sidecar build as an extra row (A/B a change). */
+  baselineMain: string | undefined;
+  /** --sidecar=PATH/main.js: run this build as the retry-sidecar row instead of building dist/. */
+  sidecarMain: string | undefined;
   writeReadme: boolean;
   keepTemp: boolean;
   command: string;
@@ -28,13 +33,17 @@ const HELP = `npm run bench [-- options]
   --rounds=N           interleaved rounds (default 5; quick 1)
   --seconds=S          saturation run per row per round (default 5; quick 2)
   --rate=R             fixed rate in req/s (default 1000)
-  --rate-seconds=S     fixed-rate run per row per round (default 8; quick 2)
+  --rate-seconds=S     fixed-rate run per row per round (default 8; quick 2; 0 skips the phase)
   --connections=C      wrk connections (default 32)
   --rows=a,b           subset of ${ALL_ROWS.join(",")} (direct is always run)
   --no-scenarios       skip the retry scenarios
   --sidecar-node-args="--cpu-prof --cpu-prof-dir=/tmp/prof"   extra node flags for the retry-sidecar row
+  --baseline=DIR/main.js   also run another retry-sidecar build (e.g. a copy of dist/ before a change)
+  --sidecar=DIR/main.js    run that build as the retry-sidecar row (default: dist/, rebuilt when stale)
   --no-readme          do not rewrite the README's Performance section
   --keep-temp          keep the temp dir (configs, logs)`;
+
+const absolute = (path: string | undefined) => (path === undefined ? undefined : resolve(path));
 
 export function parseOptions(argv: readonly string[]): BenchOptions {
   const flags = new Map<string, string>();
@@ -56,6 +65,8 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     "rows",
     "no-scenarios",
     "sidecar-node-args",
+    "baseline",
+    "sidecar",
     "no-readme",
     "keep-temp",
   ]);
@@ -63,7 +74,9 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
   const quick = flags.has("quick");
   const num = (name: string, full: number, short: number) => {
     const value = Number(flags.get(name) ?? (quick ? short : full));
-    if (!Number.isFinite(value) || value <= 0) throw new Error(`--${name} must be a positive number`);
+    // Only the fixed-rate phase may be skipped (--rate-seconds=0), e.g. to A/B CPU at saturation.
+    const min = name === "rate-seconds" ? 0 : Number.MIN_VALUE;
+    if (!Number.isFinite(value) || value < min) throw new Error(`--${name} must be a positive number`);
     return value;
   };
   const rows = flags.has("rows")
@@ -76,7 +89,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     rounds: Math.round(num("rounds", 5, 1)),
     connections: Math.round(num("connections", 32, 32)),
     satSeconds: Math.round(num("seconds", 5, 2)),
-    warmSeconds: quick ? 1 : 2,
+    warmSeconds: quick ? 2 : 5,
     rate: num("rate", 1000, 1000),
     rateConnections: 50,
     rateSeconds: num("rate-seconds", 8, 2),
@@ -84,7 +97,15 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     scenarios: !flags.has("no-scenarios"),
     rows,
     sidecarNodeArgs: (flags.get("sidecar-node-args") ?? "").split(" ").filter(Boolean),
-    writeReadme: !quick && !flags.has("no-readme") && !flags.has("rows") && !flags.has("sidecar-node-args"),
+    baselineMain: absolute(flags.get("baseline")),
+    sidecarMain: absolute(flags.get("sidecar")),
+    writeReadme:
+      !quick &&
+      !flags.has("no-readme") &&
+      !flags.has("rows") &&
+      !flags.has("sidecar-node-args") &&
+      !flags.has("baseline") &&
+      !flags.has("sidecar"),
     keepTemp: flags.has("keep-temp"),
     command: `npm run bench${argv.length ? ` -- ${argv.join(" ")}` : ""}`,
   };

@@ -1,7 +1,7 @@
 import type { Summary } from "./stats.js";
 
 /** Row ids; their order is the table's. */
-export type RowId = "direct" | "nginx" | "haproxy" | "fastify" | "bare" | "sidecar";
+export type RowId = "direct" | "nginx" | "haproxy" | "fastify" | "bare" | "sidecar" | "baseline";
 
 export const ROW_LABELS: Record<RowId, string> = {
   direct: "direct to upstream",
@@ -10,6 +10,7 @@ export const ROW_LABELS: Record<RowId, string> = {
   fastify: "fastify + reply-from",
   bare: "bare hono + undici",
   sidecar: "retry-sidecar",
+  baseline: "retry-sidecar (baseline build)",
 };
 
 /** What one row measured in one round. */

@@ -24,6 +24,10 @@ export interface RowContext {
   upstreamPort: number;
   /** Extra `node` flags for the retry-sidecar row (e.g. --cpu-prof). */
   sidecarNodeArgs: string[];
+  /** Another build's main.js, run as the "baseline" row to A/B a change in one interleaved run. */
+  baselineMain: string | undefined;
+  /** The retry-sidecar build under test (dist/main.js unless --sidecar says otherwise). */
+  sidecarMain: string;
 }
 
 function readPid(file: string): number | undefined {
@@ -119,10 +123,11 @@ export async function startSidecar(
   upstreamPort: number,
   extraEnv: Record<string, string> = {},
   nodeArgs: string[] = [],
+  main = ctx.sidecarMain,
 ): Promise<Running> {
   const port = await freePort();
   const env = { ...sidecarEnv(port, await freePort(), upstreamPort), ...extraEnv };
-  return startNode(name, join(ctx.repoDir, "dist", "main.js"), nodeArgs, env, port, ctx);
+  return startNode(name, main, nodeArgs, env, port, ctx);
 }
 
 export async function startRow(id: Exclude<RowId, "direct">, ctx: RowContext): Promise<Running> {
@@ -175,5 +180,7 @@ export async function startRow(id: Exclude<RowId, "direct">, ctx: RowContext): P
       );
     case "sidecar":
       return startSidecar(ctx, "sidecar", up, {}, ctx.sidecarNodeArgs);
+    case "baseline":
+      return startSidecar(ctx, "baseline", up, {}, [], ctx.baselineMain);
   }
 }
