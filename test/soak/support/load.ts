@@ -44,7 +44,12 @@ export interface LoadRun {
 
 /** An open-loop load generator on node:http, bounded in time and in count. */
 export function startLoad(options: LoadOptions): LoadRun {
-  const agent = options.freshConnections ? false : new Agent({ keepAlive: true, maxSockets: 256 });
+  // A well-behaved keep-alive client: idle sockets are dropped after 2 s, before the sidecar's
+  // own idle timeout (Node's 5 s, announced as "Keep-Alive: timeout=5"; undici honours it). Without
+  // this, node:http's Agent reuses a socket the sidecar is closing: the client-side stale race.
+  const agent = options.freshConnections
+    ? false
+    : new Agent({ keepAlive: true, maxSockets: 256, timeout: 2_000 });
   const promises: Array<Promise<Outcome>> = [];
   let settled = 0;
   let stopped = false;
