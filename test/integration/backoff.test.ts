@@ -27,11 +27,11 @@ describe("backoff", () => {
 
   it("BACKOFF_JITTER=0.5 keeps each delay within [0.5, 1.5] x the nominal one, and varies it", async () => {
     const all = await delays(
-      { BACKOFF_BASE_MS: "40", BACKOFF_JITTER: "0.5", CIRCUIT_FAILURE_THRESHOLD: "0" },
+      { BACKOFF_BASE_MS: "20", BACKOFF_JITTER: "0.5", CIRCUIT_FAILURE_THRESHOLD: "0" },
       4,
     );
     expect(all).toHaveLength(12);
-    const nominal = [40, 80, 160];
+    const nominal = [20, 40, 80];
     all.forEach((delay, i) => {
       const n = nominal[i % 3] as number;
       expect(delay).toBeGreaterThanOrEqual(n * 0.5);
@@ -42,11 +42,11 @@ describe("backoff", () => {
 
   it("BACKOFF_JITTER=full draws each delay from [0, nominal]", async () => {
     const all = await delays(
-      { BACKOFF_BASE_MS: "40", BACKOFF_JITTER: "full", CIRCUIT_FAILURE_THRESHOLD: "0" },
+      { BACKOFF_BASE_MS: "20", BACKOFF_JITTER: "full", CIRCUIT_FAILURE_THRESHOLD: "0" },
       4,
     );
     expect(all).toHaveLength(12);
-    const nominal = [40, 80, 160];
+    const nominal = [20, 40, 80];
     all.forEach((delay, i) => {
       expect(delay).toBeGreaterThanOrEqual(0);
       expect(delay).toBeLessThanOrEqual(nominal[i % 3] as number);
