@@ -1,20 +1,14 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { CircuitBreaker } from "../retry/circuit-breaker.js";
 import type { Clock } from "../retry/clock.js";
-import type { FailureKind, StopReason } from "../retry/outcome.js";
-import { type Attempt, type RetryDeps, type RetryPolicy, runWithRetries } from "../retry/retry-loop.js";
-import {
-  isFailure,
-  type UpstreamClient,
-  type UpstreamRequest,
-  type UpstreamResponse,
-} from "../upstream/upstream-client.js";
-import { sendJson } from "./error-replies.js";
+import type { StopReason } from "../retry/outcome.js";
+import { type RetryDeps, type RetryPolicy, runWithRetries } from "../retry/retry-loop.js";
+import type { UpstreamClient } from "../upstream/upstream-client.js";
+import { answerCircuitOpen, answerClient } from "./answer-client.js";
+import { createAttemptSender } from "./attempt-sender.js";
 import type { InFlight } from "./in-flight.js";
-import { pipeResponse } from "./pipe-response.js";
-import type { RequestBody } from "./request-body.js";
-import { readRequestBody } from "./request-body.js";
-import { buildClientHeaders } from "./response-headers.js";
+import { type RequestBody, readRequestBody } from "./request-body.js";
+import { retryLimit } from "./retry-limit.js";
 import { buildUpstreamHeaders } from "./upstream-headers.js";
 
 /** What the forwarder reports once a client has its answer; metrics and logs subscribe. */
@@ -64,8 +58,6 @@ export interface ForwardTarget {
   readonly startedAt: number;
 }
 
-const NON_IDEMPOTENT = new Set(["POST", "PATCH"]); // RFC 9110 §9.2.2: the methods a retry may repeat
-
 /**
  * Forwards one client request: admission by the route's breaker, body buffering, the retry
  * loop, and streaming the final answer back. Mechanism only: every decision is in retry/.
@@ -100,14 +92,8 @@ export async function forwardRequest(
   const breaker = deps.breakerFor(route);
   const admission = breaker.admit();
   if (!admission.admitted) {
-    const seconds = Math.ceil(admission.retryAfterMs / 1000);
     incoming.resume();
-    sendJson(
-      outgoing,
-      503,
-      { error: CIRCUIT_OPEN_TEXT, reason: "circuit_open", route, attempts: 0 },
-      { "retry-after": seconds, "x-request-id": requestId, "x-attempt-count": 0 },
-    );
+    answerCircuitOpen(outgoing, route, admission.retryAfterMs, requestId, 0);
     done(503);
     return;
   }
@@ -133,140 +119,58 @@ export async function forwardRequest(
   const idempotencyName = deps.settings.idempotencyHeader;
   const needsKey =
     idempotencyName !== "" && NON_IDEMPOTENT.has(method) && headers[idempotencyName] === undefined;
-  const baseHeaders = buildUpstreamHeaders({
-    rawHeaders: incoming.rawHeaders,
-    connection: headers.connection,
-    clientAddress: incoming.socket.remoteAddress,
-    upstreamHost: deps.upstream.host,
-    requestId,
-    idempotency: needsKey ? [idempotencyName, deps.newId()] : undefined,
-    contentLength: body.replayable ? String(body.bytes?.length ?? 0) : headers["content-length"],
-  });
-  const upstreamRequest = (attempt: number): UpstreamRequest => ({
-    method,
-    pathAndQuery: target.pathAndQuery,
-    headers: [...baseHeaders, "x-attempt-count", String(attempt)],
-    body: body.replayable ? body.bytes : body.stream,
-  });
-  const hasBody = body.replayable ? body.bytes !== null : true;
-
-  const send = async (attempt: number, timeoutMs: number): Promise<Attempt<UpstreamResponse>> => {
-    const result = await deps.upstream.send(upstreamRequest(attempt), timeoutMs, controller.signal);
-    if (isFailure(result)) {
-      return {
-        outcome: { kind: "failure", failure: result.failure, retryable: result.retryable },
-        response: undefined,
-        error: result.error,
-        discard: noop,
-      };
-    }
-    const retryAfter = result.headers["retry-after"];
-    return {
-      outcome: {
-        kind: "response",
-        status: result.status,
-        retryAfter: typeof retryAfter === "string" ? retryAfter : undefined,
-      },
-      response: result,
-      discard: result.discard,
-    };
-  };
-
-  const result = await runWithRetries(
-    {
-      route,
+  try {
+    const baseHeaders = buildUpstreamHeaders({
+      rawHeaders: incoming.rawHeaders,
+      connection: headers.connection,
+      clientAddress: incoming.socket.remoteAddress,
+      upstreamHost: deps.upstream.host,
       requestId,
-      maxRetries: retryLimit(headers["x-retry-max"], deps.settings.maxRetries),
-      // A request without a body is always replayable; a streamed one never is.
-      replayable: body.replayable || !hasBody,
-      deadlineAt: startedAt + deps.settings.requestTimeoutMs,
-      signal: controller.signal,
-      breaker,
-      isProbe: admission.probe,
-    },
-    send,
-    deps.policy,
-    deps.retry,
-  );
-  const summary = {
-    attempts: result.attempts,
-    retries: result.retries,
-    stop: result.stop,
-    retryable: result.retryable,
-  };
-  const last = result.last;
-
-  if (last === undefined && result.stop === "circuit_open") {
-    // The circuit opened while this request waited to retry: the circuit's own answer.
-    sendJson(
-      outgoing,
-      503,
-      { error: CIRCUIT_OPEN_TEXT, reason: "circuit_open", route, attempts: result.attempts },
+      idempotency: needsKey ? [idempotencyName, deps.newId()] : undefined,
+      contentLength: body.replayable ? String(body.bytes?.length ?? 0) : headers["content-length"],
+    });
+    const send = createAttemptSender(
+      deps.upstream,
+      { method, pathAndQuery: target.pathAndQuery, headers: baseHeaders, body },
+      controller.signal,
+    );
+    const result = await runWithRetries(
       {
-        "retry-after": Math.ceil(breaker.retryAfterMs() / 1000),
-        "x-request-id": requestId,
-        "x-attempt-count": result.attempts,
+        route,
+        requestId,
+        maxRetries: retryLimit(headers["x-retry-max"], deps.settings.maxRetries),
+        // A request without a body is always replayable; a streamed one never is.
+        replayable: body.replayable,
+        deadlineAt: startedAt + deps.settings.requestTimeoutMs,
+        signal: controller.signal,
+        breaker,
+        isProbe: admission.probe,
       },
+      send,
+      deps.policy,
+      deps.retry,
     );
-    release();
-    done(503, summary);
-    return;
+    const summary = {
+      attempts: result.attempts,
+      retries: result.retries,
+      stop: result.stop,
+      retryable: result.retryable,
+    };
+    if (result.last === undefined && result.stop === "circuit_open") {
+      // The circuit opened while this request waited to retry: the circuit's own answer.
+      answerCircuitOpen(outgoing, route, breaker.retryAfterMs(), requestId, result.attempts);
+      release();
+      done(503, summary);
+      return;
+    }
+    answerClient(outgoing, result, requestId, controller.signal, (status, error) => {
+      release();
+      done(status, error === undefined ? summary : { ...summary, error });
+    });
+  } catch (error) {
+    release(); // a bug below must not hold shutdown for the whole grace period
+    throw error;
   }
-  if (last === undefined) {
-    release();
-    done(499, summary);
-    return;
-  }
-  const response = last.response;
-  if (response === undefined) {
-    const failure = last.outcome.kind === "failure" ? last.outcome.failure : "reset";
-    const status = failure === "timeout" ? 504 : 502;
-    sendJson(
-      outgoing,
-      status,
-      {
-        error: FAILURE_TEXT[failure],
-        reason: failure,
-        attempts: result.attempts,
-        retry_stopped: result.stop,
-      },
-      { "x-request-id": requestId, "x-attempt-count": result.attempts },
-    );
-    release();
-    done(status, { ...summary, error: last.error });
-    return;
-  }
-
-  outgoing.writeHead(response.status, buildClientHeaders(response.headers, result.attempts, requestId));
-  // A body that breaks while the client is still there is the upstream's failure, not the
-  // client's: like nginx, count the status that was sent and log the error (499 is for clients
-  // that went away first, which abort `controller` before the body errors).
-  let bodyError: Error | undefined;
-  response.body.once("error", (error: Error) => {
-    if (!controller.signal.aborted) bodyError = error;
-  });
-  pipeResponse(response.body, outgoing, (error) => {
-    release();
-    const clientGone = error !== undefined && !outgoing.writableFinished && bodyError === undefined;
-    done(
-      clientGone ? 499 : response.status,
-      bodyError === undefined ? summary : { ...summary, error: bodyError },
-    );
-  });
 }
 
-const CIRCUIT_OPEN_TEXT = "circuit open: the upstream failed repeatedly";
-
-const FAILURE_TEXT: Record<FailureKind, string> = {
-  timeout: "upstream sent no response headers in time",
-  connect_error: "cannot connect to the upstream",
-  reset: "upstream closed the connection without a response",
-};
-
-function noop(): void {}
-
-/** x-retry-max: lowers this request's retries (0..MAX_RETRIES); a larger value counts as the maximum. */
-export function retryLimit(header: string | string[] | undefined, maxRetries: number): number {
-  if (typeof header !== "string" || !/^\s*\d+\s*$/.test(header)) return maxRetries;
-  return Math.min(Number(header), maxRetries);
-}
+const NON_IDEMPOTENT = new Set(["POST", "PATCH"]); // RFC 9110 §9.2.2: the methods a retry may repeat

@@ -3,8 +3,8 @@ import { describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config/load-config.js";
 import { settings } from "../../src/config/settings.js";
 import { SidecarError } from "../../src/errors/sidecar-error.js";
-import { retryLimit } from "../../src/proxy/forward-request.js";
 import { checkRequestTarget } from "../../src/proxy/request-target.js";
+import { retryLimit } from "../../src/proxy/retry-limit.js";
 import { createRouteMatcher } from "../../src/proxy/route-match.js";
 
 // Property tests of every parser of outside input: configuration values, request targets,

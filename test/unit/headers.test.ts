@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { retryLimit } from "../../src/proxy/forward-request.js";
 import { buildClientHeaders } from "../../src/proxy/response-headers.js";
+import { retryLimit } from "../../src/proxy/retry-limit.js";
 import { buildUpstreamHeaders } from "../../src/proxy/upstream-headers.js";
 
 const input = {

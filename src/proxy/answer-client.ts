@@ -1,0 +1,81 @@
+import type { ServerResponse } from "node:http";
+import type { FailureKind } from "../retry/outcome.js";
+import type { RetryResult } from "../retry/retry-loop.js";
+import type { UpstreamResponse } from "../upstream/upstream-client.js";
+import { sendJson } from "./error-replies.js";
+import { pipeResponse } from "./pipe-response.js";
+import { buildClientHeaders } from "./response-headers.js";
+
+const FAILURE_TEXT: Record<FailureKind, string> = {
+  timeout: "upstream sent no response headers in time",
+  connect_error: "cannot connect to the upstream",
+  reset: "upstream closed the connection without a response",
+};
+
+/** The fast 503 of an open circuit: nothing went upstream (or the circuit opened during a wait). */
+export function answerCircuitOpen(
+  outgoing: ServerResponse,
+  route: string,
+  retryAfterMs: number,
+  requestId: string,
+  attempts: number,
+): void {
+  sendJson(
+    outgoing,
+    503,
+    { error: "circuit open: the upstream failed repeatedly", reason: "circuit_open", route, attempts },
+    { "retry-after": Math.ceil(retryAfterMs / 1000), "x-request-id": requestId, "x-attempt-count": attempts },
+  );
+}
+
+/** How the answer ended: the status the client got (499: it left first) and the error behind it. */
+export type Answered = (status: number, error?: Error) => void;
+
+/**
+ * Gives the client the retry loop's final word: the upstream's response streamed through, or the
+ * sidecar's own 502/504 when there was none. `answered` runs once, when the client has it all.
+ */
+export function answerClient(
+  outgoing: ServerResponse,
+  result: RetryResult<UpstreamResponse>,
+  requestId: string,
+  signal: AbortSignal,
+  answered: Answered,
+): void {
+  const last = result.last;
+  if (last === undefined) {
+    answered(499); // the client left: no one to answer
+    return;
+  }
+  const response = last.response;
+  if (response === undefined) {
+    const failure = last.outcome.kind === "failure" ? last.outcome.failure : "reset";
+    const status = failure === "timeout" ? 504 : 502;
+    sendJson(
+      outgoing,
+      status,
+      {
+        error: FAILURE_TEXT[failure],
+        reason: failure,
+        attempts: result.attempts,
+        retry_stopped: result.stop,
+      },
+      { "x-request-id": requestId, "x-attempt-count": result.attempts },
+    );
+    answered(status, last.error);
+    return;
+  }
+
+  outgoing.writeHead(response.status, buildClientHeaders(response.headers, result.attempts, requestId));
+  // A body that breaks while the client is still there is the upstream's failure, not the
+  // client's: like nginx, count the status that was sent and log the error (499 is for clients
+  // that went away first, which abort `signal` before the body errors).
+  let bodyError: Error | undefined;
+  response.body.once("error", (error: Error) => {
+    if (!signal.aborted) bodyError = error;
+  });
+  pipeResponse(response.body, outgoing, (error) => {
+    const clientGone = error !== undefined && !outgoing.writableFinished && bodyError === undefined;
+    answered(clientGone ? 499 : response.status, bodyError);
+  });
+}
