@@ -191,7 +191,7 @@ describe("oversized and slow clients", () => {
     const result = await exchange(port, "", { pieces, pieceGapMs: 150, timeoutMs: 6000 });
     expect(result.finals.map((r) => r.status)).toEqual([408]);
     expect(result.ended).toBe("end");
-    expect(result.ms).toBeLessThan(3000);
+    expect(result.ms).toBeLessThan(4000); // limit 1 s + check interval 1 s + a loaded CI machine
     expect(upstream.requests).toHaveLength(0);
   });
 
@@ -202,7 +202,7 @@ describe("oversized and slow clients", () => {
     ];
     const result = await exchange(port, "", { pieces, pieceGapMs: 150, timeoutMs: 6000 });
     expect(result.finals.map((r) => r.status)).toEqual([408]);
-    expect(result.ms).toBeLessThan(3000);
+    expect(result.ms).toBeLessThan(4000); // limit 1 s + check interval 1 s + a loaded CI machine
     expect(upstream.requests).toHaveLength(0);
     const ok = await exchange(port, rawRequest("GET", "/provider/ok"));
     expect(ok.finals.map((r) => r.status)).toEqual([200]);
@@ -211,7 +211,7 @@ describe("oversized and slow clients", () => {
   it("a connection opened and never written to is closed, not held forever", async () => {
     const result = await exchange(port, "", { pieces: [], timeoutMs: 6000 });
     expect(result.ended).toBe("end");
-    expect(result.ms).toBeLessThan(3000);
+    expect(result.ms).toBeLessThan(4000); // limit 1 s + check interval 1 s + a loaded CI machine
   });
 });
 

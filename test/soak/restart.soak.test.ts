@@ -35,7 +35,9 @@ beforeAll(async () => {
     body: (i) => JSON.stringify({ name: `r-${i}` }),
   });
   await new Promise((resolve) => setTimeout(resolve, 2_500));
-  while (billing.inFlight < 5) await new Promise((resolve) => setTimeout(resolve, 5));
+  const waitUntil = Date.now() + 5_000;
+  while (billing.inFlight < 5 && Date.now() < waitUntil)
+    await new Promise((resolve) => setTimeout(resolve, 5));
   inFlightAtCrash = billing.inFlight;
   await billing.crash();
   await new Promise((resolve) => setTimeout(resolve, DOWN_MS));
@@ -53,6 +55,10 @@ afterAll(async () => {
 const ok = (o: Outcome) => o.status === 200 || o.status === 201;
 
 describe("upstream restarted in the middle of a load run", () => {
+  it("crashed the upstream with attempts in flight", () => {
+    expect(inFlightAtCrash).toBeGreaterThanOrEqual(5);
+  });
+
   it("every client request got one whole answer: the upstream's, or the sidecar's own JSON 502/503", () => {
     const broken = outcomes.filter((o) => o.error !== undefined || o.status === undefined || !o.complete);
     expect(broken).toEqual([]);
