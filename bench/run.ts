@@ -71,6 +71,7 @@ async function main(options: BenchOptions): Promise<void> {
       proxyCpu,
       upstreamPort: upstream.ok,
       sidecarNodeArgs: options.sidecarNodeArgs,
+      sidecarEnv: options.sidecarEnv,
       baselineMain: options.baselineMain,
       sidecarMain: options.sidecarMain ?? join(repoDir, "dist", "main.js"),
     };

@@ -17,6 +17,8 @@ export interface BenchOptions {
   scenarios: boolean;
   rows: RowId[];
   sidecarNodeArgs: string[];
+  /** --sidecar-env=K=V,K=V: extra settings for the retry-sidecar row (e.g. LOG_LEVEL=warn). */
+  sidecarEnv: Record<string, string>;
   /** --baseline=PATH/main.js: a second retry-sidecar build as an extra row (A/B a change). */
   baselineMain: string | undefined;
   /** --sidecar=PATH/main.js: run this build as the retry-sidecar row instead of building dist/. */
@@ -40,6 +42,7 @@ const HELP = `npm run bench [-- options]
   --sidecar-node-args="--cpu-prof --cpu-prof-dir=/tmp/prof"   extra node flags for the retry-sidecar row
   --baseline=DIR/main.js   also run another retry-sidecar build (e.g. a copy of dist/ before a change)
   --sidecar=DIR/main.js    run that build as the retry-sidecar row (default: dist/, rebuilt when stale)
+  --sidecar-env=K=V,...     extra settings for the retry-sidecar row only (e.g. LOG_LEVEL=warn)
   --no-readme          do not rewrite the README's Performance section
   --keep-temp          keep the temp dir (configs, logs)`;
 
@@ -65,6 +68,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     "rows",
     "no-scenarios",
     "sidecar-node-args",
+    "sidecar-env",
     "baseline",
     "sidecar",
     "no-readme",
@@ -97,6 +101,12 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     scenarios: !flags.has("no-scenarios"),
     rows,
     sidecarNodeArgs: (flags.get("sidecar-node-args") ?? "").split(" ").filter(Boolean),
+    sidecarEnv: Object.fromEntries(
+      (flags.get("sidecar-env") ?? "")
+        .split(",")
+        .filter(Boolean)
+        .map((pair) => [pair.slice(0, pair.indexOf("=")), pair.slice(pair.indexOf("=") + 1)]),
+    ),
     baselineMain: absolute(flags.get("baseline")),
     sidecarMain: absolute(flags.get("sidecar")),
     writeReadme:
@@ -105,6 +115,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
       !flags.has("rows") &&
       !flags.has("sidecar-node-args") &&
       !flags.has("baseline") &&
+      !flags.has("sidecar-env") &&
       !flags.has("sidecar"),
     keepTemp: flags.has("keep-temp"),
     command: `npm run bench${argv.length ? ` -- ${argv.join(" ")}` : ""}`,

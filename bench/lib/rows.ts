@@ -24,6 +24,7 @@ export interface RowContext {
   upstreamPort: number;
   /** Extra `node` flags for the retry-sidecar row (e.g. --cpu-prof). */
   sidecarNodeArgs: string[];
+  sidecarEnv: Record<string, string>;
   /** Another build's main.js, run as the "baseline" row to A/B a change in one interleaved run. */
   baselineMain: string | undefined;
   /** The retry-sidecar build under test (dist/main.js unless --sidecar says otherwise). */
@@ -179,7 +180,7 @@ export async function startRow(id: Exclude<RowId, "direct">, ctx: RowContext): P
         ctx,
       );
     case "sidecar":
-      return startSidecar(ctx, "sidecar", up, {}, ctx.sidecarNodeArgs);
+      return startSidecar(ctx, "sidecar", up, ctx.sidecarEnv, ctx.sidecarNodeArgs);
     case "baseline":
       return startSidecar(ctx, "baseline", up, {}, [], ctx.baselineMain);
   }

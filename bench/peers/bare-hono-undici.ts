@@ -6,7 +6,6 @@
  * logs cost. Env: PORT, UPSTREAM_URL.
  */
 import { createServer, type IncomingMessage, type OutgoingHttpHeaders } from "node:http";
-import { pipeline } from "node:stream";
 import { getRequestListener, type HttpBindings } from "@hono/node-server";
 import { RESPONSE_ALREADY_SENT } from "@hono/node-server/utils/response";
 import { Hono } from "hono";
@@ -65,7 +64,13 @@ app.all("*", (c) => {
     const out: OutgoingHttpHeaders = {};
     for (const name in res.headers) if (!DROP.has(name)) out[name] = res.headers[name];
     outgoing.writeHead(res.statusCode, out);
-    pipeline(res.body, outgoing, () => {});
+    // As retry-sidecar streams it (src/proxy/pipe-response.ts): a plain pipe, the upstream body
+    // destroyed if the client goes away first, the client's socket if the body breaks.
+    res.body.on("error", (error) => outgoing.destroy(error));
+    outgoing.on("close", () => {
+      if (!outgoing.writableFinished) res.body.destroy();
+    });
+    res.body.pipe(outgoing);
   })().catch(() => {
     if (!outgoing.headersSent) outgoing.writeHead(502);
     outgoing.end();
