@@ -11,7 +11,8 @@ import { type SidecarProcess, sample, scrape, startSidecarProcess } from "./supp
 
 const SEED = Number(process.env.SOAK_SEED ?? 20261128);
 const RATE = 300;
-const DURATION_MS = 20_000;
+// SOAK_SECONDS lengthens the run by hand (e.g. 120) to see whether RSS levels off; CI uses 20.
+const DURATION_MS = Number(process.env.SOAK_SECONDS ?? 20) * 1000;
 const MAX_REQUESTS = RATE * (DURATION_MS / 1000);
 
 let billing: DedupeBilling;
@@ -95,7 +96,7 @@ beforeAll(async () => {
     bytes: sample(metricsAtEnd, "process_resident_memory_bytes"),
     heap: sample(metricsAtEnd, "nodejs_heap_size_used_bytes"),
   });
-}, 90_000);
+}, DURATION_MS + 70_000);
 
 afterAll(async () => {
   sidecar?.kill();
