@@ -65,7 +65,10 @@ export async function startSidecarProcess(env: Record<string, string>): Promise<
       reject(new Error(`exited with ${code} before listening: ${stderr}`));
     });
   });
-  const { proxy, admin } = await listening;
+  const { proxy, admin } = await listening.catch((error: unknown) => {
+    child.kill("SIGKILL"); // never leave a sidecar behind when the test cannot use it
+    throw error;
+  });
   return {
     child,
     pid: child.pid as number,
