@@ -116,6 +116,8 @@ describe(`load: ${RATE} req/s for ${DURATION_MS / 1000} s against a lossy, dedup
         kinds[kind] = (kinds[kind] ?? 0) + 1;
       }
       console.log("UNANSWERED", JSON.stringify(kinds), JSON.stringify(unanswered.slice(0, 3)));
+      const ids = new Set(unanswered.slice(0, 3).map((o) => `load-${o.index}`));
+      console.log("THEIR SIDECAR LOG", JSON.stringify(sidecar.logs.filter((l) => ids.has(String(l.reqId)))));
     }
     expect(unanswered.length).toBe(0);
   });

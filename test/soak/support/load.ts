@@ -101,7 +101,12 @@ export function startLoad(options: LoadOptions): LoadRun {
           method: "POST",
           path: options.path ?? "/provider",
           agent,
-          headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body) },
+          headers: {
+            "content-type": "application/json",
+            "content-length": Buffer.byteLength(body),
+            // The sidecar logs it as reqId: an unanswered request can be found in its log.
+            "x-request-id": `load-${index}`,
+          },
           timeout: options.timeoutMs ?? 30_000,
         },
         (res) => {
