@@ -17,6 +17,8 @@ let upstream: Server;
 let port: number;
 let harness: Harness | undefined;
 const seen: string[] = [];
+/** Each request as it reached the upstream's application, body read to the end. */
+const received: Array<{ url: string; host: string | undefined; body: string }> = [];
 
 function openssl(...args: string[]): void {
   execFileSync("openssl", args, { cwd: dir, stdio: "pipe" });
@@ -65,8 +67,13 @@ beforeAll(async () => {
     { key: readFileSync(join(dir, "server.key")), cert: readFileSync(join(dir, "server.pem")) },
     (req, res) => {
       seen.push(req.url ?? "");
-      res.writeHead(201, { "content-type": "text/plain" });
-      res.end("created over tls");
+      const chunks: Buffer[] = [];
+      req.on("data", (chunk: Buffer) => chunks.push(chunk));
+      req.on("end", () => {
+        received.push({ url: req.url ?? "", host: req.headers.host, body: Buffer.concat(chunks).toString() });
+        res.writeHead(201, { "content-type": "text/plain" });
+        res.end("created over tls");
+      });
     },
   );
   await new Promise<void>((resolve) => upstream.listen(0, "127.0.0.1", resolve));
@@ -76,6 +83,7 @@ beforeAll(async () => {
 afterEach(async () => {
   await harness?.close();
   harness = undefined;
+  received.length = 0;
 });
 
 afterAll(async () => {
@@ -100,6 +108,19 @@ describe("https upstream signed by a private CA", () => {
     expect(await response.text()).toBe("created over tls");
     expect(response.headers.get("x-attempt-count")).toBe("1");
     expect(seen).toContain("/provider");
+  });
+
+  it("with UPSTREAM_CA_FILE and a base path: path, query, Host and body arrive as sent", async () => {
+    harness = await startHarness({
+      UPSTREAM_URL: `https://127.0.0.1:${port}/base`,
+      UPSTREAM_CA_FILE: join(dir, "ca.pem"),
+    });
+
+    const response = await fetch(`${harness.url}/provider/1?x=2`, { method: "POST", body: "tls body" });
+
+    expect(response.status).toBe(201);
+    expect(await response.text()).toBe("created over tls");
+    expect(received).toEqual([{ url: "/base/provider/1?x=2", host: `127.0.0.1:${port}`, body: "tls body" }]);
   });
 
   it("without UPSTREAM_CA_FILE: one 502 at the first attempt, and a warn line naming the TLS error", async () => {

@@ -1,32 +1,12 @@
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { type FakeUpstream, startFakeUpstream } from "../support/fake-upstream.js";
+import { describe, expect, it } from "vitest";
 import { rawRequest } from "../support/raw-http.js";
-import { type Harness, startHarness } from "../support/sidecar-harness.js";
+import { useScenario } from "../support/scenario.js";
+import type { Harness } from "../support/sidecar-harness.js";
 
 // SPEC.md "Admin listener" and "Metrics": /metrics, /healthz, /readyz, /config on their own
 // port; the metric names, types and labels of the table; one count per response sent.
 
-let upstream: FakeUpstream;
-let harness: Harness | undefined;
-
-beforeEach(async () => {
-  upstream = await startFakeUpstream({ status: 200, body: "ok" });
-});
-afterEach(async () => {
-  await harness?.close();
-  harness = undefined;
-  await upstream.close();
-});
-
-async function start(env: Record<string, string> = {}) {
-  harness = await startHarness({
-    UPSTREAM_URL: upstream.url,
-    BACKOFF_BASE_MS: "1",
-    BACKOFF_JITTER: "0",
-    ...env,
-  });
-  return harness;
-}
+const scenario = useScenario({ status: 200, body: "ok" }, { BACKOFF_BASE_MS: "1", BACKOFF_JITTER: "0" });
 
 async function scrape(h: Harness): Promise<{ status: number; type: string | null; text: string }> {
   const res = await fetch(`${h.adminUrl}/metrics`);
@@ -61,9 +41,9 @@ const SPEC_METRICS = [
 
 describe("GET /metrics", () => {
   it("is Prometheus text with every metric of the spec table, its type and exactly its labels", async () => {
-    const h = await start({ MAX_RETRIES: "1" });
+    const h = await scenario.start({ MAX_RETRIES: "1" });
     // Give every metric a series: a retry that succeeds, one that is exhausted.
-    upstream.script({ status: 503 }, { status: 200 }, { status: 502 }, { status: 502 });
+    scenario.upstream.script({ status: 503 }, { status: 200 }, { status: 502 }, { status: 502 });
     await (await fetch(`${h.url}/provider`, { method: "POST", body: "a" })).arrayBuffer();
     await (await fetch(`${h.url}/provider`, { method: "POST", body: "b" })).arrayBuffer();
 
@@ -96,7 +76,7 @@ describe("GET /metrics", () => {
   });
 
   it("includes prom-client's default process_ and nodejs_ metrics", async () => {
-    const h = await start();
+    const h = await scenario.start();
     const { text } = await scrape(h);
     for (const name of [
       "process_cpu_user_seconds_total",
@@ -113,8 +93,13 @@ describe("GET /metrics", () => {
 
 describe("requests_total and request_duration_seconds: one count per response sent", () => {
   it("counts each response by route, method and code, with its latency in the histogram", async () => {
-    const h = await start({ MAX_RETRIES: "0" });
-    upstream.script({ status: 201, delayMs: 120 }, { status: 201 }, { status: 404 }, { reset: true });
+    const h = await scenario.start({ MAX_RETRIES: "0" });
+    scenario.upstream.script(
+      { status: 201, delayMs: 120 },
+      { status: 201 },
+      { status: 404 },
+      { reset: true },
+    );
     const started = performance.now();
     for (const [method, target] of [
       ["POST", "/provider"],
@@ -154,8 +139,8 @@ describe("requests_total and request_duration_seconds: one count per response se
   });
 
   it("counts a retried request once, with the latency of all its attempts", async () => {
-    const h = await start({ BACKOFF_BASE_MS: "100" });
-    upstream.script({ status: 503 });
+    const h = await scenario.start({ BACKOFF_BASE_MS: "100" });
+    scenario.upstream.script({ status: 503 });
     await (await fetch(`${h.url}/provider`)).arrayBuffer();
     expect(await h.metric("retry_sidecar_requests_total")).toBe(1);
     expect(
@@ -169,7 +154,7 @@ describe("requests_total and request_duration_seconds: one count per response se
 
 describe("probes and /config", () => {
   it("GET /healthz and /readyz answer 200 while serving", async () => {
-    const h = await start();
+    const h = await scenario.start();
     const health = await fetch(`${h.adminUrl}/healthz`);
     expect(health.status).toBe(200);
     await health.arrayBuffer();
@@ -179,8 +164,8 @@ describe("probes and /config", () => {
   });
 
   it("GET /config is the effective configuration as JSON, credentials of UPSTREAM_URL redacted", async () => {
-    const h = await start({
-      UPSTREAM_URL: `http://billinguser:s3cret-Pa55@127.0.0.1:${upstream.port}/base`,
+    const h = await scenario.start({
+      UPSTREAM_URL: `http://billinguser:s3cret-Pa55@127.0.0.1:${scenario.upstream.port}/base`,
       MAX_RETRIES: "2",
       ROUTES: "/provider,/invoice",
     });
@@ -191,7 +176,7 @@ describe("probes and /config", () => {
     expect(text).not.toContain("s3cret-Pa55");
     expect(text).not.toContain("billinguser");
     const config = JSON.parse(text) as Record<string, unknown>;
-    expect(config.upstreamUrl).toBe(`http://REDACTED:REDACTED@127.0.0.1:${upstream.port}/base`);
+    expect(config.upstreamUrl).toBe(`http://REDACTED:REDACTED@127.0.0.1:${scenario.upstream.port}/base`);
     expect(config.maxRetries).toBe(2);
     expect(config.routes).toEqual(["/provider", "/invoice"]);
     expect(config.retryOnStatus).toEqual([408, 429, 500, 502, 503, 504]);
@@ -203,21 +188,21 @@ describe("probes and /config", () => {
   it.each(["/", "/metricsx", "/admin", "/config/x", "/provider"])(
     "answers unknown admin path %s with a JSON 404",
     async (path) => {
-      const h = await start();
+      const h = await scenario.start();
       const res = await fetch(`${h.adminUrl}${path}`);
       expect(res.status).toBe(404);
       expect(res.headers.get("content-type")).toMatch(/^application\/json/);
       expect(typeof ((await res.json()) as { error?: unknown }).error).toBe("string");
-      expect(upstream.received).toHaveLength(0);
+      expect(scenario.upstream.received).toHaveLength(0);
     },
   );
 
   it("serves the admin paths on the admin port only, not on the proxy port", async () => {
-    const h = await start();
+    const h = await scenario.start();
     for (const path of ["/metrics", "/healthz", "/readyz", "/config"]) {
       const res = await rawRequest(h.sidecar.proxyPort, { target: path, headers: ["Host", "s"] });
       expect(res.status, path).toBe(404);
     }
-    expect(upstream.received).toHaveLength(0);
+    expect(scenario.upstream.received).toHaveLength(0);
   });
 });

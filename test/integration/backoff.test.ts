@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { retryLogs, send, useScenario } from "../support/retry-scenario.js";
+import { retryLogs, send, useScenario } from "../support/scenario.js";
 
 // SPEC "When it retries": the delay before retry N is min(BACKOFF_MAX_MS, BACKOFF_BASE_MS x 2^(N-1))
 // with jitter (a factor uniform in [1-j, 1+j]; "full" = uniform in [0, delay]; 0 = none), and at

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { describe, expect, it } from "vitest";
-import { json, type Reply, send, steppingClock, useScenario } from "../support/retry-scenario.js";
+import { json, type Reply, send, steppingClock, useScenario } from "../support/scenario.js";
 import type { Harness } from "../support/sidecar-harness.js";
 
 // SPEC "Circuit breaker (per route)": CIRCUIT_FAILURE_THRESHOLD consecutive retryable outcomes

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { describe, expect, it } from "vitest";
-import { retryLogs, until, useScenario } from "../support/retry-scenario.js";
+import { retryLogs, until, useScenario } from "../support/scenario.js";
 import type { Harness } from "../support/sidecar-harness.js";
 
 // SPEC "When it retries", rule 5: a retry goes only while the client is still connected; a

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { closedPort, FAST_ENV, json, send, useScenario } from "../support/retry-scenario.js";
+import { closedPort, FAST_ENV, json, send, useScenario } from "../support/scenario.js";
 import { startHarness } from "../support/sidecar-harness.js";
 
 // SPEC "When it retries": a final outcome without any upstream response is a 502 (connection

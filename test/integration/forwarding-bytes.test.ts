@@ -1,28 +1,12 @@
 import { randomBytes } from "node:crypto";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { type FakeUpstream, startFakeUpstream } from "../support/fake-upstream.js";
+import { describe, expect, it } from "vitest";
 import { headerValues, rawRequest } from "../support/raw-http.js";
-import { type Harness, startHarness } from "../support/sidecar-harness.js";
+import { useScenario } from "../support/scenario.js";
 
 // SPEC.md "Forwarding": the upstream request keeps method, path (appended to the UPSTREAM_URL
 // base path), query and body byte for byte, and the end-to-end headers as the client sent them.
 
-let upstream: FakeUpstream;
-let harness: Harness | undefined;
-
-beforeEach(async () => {
-  upstream = await startFakeUpstream({ status: 200, body: "ok" });
-});
-afterEach(async () => {
-  await harness?.close();
-  harness = undefined;
-  await upstream.close();
-});
-
-async function start(env: Record<string, string> = {}) {
-  harness = await startHarness({ UPSTREAM_URL: upstream.url, ...env });
-  return harness;
-}
+const scenario = useScenario({ status: 200, body: "ok" }, {});
 
 // Every byte value, twice, then random bytes: no text decoding anywhere on the way.
 const BINARY = Buffer.concat([
@@ -33,15 +17,15 @@ const BINARY = Buffer.concat([
 
 describe("method, path, query and body, byte for byte", () => {
   it.each(["POST", "PUT", "PATCH", "DELETE"])("%s with a binary body", async (method) => {
-    const h = await start();
+    const h = await scenario.start();
     const res = await fetch(`${h.url}/provider/42?x=1`, {
       method,
       body: BINARY,
       headers: { "content-type": "application/octet-stream" },
     });
     expect(res.status).toBe(200);
-    expect(upstream.received).toHaveLength(1);
-    const got = upstream.received[0];
+    expect(scenario.upstream.received).toHaveLength(1);
+    const got = scenario.upstream.received[0];
     expect(got?.method).toBe(method);
     expect(got?.url).toBe("/provider/42?x=1");
     expect(got?.body.equals(BINARY)).toBe(true);
@@ -50,10 +34,10 @@ describe("method, path, query and body, byte for byte", () => {
   });
 
   it.each(["GET", "HEAD", "OPTIONS", "DELETE"])("%s without a body", async (method) => {
-    const h = await start();
+    const h = await scenario.start();
     const res = await fetch(`${h.url}/provider/42`, { method });
     expect(res.status).toBe(200);
-    expect(upstream.received.map((r) => [r.method, r.url, r.body.length])).toEqual([
+    expect(scenario.upstream.received.map((r) => [r.method, r.url, r.body.length])).toEqual([
       [method, "/provider/42", 0],
     ]);
     expect(res.headers.get("x-attempt-count")).toBe("1");
@@ -62,8 +46,8 @@ describe("method, path, query and body, byte for byte", () => {
   });
 
   it("answers HEAD with the upstream's status and headers, after the upstream answered", async () => {
-    const h = await start();
-    upstream.script({ status: 204, headers: { "x-from": "upstream", etag: '"v1"' }, delayMs: 50 });
+    const h = await scenario.start();
+    scenario.upstream.script({ status: 204, headers: { "x-from": "upstream", etag: '"v1"' }, delayMs: 50 });
     const res = await rawRequest(h.sidecar.proxyPort, {
       method: "HEAD",
       target: "/provider",
@@ -77,19 +61,19 @@ describe("method, path, query and body, byte for byte", () => {
   });
 
   it("appends path and query to the base path of UPSTREAM_URL", async () => {
-    const h = await start({ UPSTREAM_URL: `${upstream.url}/base` });
+    const h = await scenario.start({ UPSTREAM_URL: `${scenario.upstream.url}/base` });
     const res = await rawRequest(h.sidecar.proxyPort, {
       target: "/provider/42?x=1&y=%20",
       headers: ["Host", "sidecar"],
     });
     expect(res.status).toBe(200);
-    expect(upstream.received.map((r) => r.url)).toEqual(["/base/provider/42?x=1&y=%20"]);
+    expect(scenario.upstream.received.map((r) => r.url)).toEqual(["/base/provider/42?x=1&y=%20"]);
   });
 
   it("does not double the slash of a base path written with a trailing /", async () => {
-    const h = await start({ UPSTREAM_URL: `${upstream.url}/base/v2/` });
+    const h = await scenario.start({ UPSTREAM_URL: `${scenario.upstream.url}/base/v2/` });
     await (await fetch(`${h.url}/provider`)).arrayBuffer();
-    expect(upstream.received.map((r) => r.url)).toEqual(["/base/v2/provider"]);
+    expect(scenario.upstream.received.map((r) => r.url)).toEqual(["/base/v2/provider"]);
   });
 
   it.each([
@@ -101,14 +85,14 @@ describe("method, path, query and body, byte for byte", () => {
     "/provider?",
     "/provider/with;matrix=1/x",
   ])("keeps the target %s exactly", async (target) => {
-    const h = await start();
+    const h = await scenario.start();
     const res = await rawRequest(h.sidecar.proxyPort, { target, headers: ["Host", "sidecar"] });
     expect(res.status).toBe(200);
-    expect(upstream.received.map((r) => r.url)).toEqual([target]);
+    expect(scenario.upstream.received.map((r) => r.url)).toEqual([target]);
   });
 
   it("forwards a chunked request body as the same bytes", async () => {
-    const h = await start();
+    const h = await scenario.start();
     const res = await rawRequest(h.sidecar.proxyPort, {
       method: "POST",
       target: "/provider",
@@ -116,30 +100,30 @@ describe("method, path, query and body, byte for byte", () => {
       body: BINARY,
     });
     expect(res.status).toBe(200);
-    expect(upstream.received[0]?.body.equals(BINARY)).toBe(true);
+    expect(scenario.upstream.received[0]?.body.equals(BINARY)).toBe(true);
   });
 
   it("forwards a body larger than MAX_BODY_BYTES intact (streamed, not refused)", async () => {
-    const h = await start({ MAX_BODY_BYTES: "1024" });
+    const h = await scenario.start({ MAX_BODY_BYTES: "1024" });
     const big = randomBytes(256 * 1024);
     const res = await fetch(`${h.url}/provider`, { method: "PUT", body: big });
     expect(res.status).toBe(200);
-    expect(upstream.received).toHaveLength(1);
-    expect(upstream.received[0]?.body.equals(big)).toBe(true);
+    expect(scenario.upstream.received).toHaveLength(1);
+    expect(scenario.upstream.received[0]?.body.equals(big)).toBe(true);
   });
 
   it("forwards an empty body with Content-Length: 0", async () => {
-    const h = await start();
+    const h = await scenario.start();
     const res = await fetch(`${h.url}/provider`, { method: "POST", body: "" });
     expect(res.status).toBe(200);
-    expect(upstream.received[0]?.body.length).toBe(0);
-    expect(upstream.received[0]?.headers["content-length"]).toBe("0");
+    expect(scenario.upstream.received[0]?.body.length).toBe(0);
+    expect(scenario.upstream.received[0]?.headers["content-length"]).toBe("0");
   });
 });
 
 describe("end-to-end request headers", () => {
   it("keeps duplicates, their order and the case of their values", async () => {
-    const h = await start();
+    const h = await scenario.start();
     const res = await rawRequest(h.sidecar.proxyPort, {
       method: "POST",
       target: "/provider",
@@ -164,7 +148,7 @@ describe("end-to-end request headers", () => {
       body: "{}",
     });
     expect(res.status).toBe(200);
-    const raw = upstream.received[0]?.rawHeaders ?? [];
+    const raw = scenario.upstream.received[0]?.rawHeaders ?? [];
     expect(headerValues(raw, "x-custom")).toEqual(["Value-One", "VALUE-two"]);
     expect(headerValues(raw, "accept")).toEqual(["Text/Plain; Q=0.5"]);
     expect(headerValues(raw, "x-empty")).toEqual([""]);
@@ -177,12 +161,12 @@ describe("end-to-end request headers", () => {
   });
 
   it("keeps Authorization and Cookie (end-to-end) as sent", async () => {
-    const h = await start();
+    const h = await scenario.start();
     await rawRequest(h.sidecar.proxyPort, {
       target: "/provider",
       headers: ["Host", "sidecar", "Authorization", "Bearer AbC.dEf", "Cookie", "a=1; B=2"],
     });
-    const raw = upstream.received[0]?.rawHeaders ?? [];
+    const raw = scenario.upstream.received[0]?.rawHeaders ?? [];
     expect(headerValues(raw, "authorization")).toEqual(["Bearer AbC.dEf"]);
     expect(headerValues(raw, "cookie")).toEqual(["a=1; B=2"]);
   });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { send, useScenario } from "../support/retry-scenario.js";
+import { send, useScenario } from "../support/scenario.js";
 import type { Harness } from "../support/sidecar-harness.js";
 
 // SPEC "Forwarding": bodies up to MAX_BODY_BYTES are buffered so that they can be replayed

@@ -1,36 +1,16 @@
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { type FakeUpstream, startFakeUpstream } from "../support/fake-upstream.js";
-import { type Harness, startHarness } from "../support/sidecar-harness.js";
+import { describe, expect, it } from "vitest";
+import { useScenario } from "../support/scenario.js";
+import type { Harness } from "../support/sidecar-harness.js";
 
 // The 11 behaviours the old in-process Python client (httpx) was tested for, now proven
 // against the real sidecar in front of a real upstream on 127.0.0.1. Backoff is shortened
 // (BACKOFF_BASE_MS) except in the one test that checks the default 0.5 s / 1 s timing.
 
-let upstream: FakeUpstream;
-let harness: Harness | undefined;
-
-beforeEach(async () => {
-  upstream = await startFakeUpstream({
-    status: 201,
-    body: '{"id":1}',
-    headers: { "content-type": "application/json" },
-  });
+const scenario = useScenario({
+  status: 201,
+  body: '{"id":1}',
+  headers: { "content-type": "application/json" },
 });
-afterEach(async () => {
-  await harness?.close();
-  harness = undefined;
-  await upstream.close();
-});
-
-async function start(env: Record<string, string> = {}) {
-  harness = await startHarness({
-    UPSTREAM_URL: upstream.url,
-    BACKOFF_BASE_MS: "10",
-    BACKOFF_JITTER: "0",
-    ...env,
-  });
-  return harness;
-}
 
 const post = (h: Harness, path = "/provider") =>
   fetch(`${h.url}${path}`, {
@@ -41,31 +21,31 @@ const post = (h: Harness, path = "/provider") =>
 
 describe("the old client's behaviours", () => {
   it.each([500, 502, 503, 504])("retries a %i and returns the recovered answer", async (status) => {
-    const h = await start();
-    upstream.script({ status });
+    const h = await scenario.start();
+    scenario.upstream.script({ status });
     const res = await post(h);
     expect(res.status).toBe(201);
     expect(await res.text()).toBe('{"id":1}');
     expect(res.headers.get("x-attempt-count")).toBe("2");
-    expect(upstream.received).toHaveLength(2);
+    expect(scenario.upstream.received).toHaveLength(2);
   });
 
   it.each([400, 404])("never retries a %i", async (status) => {
-    const h = await start();
-    upstream.script({ status, body: "nope" });
+    const h = await scenario.start();
+    scenario.upstream.script({ status, body: "nope" });
     const res = await post(h);
     expect(res.status).toBe(status);
     expect(await res.text()).toBe("nope");
     expect(res.headers.get("x-attempt-count")).toBe("1");
-    expect(upstream.received).toHaveLength(1);
+    expect(scenario.upstream.received).toHaveLength(1);
   });
 
   it("waits 0.5 s then 1 s between attempts by default", async () => {
-    const h = await start({ BACKOFF_BASE_MS: "500" });
-    upstream.script({ status: 503 }, { status: 503 });
+    const h = await scenario.start({ BACKOFF_BASE_MS: "500" });
+    scenario.upstream.script({ status: 503 }, { status: 503 });
     const res = await post(h);
     expect(res.status).toBe(201);
-    const [a, b, c] = upstream.received.map((r) => r.at) as [number, number, number];
+    const [a, b, c] = scenario.upstream.received.map((r) => r.at) as [number, number, number];
     expect(b - a).toBeGreaterThanOrEqual(490);
     expect(b - a).toBeLessThan(900);
     expect(c - b).toBeGreaterThanOrEqual(990);
@@ -73,30 +53,30 @@ describe("the old client's behaviours", () => {
   });
 
   it("honours Retry-After instead of the backoff", async () => {
-    const h = await start({ BACKOFF_BASE_MS: "5000" });
-    upstream.script({ status: 429, headers: { "retry-after": "1" } });
+    const h = await scenario.start({ BACKOFF_BASE_MS: "5000" });
+    scenario.upstream.script({ status: 429, headers: { "retry-after": "1" } });
     const res = await post(h);
     expect(res.status).toBe(201);
-    const [a, b] = upstream.received.map((r) => r.at) as [number, number];
+    const [a, b] = scenario.upstream.received.map((r) => r.at) as [number, number];
     expect(b - a).toBeGreaterThanOrEqual(990);
     expect(b - a).toBeLessThan(2000);
   });
 
   it("gives up after 4 attempts and passes the last response through", async () => {
-    const h = await start();
-    upstream.fallback = { status: 503, body: "still down", headers: { "x-upstream": "last" } };
+    const h = await scenario.start();
+    scenario.upstream.fallback = { status: 503, body: "still down", headers: { "x-upstream": "last" } };
     const res = await post(h);
     expect(res.status).toBe(503);
     expect(await res.text()).toBe("still down");
     expect(res.headers.get("x-upstream")).toBe("last");
     expect(res.headers.get("x-attempt-count")).toBe("4");
-    expect(upstream.received).toHaveLength(4);
+    expect(scenario.upstream.received).toHaveLength(4);
     expect(await h.metric("retry_sidecar_retries_exhausted_total", { route: "/provider" })).toBe(1);
   });
 
   it("recovers from a timeout", async () => {
-    const h = await start({ PER_TRY_TIMEOUT_MS: "100" });
-    upstream.script({ status: 201, body: "late", delayMs: 1000 });
+    const h = await scenario.start({ PER_TRY_TIMEOUT_MS: "100" });
+    scenario.upstream.script({ status: 201, body: "late", delayMs: 1000 });
     const res = await post(h);
     expect(res.status).toBe(201);
     expect(await res.text()).toBe('{"id":1}');
@@ -104,8 +84,8 @@ describe("the old client's behaviours", () => {
   });
 
   it("recovers from a connection error", async () => {
-    const h = await start();
-    upstream.script({ reset: true });
+    const h = await scenario.start();
+    scenario.upstream.script({ reset: true });
     const res = await post(h);
     expect(res.status).toBe(201);
     expect(res.headers.get("x-attempt-count")).toBe("2");

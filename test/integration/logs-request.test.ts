@@ -1,32 +1,12 @@
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { type FakeUpstream, startFakeUpstream } from "../support/fake-upstream.js";
+import { describe, expect, it } from "vitest";
 import { rawRequest } from "../support/raw-http.js";
-import { type Harness, type LogLine, startHarness } from "../support/sidecar-harness.js";
+import { useScenario } from "../support/scenario.js";
+import type { Harness, LogLine } from "../support/sidecar-harness.js";
 
 // SPEC.md "Logs": pino JSON; "request completed" per request with reqId, method, path, status,
 // attempts, durationMs; "upstream retry" per retry; never a body, Authorization or Cookie.
 
-let upstream: FakeUpstream;
-let harness: Harness | undefined;
-
-beforeEach(async () => {
-  upstream = await startFakeUpstream({ status: 200, body: "ok" });
-});
-afterEach(async () => {
-  await harness?.close();
-  harness = undefined;
-  await upstream.close();
-});
-
-async function start(env: Record<string, string> = {}) {
-  harness = await startHarness({
-    UPSTREAM_URL: upstream.url,
-    BACKOFF_BASE_MS: "20",
-    BACKOFF_JITTER: "0",
-    ...env,
-  });
-  return harness;
-}
+const scenario = useScenario({ status: 200, body: "ok" }, { BACKOFF_BASE_MS: "20", BACKOFF_JITTER: "0" });
 
 const completedLines = (h: Harness) => h.logs.filter((l) => l.msg === "request completed");
 
@@ -38,8 +18,8 @@ async function waitForCompleted(h: Harness, count: number): Promise<LogLine[]> {
 
 describe('"request completed"', () => {
   it("logs one line per request with reqId, method, path, status, attempts, durationMs", async () => {
-    const h = await start();
-    upstream.script({ status: 503 }, { status: 201, delayMs: 30 });
+    const h = await scenario.start();
+    scenario.upstream.script({ status: 503 }, { status: 201, delayMs: 30 });
     const res = await fetch(`${h.url}/provider/42?token=abc`, {
       method: "POST",
       body: "x",
@@ -65,8 +45,8 @@ describe('"request completed"', () => {
   });
 
   it("logs the sidecar's own answers too: 404, 400, 502 (numbers as numbers)", async () => {
-    const h = await start({ MAX_RETRIES: "0" });
-    upstream.script({ reset: true });
+    const h = await scenario.start({ MAX_RETRIES: "0" });
+    scenario.upstream.script({ reset: true });
     await (await fetch(`${h.url}/nowhere`, { headers: { "x-request-id": "r404" } })).arrayBuffer();
     await rawRequest(h.sidecar.proxyPort, {
       method: "PUT",
@@ -96,8 +76,8 @@ describe('"request completed"', () => {
 
 describe('"upstream retry"', () => {
   it("logs each retry with reqId, route, the attempt about to start, delayMs and reason", async () => {
-    const h = await start();
-    upstream.script({ status: 503 }, { reset: true });
+    const h = await scenario.start();
+    scenario.upstream.script({ status: 503 }, { reset: true });
     const res = await fetch(`${h.url}/provider/7`, { headers: { "x-request-id": "req-retry" } });
     await res.arrayBuffer();
     expect(res.status).toBe(200);
@@ -122,13 +102,13 @@ describe("no bodies, Authorization or Cookie in any log line", () => {
   it.each(["info", "debug", "trace"])(
     "at LOG_LEVEL=%s, through successes, retries and failures",
     async (level) => {
-      const h = await start({ LOG_LEVEL: level, MAX_RETRIES: "1" });
+      const h = await scenario.start({ LOG_LEVEL: level, MAX_RETRIES: "1" });
       const secretHeaders = {
         authorization: "Bearer SECRET-AUTH-TOKEN",
         cookie: "session=SECRET-COOKIE-VALUE",
         "content-type": "application/json",
       };
-      upstream.script(
+      scenario.upstream.script(
         { status: 503, body: "SECRET-RESPONSE-BODY-1" },
         { status: 200, body: "SECRET-RESPONSE-BODY-2", headers: { "set-cookie": "s=SECRET-SET-COOKIE" } },
         { reset: true },

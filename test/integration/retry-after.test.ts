@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { retryLogs, send, useScenario } from "../support/retry-scenario.js";
+import { retryLogs, send, useScenario } from "../support/scenario.js";
 
 // SPEC "When it retries": with a valid Retry-After (delta-seconds or HTTP-date) the delay is
 // exactly that long; one longer than RETRY_AFTER_MAX_MS (retry_after_too_long) or than the time

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { send, steppingClock, useScenario } from "../support/retry-scenario.js";
+import { send, steppingClock, useScenario } from "../support/scenario.js";
 
 // SPEC "When it retries", rule 3: a retry goes only while, over a sliding 10 s window,
 // retries < RETRY_BUDGET_MIN_PER_SEC x 10 + RETRY_BUDGET_RATIO x requests. A retry the budget

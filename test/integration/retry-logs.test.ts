@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { retryLogs, send, useScenario } from "../support/retry-scenario.js";
+import { retryLogs, send, useScenario } from "../support/scenario.js";
 
 // SPEC "Logs": at level info, each retry logs msg "upstream retry" with reqId, route, attempt
 // (the attempt about to start), delayMs and reason; reqId is the request's X-Request-Id.

@@ -1,29 +1,14 @@
 import { request } from "node:http";
 import { connect } from "node:net";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { type FakeUpstream, startFakeUpstream } from "../support/fake-upstream.js";
-import { type Harness, startHarness } from "../support/sidecar-harness.js";
+import { describe, expect, it } from "vitest";
+import { useScenario } from "../support/scenario.js";
+import type { Harness } from "../support/sidecar-harness.js";
 
 // SPEC.md "Shutdown" and "Admin listener" /readyz, in-process (the real process and its signals:
 // shutdown-process.test.ts): readyz 503 at once, no new connections, in-flight requests (their
 // retries included) finish, the rest are aborted when SHUTDOWN_GRACE_MS is over.
 
-let upstream: FakeUpstream;
-let harness: Harness | undefined;
-
-beforeEach(async () => {
-  upstream = await startFakeUpstream({ status: 201, body: "real answer" });
-});
-afterEach(async () => {
-  await harness?.close();
-  harness = undefined;
-  await upstream.close();
-});
-
-async function start(env: Record<string, string> = {}) {
-  harness = await startHarness({ UPSTREAM_URL: upstream.url, BACKOFF_JITTER: "0", ...env });
-  return harness;
-}
+const scenario = useScenario({ status: 201, body: "real answer" }, { BACKOFF_JITTER: "0" });
 
 async function readyz(h: Harness): Promise<number> {
   const res = await fetch(`${h.adminUrl}/readyz`);
@@ -45,11 +30,16 @@ function tryConnect(port: number): Promise<string> {
 
 describe("drain", () => {
   it("turns /readyz 503 at once, refuses new connections, lets the in-flight request finish", async () => {
-    const h = await start();
+    const h = await scenario.start();
     expect(await readyz(h)).toBe(200);
-    upstream.script({ status: 201, body: "slow real answer", headers: { "x-up": "1" }, delayMs: 500 });
+    scenario.upstream.script({
+      status: 201,
+      body: "slow real answer",
+      headers: { "x-up": "1" },
+      delayMs: 500,
+    });
     const inFlight = fetch(`${h.url}/provider`, { method: "POST", body: "x" });
-    await upstream.waitForRequests(1);
+    await scenario.upstream.waitForRequests(1);
 
     const shutdownAt = performance.now();
     const stopped = h.sidecar.shutdown();
@@ -69,15 +59,15 @@ describe("drain", () => {
     // drain that did not wait for it would be over in a few ms (the client, in this process, may
     // read the answer a little after the sidecar wrote it, so the end of the read is no yardstick).
     expect(stoppedAt - shutdownAt).toBeGreaterThanOrEqual(400);
-    expect(await upstream.closed(0)).toBe("answered");
+    expect(await scenario.upstream.closed(0)).toBe("answered");
     expect(await h.metric("retry_sidecar_requests_total", { code: "201" })).toBe(1);
   });
 
   it("lets a request in flight finish its retries", async () => {
-    const h = await start({ BACKOFF_BASE_MS: "300" });
-    upstream.script({ status: 503 });
+    const h = await scenario.start({ BACKOFF_BASE_MS: "300" });
+    scenario.upstream.script({ status: 503 });
     const inFlight = fetch(`${h.url}/provider`);
-    await upstream.waitForRequests(1);
+    await scenario.upstream.waitForRequests(1);
     const stopped = h.sidecar.shutdown(); // during the 300 ms backoff
     expect(await readyz(h)).toBe(503);
     const res = await inFlight;
@@ -85,29 +75,29 @@ describe("drain", () => {
     expect(res.headers.get("x-attempt-count")).toBe("2");
     expect(await res.text()).toBe("real answer");
     await stopped;
-    expect(upstream.received).toHaveLength(2);
+    expect(scenario.upstream.received).toHaveLength(2);
   });
 
   it("aborts what is still running when SHUTDOWN_GRACE_MS is over", async () => {
-    const h = await start({ SHUTDOWN_GRACE_MS: "200", PER_TRY_TIMEOUT_MS: "10000" });
-    upstream.script({ status: 201, delayMs: 10_000 });
+    const h = await scenario.start({ SHUTDOWN_GRACE_MS: "200", PER_TRY_TIMEOUT_MS: "10000" });
+    scenario.upstream.script({ status: 201, delayMs: 10_000 });
     const inFlight = fetch(`${h.url}/provider`).then(
       (res) => res.status,
       (error: Error) => error.name,
     );
-    await upstream.waitForRequests(1);
+    await scenario.upstream.waitForRequests(1);
     const started = performance.now();
     await h.sidecar.shutdown();
     const took = performance.now() - started;
     expect(took).toBeGreaterThanOrEqual(190);
     expect(took).toBeLessThan(1200);
-    expect(await upstream.closed(0)).toBe("aborted");
+    expect(await scenario.upstream.closed(0)).toBe("aborted");
     expect(await inFlight).toBe("TypeError"); // fetch failed: the connection was closed, no answer
     expect(h.logs.some((l) => l.msg === "grace period over: aborting requests still in flight")).toBe(true);
   });
 
   it("closes idle keep-alive connections at once", async () => {
-    const h = await start();
+    const h = await scenario.start();
     const socket = connect(h.sidecar.proxyPort, "127.0.0.1");
     await new Promise((resolve) => socket.once("connect", resolve));
     socket.write("GET /provider HTTP/1.1\r\nHost: s\r\n\r\n");
@@ -119,7 +109,7 @@ describe("drain", () => {
   });
 
   it("stops quickly when nothing is in flight", async () => {
-    const h = await start();
+    const h = await scenario.start();
     await (await fetch(`${h.url}/provider`)).arrayBuffer();
     const started = performance.now();
     await h.sidecar.shutdown();
@@ -128,8 +118,8 @@ describe("drain", () => {
   });
 
   it("answers a request in flight with Connection: close, so its client sends nothing more on that connection", async () => {
-    const h = await start();
-    upstream.script({ status: 201, body: "slow", delayMs: 300 });
+    const h = await scenario.start();
+    scenario.upstream.script({ status: 201, body: "slow", delayMs: 300 });
     const answer = new Promise<{ status: number; connection: string | undefined }>((resolve, reject) => {
       const req = request(
         `${h.url}/provider`,
@@ -142,7 +132,7 @@ describe("drain", () => {
       req.on("error", reject);
       req.end("x");
     });
-    await upstream.waitForRequests(1);
+    await scenario.upstream.waitForRequests(1);
     const stopped = h.sidecar.shutdown();
     expect(await answer).toEqual({ status: 201, connection: "close" });
     await stopped;

@@ -4,8 +4,8 @@ import type { SidecarOverrides } from "../../src/sidecar.js";
 import { type Behaviour, type FakeUpstream, startFakeUpstream } from "./fake-upstream.js";
 import { type Harness, type LogLine, startHarness } from "./sidecar-harness.js";
 
-// Shared set-up of the retry scenario suites (test/integration/retry-*.test.ts and friends):
-// a fake upstream and a sidecar per test, short backoffs without jitter, everything stopped after.
+// Shared set-up of the integration suites: a fake upstream and a sidecar per test (short
+// backoffs without jitter unless a suite names other defaults), everything stopped after.
 
 /** Backoff 10, 20, 40 ms without jitter: fast and exact. Tests override what they exercise. */
 export const FAST_ENV: Readonly<Record<string, string>> = {
@@ -16,12 +16,18 @@ export const FAST_ENV: Readonly<Record<string, string>> = {
 export interface Scenario {
   /** The fake upstream of the running test (new for each test). */
   readonly upstream: FakeUpstream;
-  /** Starts the sidecar in front of the upstream; `env` overrides FAST_ENV. Stopped after the test. */
+  /** Starts the sidecar in front of the upstream; `env` overrides the defaults. Stopped after the test. */
   start(env?: Record<string, string>, overrides?: SidecarOverrides): Promise<Harness>;
 }
 
-/** Registers beforeEach/afterEach hooks; call once at the top of a test file. */
-export function useScenario(fallback: Behaviour = { status: 200, body: "ok" }): Scenario {
+/**
+ * Registers beforeEach/afterEach hooks; call once at the top of a test file. `defaults` is the
+ * env every start() begins with (after UPSTREAM_URL, before its own `env`): FAST_ENV unless given.
+ */
+export function useScenario(
+  fallback: Behaviour = { status: 200, body: "ok" },
+  defaults: Readonly<Record<string, string>> = FAST_ENV,
+): Scenario {
   let upstream: FakeUpstream | undefined;
   let harness: Harness | undefined;
   beforeEach(async () => {
@@ -41,7 +47,7 @@ export function useScenario(fallback: Behaviour = { status: 200, body: "ok" }): 
     async start(env = {}, overrides = {}) {
       if (upstream === undefined) throw new Error("no upstream outside a test");
       if (harness !== undefined) throw new Error("one sidecar per test");
-      harness = await startHarness({ UPSTREAM_URL: upstream.url, ...FAST_ENV, ...env }, overrides);
+      harness = await startHarness({ UPSTREAM_URL: upstream.url, ...defaults, ...env }, overrides);
       return harness;
     },
   };
