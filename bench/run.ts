@@ -4,7 +4,7 @@
  * bench/results/{results.json,results.md,chart.svg} and the README's Performance section (full runs).
  */
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -43,6 +43,14 @@ function commit(): string {
 async function main(options: BenchOptions): Promise<void> {
   ensureTools();
   const haveSidecar = options.sidecarMain !== undefined || ensureSidecarBuilt(repoDir);
+  // Run a private copy of dist/: a build or a clean elsewhere in the tree mid-run cannot pull it
+  // away (it stays under the repository so that node_modules still resolves).
+  const sidecarMain =
+    options.sidecarMain ?? join(repoDir, "bench", "results", "tmp", "sidecar-dist", "main.js");
+  if (haveSidecar && options.sidecarMain === undefined) {
+    rmSync(dirname(sidecarMain), { recursive: true, force: true });
+    cpSync(join(repoDir, "dist"), dirname(sidecarMain), { recursive: true });
+  }
   const rowIds = ROW_ORDER.filter(
     (id) =>
       (options.rows.includes(id) && (id !== "sidecar" || haveSidecar)) ||
@@ -73,7 +81,7 @@ async function main(options: BenchOptions): Promise<void> {
       sidecarNodeArgs: options.sidecarNodeArgs,
       sidecarEnv: options.sidecarEnv,
       baselineMain: options.baselineMain,
-      sidecarMain: options.sidecarMain ?? join(repoDir, "dist", "main.js"),
+      sidecarMain,
     };
     running.set("direct", { port: upstream.ok, pids: upstream.pids, stop: async () => {} });
     for (const id of rowIds) {
