@@ -6,6 +6,7 @@ import { type RetryDeps, type RetryPolicy, runWithRetries } from "../retry/retry
 import type { UpstreamClient } from "../upstream/upstream-client.js";
 import { answerCircuitOpen, answerClient } from "./answer-client.js";
 import { createAttemptSender } from "./attempt-sender.js";
+import { ClientGone } from "./client-gone.js";
 import type { InFlight } from "./in-flight.js";
 import { type RequestBody, readRequestBody } from "./request-body.js";
 import { retryLimit } from "./retry-limit.js";
@@ -99,7 +100,7 @@ export async function forwardRequest(
   }
   deps.retry.budget.deposit();
 
-  const controller = new AbortController();
+  const controller = new ClientGone();
   const release = deps.inFlight.add(controller);
   outgoing.once("close", () => {
     if (!outgoing.writableFinished) controller.abort();

@@ -2,8 +2,13 @@
  * The requests being served, so that shutdown can wait for them to finish and, when the grace
  * period is over, abort the rest (their waits and attempts stop at once).
  */
+/** What shutdown needs of a request in flight: a way to abort it (an AbortController will do). */
+export interface Abortable {
+  abort(): void;
+}
+
 export class InFlight {
-  private readonly active = new Set<AbortController>();
+  private readonly active = new Set<Abortable>();
   private idleWaiters: Array<() => void> = [];
 
   get size(): number {
@@ -11,7 +16,7 @@ export class InFlight {
   }
 
   /** Registers a request; the returned function is called once when it has its answer. */
-  add(controller: AbortController): () => void {
+  add(controller: Abortable): () => void {
     this.active.add(controller);
     let released = false;
     return () => {
