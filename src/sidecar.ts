@@ -1,5 +1,4 @@
-import type { IncomingMessage, Server, ServerResponse } from "node:http";
-import { getRequestListener, RequestError } from "@hono/node-server";
+import { getRequestListener } from "@hono/node-server";
 import type pino from "pino";
 import type { Dispatcher } from "undici";
 import { publicConfig } from "./config/load-config.js";
@@ -14,8 +13,10 @@ import type { Clock, Random, Sleep } from "./retry/clock.js";
 import { RetryBudget } from "./retry/retry-budget.js";
 import { newId, realClock, realRandom, realSleep } from "./runtime/real-time.js";
 import { createAdminApp } from "./server/admin-app.js";
+import { drain } from "./server/drain.js";
 import { listen } from "./server/listen.js";
 import { createProxyApp } from "./server/proxy-app.js";
+import { createProxyListener } from "./server/proxy-listener.js";
 import { UpstreamClient } from "./upstream/upstream-client.js";
 
 /** What tests, the demo and the bench may replace; production uses the defaults. */
@@ -102,37 +103,8 @@ export async function startSidecar(config: Config, overrides: SidecarOverrides =
   // itself is an ordinary request (RFC 9112 §3.2.2); one naming any other host is refused.
   const authorities = new Set<string>();
   const proxyApp = createProxyApp({ routes: config.routes, ownAuthorities: authorities, forward, logger });
-  // Hono answers HEAD by running the GET handler and re-wrapping its Response, which turns
-  // RESPONSE_ALREADY_SENT into an empty 200 written before the forwarder's answer. The handler
-  // takes the method from `incoming`, so HEAD is dispatched as GET (Node sends no body to HEAD).
-  const proxyFetch: typeof proxyApp.fetch = (request, ...rest) =>
-    proxyApp.fetch(
-      request.method === "HEAD"
-        ? new Request(request.url, { method: "GET", headers: request.headers })
-        : request,
-      ...rest,
-    );
-  const honoListener = getRequestListener(proxyFetch, {
-    autoCleanupIncoming: false, // the forwarder reads (or drains) every body itself
-    errorHandler: (error) =>
-      Response.json(
-        { error: error instanceof RequestError ? error.message : "bad request", reason: "bad_request" },
-        { status: 400 },
-      ),
-  });
-  // Answers not yet sent when a drain starts are switched to "Connection: close", so that no
-  // client sends another request on a connection the drain is about to close.
-  const unanswered = new Set<ServerResponse>();
-  const proxyListener = (incoming: IncomingMessage, outgoing: ServerResponse) => {
-    if (!ready) outgoing.shouldKeepAlive = false; // draining: close each connection after its answer
-    unanswered.add(outgoing);
-    outgoing.once("close", () => {
-      unanswered.delete(outgoing);
-      if (!ready) setImmediate(() => proxy.server.closeIdleConnections());
-    });
-    void honoListener(incoming, outgoing);
-  };
-  const proxy = await listen(proxyListener, {
+  const proxyListener = createProxyListener(proxyApp);
+  const proxy = await listen(proxyListener.listener, {
     host: config.listenHost,
     port: config.port,
     headersTimeoutMs: CLIENT_HEADERS_TIMEOUT_MS,
@@ -165,44 +137,18 @@ export async function startSidecar(config: Config, overrides: SidecarOverrides =
 
   let stopping: Promise<void> | undefined;
   const shutdown = () => {
-    stopping ??= drain();
+    ready = false; // /readyz answers 503 from this moment
+    stopping ??= drain({
+      proxy: proxy.server,
+      admin: admin.server,
+      inFlight,
+      graceMs: config.shutdownGraceMs,
+      startDraining: proxyListener.startDraining,
+      closeUpstream: () => upstream.destroy(),
+      logger,
+    });
     return stopping;
   };
-  async function drain(): Promise<void> {
-    ready = false;
-    for (const outgoing of unanswered) if (!outgoing.headersSent) outgoing.shouldKeepAlive = false;
-    logger.info({ inFlight: inFlight.size, graceMs: config.shutdownGraceMs }, "draining");
-    const closed = closeServer(proxy.server);
-    proxy.server.closeIdleConnections();
-    const graceOver = await waitAtMost(inFlight.idle(), config.shutdownGraceMs);
-    if (graceOver) {
-      logger.warn({ inFlight: inFlight.size }, "grace period over: aborting requests still in flight");
-      inFlight.abortAll();
-      await waitAtMost(inFlight.idle(), 1000);
-    }
-    proxy.server.closeAllConnections();
-    await closed;
-    await upstream.destroy();
-    admin.server.closeAllConnections();
-    await closeServer(admin.server);
-    logger.info("stopped");
-    logger.flush();
-  }
 
   return { proxyPort: proxy.port, adminPort: admin.port, metrics, logger, shutdown };
-}
-
-function closeServer(server: Server): Promise<void> {
-  return new Promise((resolve) => server.close(() => resolve()));
-}
-
-/** Resolves true when `ms` passed before `promise` settled. */
-async function waitAtMost(promise: Promise<void>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<boolean>((resolve) => {
-    timer = setTimeout(() => resolve(true), ms);
-  });
-  const result = await Promise.race([promise.then(() => false), timeout]);
-  clearTimeout(timer);
-  return result;
 }

@@ -1,0 +1,56 @@
+import type { Server } from "node:http";
+import type { Logger } from "../observability/logger.js";
+import type { InFlight } from "../proxy/in-flight.js";
+
+export interface DrainParts {
+  readonly proxy: Server;
+  readonly admin: Server;
+  readonly inFlight: InFlight;
+  readonly graceMs: number;
+  /** Switches the proxy listener to closing connections after each answer. */
+  readonly startDraining: (answered: () => void) => void;
+  /** Closes the upstream connection pool once nothing uses it. */
+  readonly closeUpstream: () => Promise<unknown>;
+  readonly logger: Logger;
+}
+
+/**
+ * SPEC "Shutdown", in order: stop accepting connections, let the requests in flight (their
+ * retries included) finish within the grace period, abort the rest, then close everything. The
+ * caller has already turned /readyz to 503; the admin listener stays up until the very end.
+ */
+export async function drain(parts: DrainParts): Promise<void> {
+  const { proxy, inFlight, logger } = parts;
+  parts.startDraining(() => proxy.closeIdleConnections());
+  logger.info({ inFlight: inFlight.size, graceMs: parts.graceMs }, "draining");
+  const closed = closeServer(proxy);
+  proxy.closeIdleConnections();
+  const graceOver = await waitAtMost(inFlight.idle(), parts.graceMs);
+  if (graceOver) {
+    logger.warn({ inFlight: inFlight.size }, "grace period over: aborting requests still in flight");
+    inFlight.abortAll();
+    await waitAtMost(inFlight.idle(), 1000);
+  }
+  proxy.closeAllConnections();
+  await closed;
+  await parts.closeUpstream();
+  parts.admin.closeAllConnections();
+  await closeServer(parts.admin);
+  logger.info("stopped");
+  logger.flush();
+}
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => server.close(() => resolve()));
+}
+
+/** Resolves true when `ms` passed before `promise` settled. */
+async function waitAtMost(promise: Promise<void>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(true), ms);
+  });
+  const result = await Promise.race([promise.then(() => false), timeout]);
+  clearTimeout(timer);
+  return result;
+}
