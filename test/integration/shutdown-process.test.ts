@@ -1,94 +1,34 @@
-import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
-import { once } from "node:events";
-import { type AddressInfo, connect, createServer } from "node:net";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { builtMain, repoRoot } from "../support/built-main.js";
+import { type AddressInfo, createServer } from "node:net";
+import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import { builtMain } from "../support/built-main.js";
 import { type FakeUpstream, startFakeUpstream } from "../support/fake-upstream.js";
+import { type SidecarProcess, startSidecarProcess, tryConnect } from "../support/sidecar-process.js";
 
 // SPEC.md "Shutdown" with the real process (`node dist/main.js`, compiled by builtMain) and real
 // signals: /readyz 503 during the drain, the in-flight request gets its real answer, new
 // connections are refused, exit code 0; requests still running at the end of SHUTDOWN_GRACE_MS
 // are aborted and the process still exits 0 right after.
 
-interface Running {
-  readonly child: ChildProcessWithoutNullStreams;
-  readonly proxyPort: number;
-  readonly adminPort: number;
-  readonly stdout: () => string;
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>;
-}
-
-let main: string;
-let upstream: FakeUpstream;
-const children = new Set<ChildProcessWithoutNullStreams>();
+let upstream: FakeUpstream | undefined;
+let running: SidecarProcess | undefined;
 
 beforeAll(async () => {
-  main = await builtMain();
+  await builtMain(); // compile once up front, outside the tests' time limits
 }, 60_000);
 afterEach(async () => {
-  for (const child of children)
-    if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
-  children.clear();
+  running?.kill();
+  running = undefined;
   await upstream?.close();
-});
-afterAll(() => {
-  for (const child of children) child.kill("SIGKILL");
+  upstream = undefined;
 });
 
-/** Starts the sidecar on ephemeral ports; the ports come from its "listening" log line. */
-async function startProcess(env: Record<string, string>): Promise<Running> {
-  const child = spawn(process.execPath, [main], {
-    cwd: repoRoot,
-    env: {
-      PATH: process.env.PATH ?? "",
-      UPSTREAM_URL: upstream.url,
-      PORT: "0",
-      ADMIN_PORT: "0",
-      ADMIN_HOST: "127.0.0.1",
-      ...env,
-    },
-    stdio: ["pipe", "pipe", "pipe"],
-  });
-  children.add(child);
-  let stdout = "";
-  let stderr = "";
-  child.stderr.on("data", (chunk: Buffer) => {
-    stderr += chunk.toString("utf8");
-  });
-  const exited = once(child, "exit").then(([code, signal]) => ({
-    code: code as number | null,
-    signal: signal as NodeJS.Signals | null,
-    at: performance.now(),
-  }));
-  const listening = new Promise<{ proxy: string; admin: string }>((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`no "listening" line within 10 s:\n${stdout}${stderr}`)),
-      10_000,
-    );
-    child.stdout.on("data", (chunk: Buffer) => {
-      stdout += chunk.toString("utf8");
-      const match = /"proxy":"127\.0\.0\.1:(\d+)","admin":"127\.0\.0\.1:(\d+)"/.exec(stdout);
-      if (match !== null) {
-        clearTimeout(timer);
-        resolve({ proxy: match[1] as string, admin: match[2] as string });
-      }
-    });
-    void exited.then(({ code }) => {
-      clearTimeout(timer);
-      reject(new Error(`exited with ${code} before listening:\n${stdout}${stderr}`));
-    });
-  });
-  const ports = await listening;
-  return {
-    child,
-    proxyPort: Number(ports.proxy),
-    adminPort: Number(ports.admin),
-    stdout: () => stdout,
-    exited,
-  };
+/** The real process on ephemeral ports (or those `env` names), in front of the test's upstream. */
+async function startProcess(env: Record<string, string>): Promise<SidecarProcess> {
+  running = await startSidecarProcess({ UPSTREAM_URL: (upstream as FakeUpstream).url, ...env });
+  return running;
 }
 
-async function readyz(p: Running): Promise<number> {
+async function readyz(p: SidecarProcess): Promise<number> {
   const res = await fetch(`http://127.0.0.1:${p.adminPort}/readyz`);
   await res.arrayBuffer();
   return res.status;
@@ -102,17 +42,6 @@ function freePort(): Promise<number> {
       const { port } = server.address() as AddressInfo;
       server.close(() => resolve(port));
     });
-  });
-}
-
-function tryConnect(port: number): Promise<string> {
-  return new Promise((resolve) => {
-    const socket = connect(port, "127.0.0.1");
-    socket.once("connect", () => {
-      socket.destroy();
-      resolve("connected");
-    });
-    socket.once("error", (error: NodeJS.ErrnoException) => resolve(error.code ?? "error"));
   });
 }
 
@@ -147,11 +76,7 @@ describe.each(["SIGTERM", "SIGINT"] as const)("%s", (signal) => {
     expect(exit).toMatchObject({ code: 0, signal: null });
 
     // Logs: JSON, one object per line on stdout, the request included.
-    const lines = p
-      .stdout()
-      .trimEnd()
-      .split("\n")
-      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    const lines = p.logs;
     expect(lines.find((l) => l.msg === "request completed")).toMatchObject({ reqId: "drain-1", status: 201 });
     expect(lines.map((l) => l.msg)).toContain("shutdown requested");
   });

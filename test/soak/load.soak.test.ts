@@ -1,8 +1,8 @@
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type SidecarProcess, sample, scrape, startSidecarProcess } from "../support/sidecar-process.js";
 import { type DedupeBilling, startDedupeBilling } from "./support/dedupe-billing.js";
 import { type Outcome, startLoad } from "./support/load.js";
-import { type SidecarProcess, sample, scrape, startSidecarProcess } from "./support/sidecar-process.js";
 
 // Nothing lost, nothing doubled: 20 s of POST /provider at 300 req/s through the real sidecar
 // process, against a billing that dedupes by Idempotency-Key and, on purpose, fails before
@@ -212,6 +212,6 @@ describe(`load: ${RATE} req/s for ${DURATION_MS / 1000} s against a lossy, dedup
   it("the sidecar is still up afterwards and drains to exit 0 on SIGTERM", async () => {
     expect((await fetch(`http://127.0.0.1:${sidecar.adminPort}/healthz`)).status).toBe(200);
     sidecar.child.kill("SIGTERM");
-    expect(await sidecar.exited).toEqual({ code: 0, signal: null });
+    expect(await sidecar.exited).toMatchObject({ code: 0, signal: null });
   });
 });

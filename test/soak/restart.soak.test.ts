@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type SidecarProcess, sample, scrape, startSidecarProcess } from "../support/sidecar-process.js";
 import { type DedupeBilling, startDedupeBilling } from "./support/dedupe-billing.js";
 import { type Outcome, startLoad } from "./support/load.js";
-import { type SidecarProcess, sample, scrape, startSidecarProcess } from "./support/sidecar-process.js";
 
 // The upstream restarts in the middle of a load run: its sockets die with attempts in flight
 // (resets), then for 600 ms nothing listens (connection refused), then it is back on the same
@@ -106,6 +106,6 @@ describe("upstream restarted in the middle of a load run", () => {
   it("the sidecar stayed up and exits 0 on SIGTERM", async () => {
     expect((await fetch(`http://127.0.0.1:${sidecar.adminPort}/healthz`)).status).toBe(200);
     sidecar.child.kill("SIGTERM");
-    expect(await sidecar.exited).toEqual({ code: 0, signal: null });
+    expect(await sidecar.exited).toMatchObject({ code: 0, signal: null });
   });
 });

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type SidecarProcess, startSidecarProcess, tryConnect } from "../support/sidecar-process.js";
 import { type DedupeBilling, startDedupeBilling } from "./support/dedupe-billing.js";
 import { type Outcome, startLoad } from "./support/load.js";
-import { type SidecarProcess, startSidecarProcess, tryConnect } from "./support/sidecar-process.js";
 
 // SIGTERM to the real process in the middle of a load run (SPEC "Shutdown"): /readyz turns 503,
 // new connections are refused at once, and every request already in flight, its retries
@@ -104,7 +104,7 @@ describe("SIGTERM under load", () => {
   });
 
   it("exits 0 once the last request is answered, well within SHUTDOWN_GRACE_MS", () => {
-    expect(exit).toEqual({ code: 0, signal: null });
+    expect(exit).toMatchObject({ code: 0, signal: null });
     const lastAnswer = Math.max(...outcomes.map((o) => o.endedAt));
     expect(exitedAt).toBeGreaterThanOrEqual(lastAnswer);
     expect(exitedAt - signalAt).toBeLessThan(10_000);

@@ -1,7 +1,7 @@
 import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
 import { once } from "node:events";
 import { connect } from "node:net";
-import { builtMain, repoRoot } from "../../support/built-main.js";
+import { builtMain, repoRoot } from "./built-main.js";
 
 export interface SidecarProcess {
   readonly child: ChildProcessWithoutNullStreams;
@@ -11,8 +11,8 @@ export interface SidecarProcess {
   /** Every stdout line so far, parsed (pino JSON). */
   readonly logs: Array<Record<string, unknown>>;
   stderr(): string;
-  /** Resolves with the exit code and signal once the process has exited. */
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** Resolves with the exit code and signal once the process has exited, and when (performance.now()). */
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>;
   /** SIGKILL if still running (cleanup after a failed test). */
   kill(): void;
 }
@@ -44,6 +44,7 @@ export async function startSidecarProcess(env: Record<string, string>): Promise<
   const exited = once(child, "exit").then(([code, signal]) => ({
     code: code as number | null,
     signal: signal as NodeJS.Signals | null,
+    at: performance.now(),
   }));
   const listening = new Promise<{ proxy: string; admin: string }>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`no "listening" line within 15 s: ${stderr}`)), 15_000);
