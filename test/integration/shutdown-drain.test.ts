@@ -3,6 +3,7 @@ import { connect } from "node:net";
 import { describe, expect, it } from "vitest";
 import { useScenario } from "../support/scenario.js";
 import type { Harness } from "../support/sidecar-harness.js";
+import { tryConnect } from "../support/sidecar-process.js";
 
 // SPEC.md "Shutdown" and "Admin listener" /readyz, in-process (the real process and its signals:
 // shutdown-process.test.ts): readyz 503 at once, no new connections, in-flight requests (their
@@ -14,18 +15,6 @@ async function readyz(h: Harness): Promise<number> {
   const res = await fetch(`${h.adminUrl}/readyz`);
   await res.arrayBuffer();
   return res.status;
-}
-
-/** Resolves with the connect error code, or "connected". */
-function tryConnect(port: number): Promise<string> {
-  return new Promise((resolve) => {
-    const socket = connect(port, "127.0.0.1");
-    socket.once("connect", () => {
-      socket.destroy();
-      resolve("connected");
-    });
-    socket.once("error", (error: NodeJS.ErrnoException) => resolve(error.code ?? "error"));
-  });
 }
 
 describe("drain", () => {
