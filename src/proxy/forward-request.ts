@@ -169,7 +169,10 @@ export async function forwardRequest(
       done(status, error === undefined ? summary : { ...summary, error });
     });
   } catch (error) {
-    release(); // a bug below must not hold shutdown for the whole grace period
+    // A bug below must not hold shutdown for the whole grace period, nor keep the route's
+    // half-open probe taken (every later request would get the circuit's 503).
+    release();
+    if (admission.probe) breaker.releaseProbe();
     throw error;
   }
 }

@@ -1,12 +1,12 @@
-/**
- * The requests being served, so that shutdown can wait for them to finish and, when the grace
- * period is over, abort the rest (their waits and attempts stop at once).
- */
 /** What shutdown needs of a request in flight: a way to abort it (an AbortController will do). */
 export interface Abortable {
   abort(): void;
 }
 
+/**
+ * The requests being served, so that shutdown can wait for them to finish and, when the grace
+ * period is over, abort the rest (their waits and attempts stop at once).
+ */
 export class InFlight {
   private readonly active = new Set<Abortable>();
   private idleWaiters: Array<() => void> = [];

@@ -2,10 +2,12 @@ import { type BackoffOptions, backoffDelayMs } from "./backoff.js";
 import type { CircuitBreaker } from "./circuit-breaker.js";
 import { isRetryable } from "./classify.js";
 import type { Clock, Random, Sleep } from "./clock.js";
-import { decideRetry } from "./decide-retry.js";
+import { decideRetry, type RetryDecision } from "./decide-retry.js";
 import { type AttemptOutcome, outcomeLabel, type SkipReason, type StopReason } from "./outcome.js";
 import { parseRetryAfterMs } from "./retry-after.js";
 import type { RetryBudget } from "./retry-budget.js";
+
+const NOT_RETRYABLE: RetryDecision = { retry: false, reason: "not_retryable" };
 
 /** One attempt as the sender reports it. `discard` frees a response that will not be used. */
 export interface Attempt<R> {
@@ -100,19 +102,23 @@ export async function runWithRetries<R>(
     events.attempt(request.route, label);
     request.breaker.record(retryable);
 
-    const decision = decideRetry({
-      retryable,
-      retriesMade: retries,
-      maxRetries: request.maxRetries,
-      replayable: request.replayable,
-      clientGone: request.signal.aborted,
-      retryAfterMs: outcome.kind === "response" ? parseRetryAfterMs(outcome.retryAfter, clock()) : undefined,
-      retryAfterMaxMs: policy.retryAfterMaxMs,
-      backoffMs: backoffDelayMs(retries + 1, policy.backoff, deps.random),
-      remainingMs: request.deadlineAt - clock(),
-      circuitBlocks: request.breaker.blocksRetry(request.isProbe),
-      budgetAllows: deps.budget.canWithdraw(),
-    });
+    // A fine answer (the common case) needs no backoff, Retry-After, budget or breaker look-up.
+    const decision = !retryable
+      ? NOT_RETRYABLE
+      : decideRetry({
+          retryable,
+          retriesMade: retries,
+          maxRetries: request.maxRetries,
+          replayable: request.replayable,
+          clientGone: request.signal.aborted,
+          retryAfterMs:
+            outcome.kind === "response" ? parseRetryAfterMs(outcome.retryAfter, clock()) : undefined,
+          retryAfterMaxMs: policy.retryAfterMaxMs,
+          backoffMs: backoffDelayMs(retries + 1, policy.backoff, deps.random),
+          remainingMs: request.deadlineAt - clock(),
+          circuitBlocks: request.breaker.blocksRetry(request.isProbe),
+          budgetAllows: deps.budget.canWithdraw(),
+        });
     if (!decision.retry) {
       if (decision.reason !== "not_retryable" && decision.reason !== "exhausted") {
         events.skipped(request.route, decision.reason);

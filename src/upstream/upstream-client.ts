@@ -53,6 +53,8 @@ export interface UpstreamClientOptions {
  */
 export class UpstreamClient {
   readonly origin: string;
+  /** The Host header value the upstream expects (RFC 9110 §7.2). */
+  readonly host: string;
   private readonly basePath: string;
   private readonly dispatcher: Dispatcher;
   private readonly bodyTimeoutMs: number;
@@ -60,6 +62,7 @@ export class UpstreamClient {
   constructor(options: UpstreamClientOptions) {
     const url = new URL(options.baseUrl);
     this.origin = url.origin;
+    this.host = url.host;
     this.basePath = url.pathname.replace(/\/+$/, "");
     this.bodyTimeoutMs = options.bodyTimeoutMs;
     this.dispatcher =
@@ -70,11 +73,6 @@ export class UpstreamClient {
         bodyTimeout: options.bodyTimeoutMs,
         ...(options.ca === undefined ? {} : { connect: { ca: [...rootCertificates, options.ca] } }),
       });
-  }
-
-  /** The Host header value the upstream expects (RFC 9110 §7.2). */
-  get host(): string {
-    return new URL(this.origin).host;
   }
 
   /**

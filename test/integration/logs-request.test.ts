@@ -74,30 +74,6 @@ describe('"request completed"', () => {
   });
 });
 
-describe('"upstream retry"', () => {
-  it("logs each retry with reqId, route, the attempt about to start, delayMs and reason", async () => {
-    const h = await scenario.start();
-    scenario.upstream.script({ status: 503 }, { reset: true });
-    const res = await fetch(`${h.url}/provider/7`, { headers: { "x-request-id": "req-retry" } });
-    await res.arrayBuffer();
-    expect(res.status).toBe(200);
-    const retries = h.logs
-      .filter((l) => l.msg === "upstream retry")
-      .map(({ level, reqId, route, attempt, delayMs, reason }) => ({
-        level,
-        reqId,
-        route,
-        attempt,
-        delayMs,
-        reason,
-      }));
-    expect(retries).toEqual([
-      { level: 30, reqId: "req-retry", route: "/provider", attempt: 2, delayMs: 20, reason: "503" },
-      { level: 30, reqId: "req-retry", route: "/provider", attempt: 3, delayMs: 40, reason: "reset" },
-    ]);
-  });
-});
-
 describe("no bodies, Authorization or Cookie in any log line", () => {
   it.each(["info", "debug", "trace"])(
     "at LOG_LEVEL=%s, through successes, retries and failures",
