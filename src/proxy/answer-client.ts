@@ -1,9 +1,8 @@
 import type { ServerResponse } from "node:http";
 import type { FailureKind } from "../retry/outcome.js";
 import type { RetryResult } from "../retry/retry-loop.js";
-import type { UpstreamResponse } from "../upstream/upstream-client.js";
+import type { UpstreamAttempt } from "../upstream/upstream-client.js";
 import { sendJson } from "./error-replies.js";
-import { pipeResponse } from "./pipe-response.js";
 import { buildClientHeaders } from "./response-headers.js";
 
 const FAILURE_TEXT: Record<FailureKind, string> = {
@@ -37,9 +36,8 @@ export type Answered = (status: number, error?: Error) => void;
  */
 export function answerClient(
   outgoing: ServerResponse,
-  result: RetryResult<UpstreamResponse>,
+  result: RetryResult<UpstreamAttempt>,
   requestId: string,
-  signal: AbortSignal,
   answered: Answered,
 ): void {
   const last = result.last;
@@ -69,13 +67,6 @@ export function answerClient(
   outgoing.writeHead(response.status, buildClientHeaders(response.headers, result.attempts, requestId));
   // A body that breaks while the client is still there is the upstream's failure, not the
   // client's: like nginx, count the status that was sent and log the error (499 is for clients
-  // that went away first, which abort `signal` before the body errors).
-  let bodyError: Error | undefined;
-  response.body.once("error", (error: Error) => {
-    if (!signal.aborted) bodyError = error;
-  });
-  pipeResponse(response.body, outgoing, (error) => {
-    const clientGone = error !== undefined && !outgoing.writableFinished && bodyError === undefined;
-    answered(clientGone ? 499 : response.status, bodyError);
-  });
+  // that went away first).
+  response.forwardTo(outgoing, (clientGone, error) => answered(clientGone ? 499 : response.status, error));
 }

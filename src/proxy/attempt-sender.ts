@@ -1,52 +1,42 @@
 import type { Attempt, SendAttempt } from "../retry/retry-loop.js";
-import { isFailure, type UpstreamClient, type UpstreamResponse } from "../upstream/upstream-client.js";
+import type { UpstreamAttempt, UpstreamClient } from "../upstream/upstream-client.js";
 import type { RequestBody } from "./request-body.js";
 
 export interface AttemptTemplate {
   readonly method: string;
   readonly pathAndQuery: string;
   /** Every header but the attempt count, as a flat [name, value, ...] list. */
-  readonly headers: readonly string[];
+  readonly headers: string[];
   readonly body: RequestBody;
 }
 
+// x-attempt-count values, made once (MAX_RETRIES is at most 10, so at most 11 attempts).
+const ATTEMPT_NUMBERS = Array.from({ length: 12 }, (_, i) => String(i));
+
 /**
  * The retry loop's `send`: one upstream attempt of this request, numbered in x-attempt-count,
- * with the same bytes each time, reported as an outcome the policy can judge.
+ * with the same bytes each time. The attempt reports itself as an outcome the policy can judge.
  */
 export function createAttemptSender(
   upstream: UpstreamClient,
   template: AttemptTemplate,
   signal: AbortSignal,
-): SendAttempt<UpstreamResponse> {
+): SendAttempt<UpstreamAttempt> {
   const body = template.body.replayable ? template.body.bytes : template.body.stream;
-  return async (attempt, timeoutMs): Promise<Attempt<UpstreamResponse>> => {
-    const request = {
-      method: template.method,
-      pathAndQuery: template.pathAndQuery,
-      headers: [...template.headers, "x-attempt-count", String(attempt)],
-      body,
-    };
-    const result = await upstream.send(request, timeoutMs, signal);
-    if (isFailure(result)) {
-      return {
-        outcome: { kind: "failure", failure: result.failure, retryable: result.retryable },
-        response: undefined,
-        error: result.error,
-        discard: noop,
-      };
+  // The first attempt sends the template's own list with the count appended (no copy on the hot
+  // path); a retry sends a copy, since undici may still hold the list of an attempt it queued.
+  const first = template.headers;
+  first.push("x-attempt-count", "1");
+  return (attempt, timeoutMs): Promise<Attempt<UpstreamAttempt>> => {
+    let headers = first;
+    if (attempt > 1) {
+      headers = first.slice();
+      headers[headers.length - 1] = ATTEMPT_NUMBERS[attempt] ?? String(attempt);
     }
-    const retryAfter = result.headers["retry-after"];
-    return {
-      outcome: {
-        kind: "response",
-        status: result.status,
-        retryAfter: typeof retryAfter === "string" ? retryAfter : undefined,
-      },
-      response: result,
-      discard: result.discard,
-    };
+    return upstream.send(
+      { method: template.method, pathAndQuery: template.pathAndQuery, headers, body },
+      timeoutMs,
+      signal,
+    );
   };
 }
-
-function noop(): void {}

@@ -164,7 +164,7 @@ export async function forwardRequest(
       done(503, summary);
       return;
     }
-    answerClient(outgoing, result, requestId, controller.signal, (status, error) => {
+    answerClient(outgoing, result, requestId, (status, error) => {
       release();
       done(status, error === undefined ? summary : { ...summary, error });
     });

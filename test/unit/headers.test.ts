@@ -103,25 +103,45 @@ describe("upstream request headers", () => {
 describe("client response headers", () => {
   it("passes end-to-end headers, drops hop-by-hop ones, adds the attempt count and request id", () => {
     const out = buildClientHeaders(
-      {
-        "content-type": "application/json",
-        "set-cookie": ["a=1", "b=2"],
-        connection: "close, x-hop",
-        "x-hop": "1",
-        "keep-alive": "timeout=4",
-        "transfer-encoding": "chunked",
-        "retry-after": "5",
-      },
+      [
+        "Content-Type",
+        "application/json",
+        "Set-Cookie",
+        "a=1",
+        "Connection",
+        "close, X-Hop",
+        "X-Hop",
+        "1",
+        "set-cookie",
+        "b=2",
+        "Keep-Alive",
+        "timeout=4",
+        "Transfer-Encoding",
+        "chunked",
+        "Retry-After",
+        "5",
+        "X-Request-Id",
+        "from-upstream",
+        "x-attempt-count",
+        "9",
+      ],
       3,
       "req-1",
     );
-    expect(out).toEqual({
-      "content-type": "application/json",
-      "set-cookie": ["a=1", "b=2"],
-      "retry-after": "5",
-      "x-attempt-count": 3,
-      "x-request-id": "req-1",
-    });
+    expect(out).toEqual([
+      "Content-Type",
+      "application/json",
+      "Set-Cookie",
+      "a=1",
+      "set-cookie",
+      "b=2",
+      "Retry-After",
+      "5",
+      "x-attempt-count",
+      "3",
+      "x-request-id",
+      "req-1",
+    ]);
   });
 });
 

@@ -1,5 +1,6 @@
 import { MockAgent } from "undici";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { ResponseSink } from "../../src/upstream/upstream-attempt.js";
 import {
   type UpstreamClient as Client,
   isFailure,
@@ -32,7 +33,7 @@ const request = (pathAndQuery = "/provider/7?x=1") => ({
 });
 
 describe("upstream client", () => {
-  it("sends to the base path + the client's path and query, and returns status, headers and a streamed body", async () => {
+  it("sends to the base path + the client's path and query, and returns status, headers and the held body", async () => {
     agent
       .get("http://billing:5002")
       .intercept({
@@ -45,10 +46,32 @@ describe("upstream client", () => {
     const result = await client.send(request(), 1000, never);
     if (isFailure(result)) throw result.error;
     expect(result.status).toBe(201);
-    expect(result.headers["retry-after"]).toBe("3");
-    const chunks: Buffer[] = [];
-    for await (const chunk of result.body) chunks.push(chunk as Buffer);
-    expect(Buffer.concat(chunks).toString()).toBe('{"id":1}');
+    expect(result.outcome).toEqual({ kind: "response", status: 201, retryAfter: "3" });
+    expect(result.headers).toEqual(["retry-after", "3"]);
+    const sink = new RecordingSink();
+    const ended = new Promise<[boolean, Error | undefined]>((resolve) =>
+      result.forwardTo(sink, (gone, error) => resolve([gone, error])),
+    );
+    expect(await ended).toEqual([false, undefined]);
+    expect(Buffer.concat(sink.chunks).toString()).toBe('{"id":1}');
+  });
+
+  it("a discarded answer is never written anywhere, and forwarding it afterwards does nothing", async () => {
+    agent
+      .get("http://billing:5002")
+      .intercept({ path: "/api/provider/7?x=1", method: "POST" })
+      .reply(503, "busy");
+    const result = await client.send(request(), 1000, never);
+    if (isFailure(result)) throw result.error;
+    result.discard();
+    const sink = new RecordingSink();
+    let called = false;
+    result.forwardTo(sink, () => {
+      called = true;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(sink.chunks).toEqual([]);
+    expect(called).toBe(false);
   });
 
   it("host is the upstream's authority", () => {
@@ -74,8 +97,7 @@ describe("upstream client", () => {
     const result = await client.send(request(), 1000, never);
     expect(isFailure(result)).toBe(true);
     if (!isFailure(result)) return;
-    expect(result.failure).toBe(failure);
-    expect(result.retryable).toBe(retryable);
+    expect(result.outcome).toEqual({ kind: "failure", failure, retryable });
     expect(result.error.code).toBe(errorCode);
   });
 
@@ -87,7 +109,7 @@ describe("upstream client", () => {
       .intercept({ path: "/api/provider/7?x=1", method: "POST" })
       .replyWithError(outer);
     const result = await client.send(request(), 1000, never);
-    expect(isFailure(result) && result.failure).toBe("connect_error");
+    expect(isFailure(result) && result.outcome.failure).toBe("connect_error");
   });
 
   it("gives up on headers after the per-try timeout", async () => {
@@ -99,7 +121,7 @@ describe("upstream client", () => {
     const started = Date.now();
     const result = await client.send(request(), 50, never);
     expect(Date.now() - started).toBeLessThan(400);
-    expect(isFailure(result) && result.failure).toBe("timeout");
+    expect(isFailure(result) && result.outcome.failure).toBe("timeout");
     expect(isFailure(result) && result.error.code).toBe("UPSTREAM_TIMEOUT");
   });
 
@@ -117,3 +139,17 @@ describe("upstream client", () => {
     expect(isFailure(result)).toBe(true);
   });
 });
+
+/** A client response that records what it is given. */
+class RecordingSink implements ResponseSink {
+  chunks: Buffer[] = [];
+  write(chunk: Buffer): boolean {
+    this.chunks.push(chunk);
+    return true;
+  }
+  end(callback: () => void): void {
+    setImmediate(callback);
+  }
+  once(): void {}
+  destroy(): void {}
+}

@@ -1,0 +1,282 @@
+import type { Dispatcher } from "undici";
+import { SidecarError } from "../errors/sidecar-error.js";
+import type { AttemptOutcome, FailureKind } from "../retry/outcome.js";
+import { classifyTransportError } from "./upstream-errors.js";
+
+/** Where a final answer's body goes. Node's ServerResponse is one, with no adapter. */
+export interface ResponseSink {
+  write(chunk: Buffer): boolean;
+  end(callback: () => void): unknown;
+  once(event: "drain", listener: () => void): unknown;
+  destroy(error?: Error): unknown;
+}
+
+/** How forwarding a final body ended: the client left first, or the upstream body broke. */
+export type Forwarded = (clientGone: boolean, error?: Error) => void;
+
+/** An attempt that ended without response headers: the retry loop's view of it. */
+export interface AttemptFailure {
+  readonly outcome: AttemptOutcome & { readonly kind: "failure" };
+  readonly response: undefined;
+  readonly error: SidecarError;
+  discard(): void;
+}
+
+// The attempt's life, one small integer instead of several flags.
+const WAITING = 0; // sent; no response headers yet
+const HELD = 1; // headers in; the retry loop has not yet said whether this answer is final
+const FORWARDING = 2; // final: the body goes to the client as it arrives
+const ENDING = 3; // the whole body is written; waiting for the client to have it all
+const DROPPING = 4; // will be retried: the rest of the body is read and dropped
+const DONE = 5; // settled: a failure, a finished answer, or cancelled
+
+// What a held answer may buffer before the retry loop decides (it decides within microtasks, so
+// this is at most one socket read), and what a dropped answer may read to keep its connection:
+// past it closing the connection is cheaper than draining it.
+const HOLD_LIMIT_BYTES = 64 * 1024;
+const DROP_LIMIT_BYTES = 64 * 1024;
+
+const NO_HEADERS: readonly string[] = [];
+const PENDING: AttemptOutcome = { kind: "response", status: 0, retryAfter: undefined };
+
+/**
+ * One upstream attempt as an undici dispatch handler (the way undici's RetryHandler and Envoy's
+ * router filter work): it receives the response headers, data and end as callbacks and decides per
+ * attempt whether to pass them on to the client or to drop them. No stream, no promise and no
+ * closure per chunk: a final body is written straight to the client's response, with
+ * backpressure (the upstream parser pauses while the client's socket is full).
+ *
+ * The handler uses undici's original callbacks (onConnect/onHeaders/onData/onComplete/onError):
+ * undici's own client calls them directly, while the newer controller-style callbacks go through
+ * a wrapper object and a parse of the raw headers into an object on every response.
+ */
+export class UpstreamAttempt implements Dispatcher.DispatchHandler {
+  outcome: AttemptOutcome = PENDING;
+  status = 0;
+  /** The response headers as a flat [name, value, ...] list, bytes kept (latin1). */
+  headers: readonly string[] = NO_HEADERS;
+
+  private mode = WAITING;
+  private readonly settle: (result: UpstreamAttempt | AttemptFailure) => void;
+  private readonly signal: AbortSignal;
+  private readonly timeoutMs: number;
+  private timer: NodeJS.Timeout | undefined;
+  private abortUpstream: ((reason?: Error) => void) | undefined;
+  private cancelReason: Error | undefined;
+  private resumeUpstream: (() => void) | undefined;
+  private paused = false;
+  private held: Buffer[] | undefined;
+  private bytes = 0;
+  private complete = false;
+  private bodyError: Error | undefined;
+  private sink: ResponseSink | undefined;
+  private forwarded: Forwarded | undefined;
+
+  constructor(
+    settle: (result: UpstreamAttempt | AttemptFailure) => void,
+    signal: AbortSignal,
+    timeoutMs: number,
+  ) {
+    this.settle = settle;
+    this.signal = signal;
+    this.timeoutMs = timeoutMs;
+    this.timer = setTimeout(headersTimedOut, timeoutMs, this);
+    signal.addEventListener("abort", this);
+  }
+
+  /** This attempt as the retry loop's `Attempt`: the response is the attempt itself. */
+  get response(): UpstreamAttempt {
+    return this;
+  }
+
+  // --- the retry loop's verdict ----------------------------------------------------------------
+
+  /** The answer is final: status and headers are sent; stream the body to `sink`. */
+  forwardTo(sink: ResponseSink, forwarded: Forwarded): void {
+    if (this.mode !== HELD) return;
+    this.mode = FORWARDING;
+    this.sink = sink;
+    this.forwarded = forwarded;
+    const held = this.held;
+    this.held = undefined;
+    if (held !== undefined) for (const chunk of held) sink.write(chunk);
+    if (this.bodyError !== undefined) this.failForwarding(this.bodyError);
+    else if (this.complete) this.endForwarding();
+    else this.resume();
+  }
+
+  /** The answer will be retried (or nobody wants it): drop it, keeping the connection if cheap. */
+  discard(): void {
+    if (this.mode !== HELD) return;
+    this.held = undefined;
+    if (this.complete || this.bodyError !== undefined) return this.finish();
+    this.mode = DROPPING;
+    if (this.bytes > DROP_LIMIT_BYTES) return this.cancel(new SidecarError("UPSTREAM_DISCARDED", "retried answer cut off"));
+    this.resume();
+  }
+
+  // --- undici's dispatch handler -----------------------------------------------------------------
+
+  onConnect(abort: (reason?: Error) => void): void {
+    this.abortUpstream = abort;
+    if (this.cancelReason !== undefined) abort(this.cancelReason); // timed out while queued
+  }
+
+  onHeaders(status: number, rawHeaders: Buffer[], resume: () => void): boolean {
+    // Interim 1xx answers (102, 103) are not the response (RFC 9110 §15.2); undici reports them too.
+    if (this.mode !== WAITING || status < 200) return true;
+    clearTimeout(this.timer);
+    this.resumeUpstream = resume;
+    const headers: string[] = new Array(rawHeaders.length);
+    let retryAfter: string | undefined;
+    for (let i = 0; i < rawHeaders.length; i += 2) {
+      const name = (rawHeaders[i] as Buffer).toString("latin1");
+      const value = (rawHeaders[i + 1] as Buffer).toString("latin1");
+      headers[i] = name;
+      headers[i + 1] = value;
+      if (name.length === 11 && retryAfter === undefined && name.toLowerCase() === "retry-after") {
+        retryAfter = value;
+      }
+    }
+    this.status = status;
+    this.headers = headers;
+    this.outcome = { kind: "response", status, retryAfter };
+    this.mode = HELD;
+    this.settle(this);
+    return true;
+  }
+
+  onData(chunk: Buffer): boolean {
+    switch (this.mode) {
+      case FORWARDING: {
+        if ((this.sink as ResponseSink).write(chunk)) return true;
+        this.paused = true;
+        (this.sink as ResponseSink).once("drain", () => this.resume());
+        return false;
+      }
+      case HELD: {
+        this.held ??= [];
+        this.held.push(chunk);
+        this.bytes += chunk.length;
+        if (this.bytes <= HOLD_LIMIT_BYTES) return true;
+        this.paused = true;
+        return false;
+      }
+      case DROPPING: {
+        this.bytes += chunk.length;
+        if (this.bytes > DROP_LIMIT_BYTES) this.cancel(new SidecarError("UPSTREAM_DISCARDED", "retried answer cut off"));
+        return true;
+      }
+      default:
+        return true;
+    }
+  }
+
+  onComplete(): void {
+    this.complete = true;
+    if (this.mode === FORWARDING) this.endForwarding();
+    else if (this.mode === DROPPING) this.finish();
+  }
+
+  onError(error: Error): void {
+    switch (this.mode) {
+      case WAITING: {
+        const classified = classifyTransportError(error);
+        this.fail(classified.failure, classified.retryable, classified.error);
+        return;
+      }
+      case HELD:
+        this.bodyError = error;
+        return;
+      case FORWARDING:
+      case ENDING:
+        if (this.signal.aborted) this.finishForwarding(true);
+        else this.failForwarding(error);
+        return;
+      case DROPPING:
+        this.finish();
+        return;
+    }
+  }
+
+  // --- the client's signal (an "abort" listener object: no closure per attempt) -------------------
+
+  handleEvent(): void {
+    const reason = new SidecarError("CLIENT_GONE", "the client went away", { cause: this.signal.reason });
+    switch (this.mode) {
+      case WAITING:
+        this.fail("reset", false, reason);
+        this.cancel(reason);
+        return;
+      case FORWARDING:
+      case ENDING:
+        this.finishForwarding(true);
+        this.cancel(reason);
+        return;
+      case HELD:
+      case DROPPING:
+        this.cancel(reason);
+        return;
+    }
+  }
+
+  // --- internals -------------------------------------------------------------------------------
+
+  /** Per-try timeout: no response headers within `timeoutMs`. */
+  timedOut(): void {
+    if (this.mode !== WAITING) return;
+    const error = new SidecarError("UPSTREAM_TIMEOUT", `no response headers within ${this.timeoutMs} ms`);
+    this.fail("timeout", true, error);
+    this.cancel(error);
+  }
+
+  private fail(failure: FailureKind, retryable: boolean, error: SidecarError): void {
+    this.finish();
+    this.settle({ outcome: { kind: "failure", failure, retryable }, response: undefined, error, discard: noop });
+  }
+
+  private resume(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    this.resumeUpstream?.();
+  }
+
+  private endForwarding(): void {
+    this.mode = ENDING;
+    (this.sink as ResponseSink).end(() => this.finishForwarding(false));
+  }
+
+  private failForwarding(error: Error): void {
+    (this.sink as ResponseSink).destroy(error);
+    this.finishForwarding(false, error);
+  }
+
+  private finishForwarding(clientGone: boolean, error?: Error): void {
+    if (this.mode === DONE) return;
+    const forwarded = this.forwarded as Forwarded;
+    this.finish();
+    forwarded(clientGone, error);
+  }
+
+  private finish(): void {
+    this.mode = DONE;
+    clearTimeout(this.timer);
+    this.signal.removeEventListener("abort", this);
+    this.held = undefined;
+    this.sink = undefined;
+    this.forwarded = undefined;
+  }
+
+  /** Stops the upstream exchange (now, or once undici hands over its abort). */
+  private cancel(reason: Error): void {
+    if (this.mode !== DONE) this.finish();
+    if (this.abortUpstream !== undefined) this.abortUpstream(reason);
+    else this.cancelReason = reason;
+  }
+}
+
+function headersTimedOut(attempt: UpstreamAttempt): void {
+  attempt.timedOut();
+}
+
+function noop(): void {}
