@@ -5,11 +5,18 @@ import { hopByHopNames } from "./hop-by-hop.js";
  * upstream's end-to-end headers in order and byte for byte (hop-by-hop ones dropped, RFC 9110
  * §7.6.1), plus the attempt count and the request id.
  */
-export function buildClientHeaders(upstream: readonly string[], attempts: number, requestId: string): string[] {
+export function buildClientHeaders(
+  upstream: readonly string[],
+  attempts: number,
+  requestId: string,
+): string[] {
   let connection: string[] | undefined;
   for (let i = 0; i < upstream.length; i += 2) {
     const name = upstream[i] as string;
-    if (name.length === 10 && name.toLowerCase() === "connection") (connection ??= []).push(upstream[i + 1] as string);
+    if (name.length === 10 && name.toLowerCase() === "connection") {
+      connection ??= [];
+      connection.push(upstream[i + 1] as string);
+    }
   }
   const drop = hopByHopNames(connection);
   const out: string[] = [];

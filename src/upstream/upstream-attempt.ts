@@ -109,10 +109,14 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler {
   discard(): void {
     if (this.mode !== HELD) return;
     this.held = undefined;
-    if (this.complete || this.bodyError !== undefined) return this.finish();
+    if (this.complete || this.bodyError !== undefined) {
+      this.finish();
+      return;
+    }
     this.mode = DROPPING;
-    if (this.bytes > DROP_LIMIT_BYTES) return this.cancel(new SidecarError("UPSTREAM_DISCARDED", "retried answer cut off"));
-    this.resume();
+    if (this.bytes > DROP_LIMIT_BYTES)
+      this.cancel(new SidecarError("UPSTREAM_DISCARDED", "retried answer cut off"));
+    else this.resume();
   }
 
   // --- undici's dispatch handler -----------------------------------------------------------------
@@ -164,7 +168,8 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler {
       }
       case DROPPING: {
         this.bytes += chunk.length;
-        if (this.bytes > DROP_LIMIT_BYTES) this.cancel(new SidecarError("UPSTREAM_DISCARDED", "retried answer cut off"));
+        if (this.bytes > DROP_LIMIT_BYTES)
+          this.cancel(new SidecarError("UPSTREAM_DISCARDED", "retried answer cut off"));
         return true;
       }
       default:
@@ -232,7 +237,12 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler {
 
   private fail(failure: FailureKind, retryable: boolean, error: SidecarError): void {
     this.finish();
-    this.settle({ outcome: { kind: "failure", failure, retryable }, response: undefined, error, discard: noop });
+    this.settle({
+      outcome: { kind: "failure", failure, retryable },
+      response: undefined,
+      error,
+      discard: noop,
+    });
   }
 
   private resume(): void {

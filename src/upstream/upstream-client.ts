@@ -57,7 +57,11 @@ export class UpstreamClient {
    * `timeoutMs` (its body held until `forwardTo` or `discard`), otherwise with the failure.
    * `signal` (the client going away) cancels it.
    */
-  send(request: UpstreamRequest, timeoutMs: number, signal: AbortSignal): Promise<UpstreamAttempt | AttemptFailure> {
+  send(
+    request: UpstreamRequest,
+    timeoutMs: number,
+    signal: AbortSignal,
+  ): Promise<UpstreamAttempt | AttemptFailure> {
     return new Promise((settle) => {
       const attempt = new UpstreamAttempt(settle, signal, timeoutMs);
       if (signal.aborted) {
