@@ -13,6 +13,9 @@ const HOP_BY_HOP = new Set([
 /** The set of header names (lower case) not to forward, given the message's Connection value. */
 export function hopByHopNames(connection: string | string[] | undefined): ReadonlySet<string> {
   if (connection === undefined) return HOP_BY_HOP;
+  // Nearly every message says "keep-alive" or "close": no header to drop beyond the fixed ones,
+  // and no new set for it.
+  if (typeof connection === "string" && COMMON_TOKENS.has(connection.toLowerCase())) return HOP_BY_HOP;
   const names = new Set(HOP_BY_HOP);
   for (const value of Array.isArray(connection) ? connection : [connection]) {
     for (const token of value.split(",")) {
@@ -22,3 +25,5 @@ export function hopByHopNames(connection: string | string[] | undefined): Readon
   }
   return names;
 }
+
+const COMMON_TOKENS = new Set(["keep-alive", "close"]);

@@ -1,8 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { HttpBindings } from "@hono/node-server";
-import { RESPONSE_ALREADY_SENT } from "@hono/node-server/utils/response";
-import { Hono } from "hono";
 import type { Logger } from "../observability/logger.js";
+import { sendJson } from "../proxy/error-replies.js";
 import { type ForwardDeps, forwardRequest } from "../proxy/forward-request.js";
 import { checkRequestTarget } from "../proxy/request-target.js";
 import { createRouteMatcher } from "../proxy/route-match.js";
@@ -15,24 +13,61 @@ export interface ProxyAppOptions {
   readonly logger: Logger;
 }
 
+/** A Node request listener. */
+export type RequestHandler = (incoming: IncomingMessage, outgoing: ServerResponse) => void;
+
 /**
- * The proxy listener's app: refuse unsafe targets (400) and unknown routes (404) with a JSON
- * body, hand everything else to the forwarder, which writes to the Node response directly so
- * that the upstream's body streams through without Web-stream conversions.
+ * The proxy port's request handler: refuse unsafe targets (400) and unknown routes (404) with a
+ * JSON body, hand everything else to the forwarder. It is a plain Node request listener, not a
+ * Hono app (the admin port is one): every proxied request would otherwise pay for a Web Request,
+ * a Context and a router match it does not need, since routes are path prefixes and the
+ * forwarder works on Node's own request and response (bench/README.md measures the difference).
  */
-export function createProxyApp(options: ProxyAppOptions) {
+export function createProxyApp(options: ProxyAppOptions): RequestHandler {
   const matchRoute = createRouteMatcher(options.routes);
   const { forward, logger } = options;
-  const app = new Hono<{ Bindings: HttpBindings }>();
 
-  app.all("*", (c) => {
-    const { incoming, outgoing } = c.env;
+  const refuse = (
+    incoming: IncomingMessage,
+    outgoing: ServerResponse,
+    status: 400 | 404,
+    message: string,
+    reason: string,
+    startedAt: number,
+    path = "",
+  ): void => {
+    incoming.resume(); // the body is not wanted; let it drain so the connection stays usable
+    sendJson(outgoing, status, { error: message, reason });
+    const requestId = incoming.headers["x-request-id"];
+    forward.completed({
+      requestId: typeof requestId === "string" ? requestId : "",
+      route: "none",
+      method: incoming.method ?? "",
+      path,
+      status,
+      attempts: 0,
+      retries: 0,
+      durationMs: forward.clock() - startedAt,
+      stop: undefined,
+      retryable: false,
+    });
+  };
+
+  return (incoming, outgoing) => {
     const startedAt = forward.clock();
     const target = checkRequestTarget(incoming.url ?? "", options.ownAuthorities);
-    if (!target.ok) return refuse(c.env, 400, target.message, "bad_request_target", startedAt);
+    if (!target.ok) return refuse(incoming, outgoing, 400, target.message, "bad_request_target", startedAt);
     const route = matchRoute(target.path);
     if (route === undefined) {
-      return refuse(c.env, 404, "no route forwards this path", "no_route", startedAt, target.path);
+      return refuse(
+        incoming,
+        outgoing,
+        404,
+        "no route forwards this path",
+        "no_route",
+        startedAt,
+        target.path,
+      );
     }
     forwardRequest(
       incoming,
@@ -42,40 +77,9 @@ export function createProxyApp(options: ProxyAppOptions) {
     ).catch((error: unknown) => {
       // A bug, not an upstream failure: answer if we still can, never crash the process.
       logger.error({ err: error, route }, "forwarding failed");
-      if (!outgoing.headersSent) {
-        outgoing.writeHead(500, { "content-type": "application/json" });
-        outgoing.end(JSON.stringify({ error: "internal error in retry-sidecar", reason: "internal" }));
-      } else {
-        outgoing.destroy();
-      }
+      if (!outgoing.headersSent)
+        sendJson(outgoing, 500, { error: "internal error in retry-sidecar", reason: "internal" });
+      else outgoing.destroy();
     });
-    return RESPONSE_ALREADY_SENT;
-  });
-
-  function refuse(
-    env: { incoming: IncomingMessage; outgoing: ServerResponse },
-    status: 400 | 404,
-    message: string,
-    reason: string,
-    startedAt: number,
-    path = "",
-  ): Response {
-    env.incoming.resume(); // the body is not wanted; let it drain so the connection stays usable
-    forward.completed({
-      requestId:
-        typeof env.incoming.headers["x-request-id"] === "string" ? env.incoming.headers["x-request-id"] : "",
-      route: "none",
-      method: env.incoming.method ?? "",
-      path,
-      status,
-      attempts: 0,
-      retries: 0,
-      durationMs: forward.clock() - startedAt,
-      stop: undefined,
-      retryable: false,
-    });
-    return Response.json({ error: message, reason }, { status });
-  }
-
-  return app;
+  };
 }
