@@ -1,9 +1,22 @@
 import type { RequestCompleted } from "../proxy/forward-request.js";
 import type { CircuitState } from "../retry/circuit-breaker.js";
-import type { SkipReason } from "../retry/outcome.js";
+import { type SkipReason, statusLabel } from "../retry/outcome.js";
 import type { RetryEvents } from "../retry/retry-loop.js";
 import type { Logger } from "./logger.js";
 import type { Metrics } from "./metrics.js";
+
+/** The fields of a "request completed" log line (SPEC "Logs"). */
+interface CompletedFields {
+  reqId: string;
+  route: string;
+  method: string;
+  path: string;
+  status: number;
+  attempts: number;
+  durationMs: number;
+  retryStopped?: string;
+  error?: { code: string | undefined; message: string };
+}
 
 const CIRCUIT_GAUGE: Record<CircuitState, number> = { closed: 0, open: 1, "half-open": 2 };
 
@@ -27,14 +40,14 @@ export function createObserver(metrics: Metrics, logger: Logger) {
       metrics.retriesSkipped.labels(route, reason).inc();
     },
     completed(event: RequestCompleted) {
-      const code = String(event.status);
+      const code = statusLabel(event.status);
       metrics.requests.labels(event.route, event.method, code).inc();
       metrics.duration.labels(event.route, event.method, code).observe(event.durationMs / 1000);
       if (event.retries > 0 && !event.retryable && event.stop === "not_retryable") {
         metrics.retrySuccess.labels(event.route).inc();
       }
       if (event.stop === "exhausted" && event.retries > 0) metrics.retriesExhausted.labels(event.route).inc();
-      const fields = {
+      const fields: CompletedFields = {
         reqId: event.requestId,
         route: event.route,
         method: event.method,
@@ -42,13 +55,15 @@ export function createObserver(metrics: Metrics, logger: Logger) {
         status: event.status,
         attempts: event.attempts,
         durationMs: Math.round(event.durationMs),
-        ...(event.stop !== undefined && event.stop !== "not_retryable" ? { retryStopped: event.stop } : {}),
-        ...(event.error === undefined
-          ? {}
-          : { error: { code: (event.error as { code?: string }).code, message: event.error.message } }),
       };
-      if (event.error === undefined) logger.info(fields, "request completed");
-      else logger.warn(fields, "request completed");
+      if (event.stop !== undefined && event.stop !== "not_retryable") fields.retryStopped = event.stop;
+      const error = event.error;
+      if (error === undefined) {
+        logger.info(fields, "request completed");
+        return;
+      }
+      fields.error = { code: (error as { code?: string }).code, message: error.message };
+      logger.warn(fields, "request completed");
     },
     circuit(route: string, state: CircuitState) {
       metrics.circuitState.labels(route).set(CIRCUIT_GAUGE[state]);

@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { CircuitBreaker } from "../retry/circuit-breaker.js";
 import type { Clock } from "../retry/clock.js";
 import type { StopReason } from "../retry/outcome.js";
-import { type RetryDeps, type RetryPolicy, runWithRetries } from "../retry/retry-loop.js";
+import { type RetryDeps, type RetryPolicy, type RetryResult, runWithRetries } from "../retry/retry-loop.js";
 import type { UpstreamClient } from "../upstream/upstream-client.js";
 import { answerCircuitOpen, answerClient } from "./answer-client.js";
 import { createAttemptSender } from "./attempt-sender.js";
@@ -69,42 +69,26 @@ export async function forwardRequest(
   target: ForwardTarget,
   deps: ForwardDeps,
 ): Promise<void> {
-  const { route, startedAt } = target;
+  const route = target.route;
   const method = incoming.method ?? "GET";
   const headers = incoming.headers;
   const requestIdHeader = headers["x-request-id"];
   const requestId =
     typeof requestIdHeader === "string" && requestIdHeader !== "" ? requestIdHeader : deps.newId();
-  const done = (status: number, extra: Partial<RequestCompleted> = {}) =>
-    deps.completed({
-      requestId,
-      route,
-      method,
-      path: target.path,
-      status,
-      attempts: 0,
-      retries: 0,
-      durationMs: deps.clock() - startedAt,
-      stop: undefined,
-      retryable: false,
-      ...extra,
-    });
 
   const breaker = deps.breakerFor(route);
   const admission = breaker.admit();
   if (!admission.admitted) {
     incoming.resume();
     answerCircuitOpen(outgoing, route, admission.retryAfterMs, requestId, 0);
-    done(503);
+    report(deps, target, requestId, method, 503, undefined);
     return;
   }
   deps.retry.budget.deposit();
 
   const controller = new ClientGone();
   const release = deps.inFlight.add(controller);
-  outgoing.once("close", () => {
-    if (!outgoing.writableFinished) controller.abort();
-  });
+  watchClient(outgoing, controller);
 
   let body: RequestBody;
   try {
@@ -113,7 +97,7 @@ export async function forwardRequest(
     // The client went away (or broke the framing) while sending its body: nothing to answer.
     if (admission.probe) breaker.releaseProbe();
     release();
-    done(499, { stop: "client_gone" });
+    report(deps, target, requestId, method, 499, CLIENT_LEFT_EARLY);
     return;
   }
 
@@ -142,7 +126,7 @@ export async function forwardRequest(
         maxRetries: retryLimit(headers["x-retry-max"], deps.settings.maxRetries),
         // A request without a body is always replayable; a streamed one never is.
         replayable: body.replayable,
-        deadlineAt: startedAt + deps.settings.requestTimeoutMs,
+        deadlineAt: target.startedAt + deps.settings.requestTimeoutMs,
         signal: controller.signal,
         breaker,
         isProbe: admission.probe,
@@ -151,22 +135,16 @@ export async function forwardRequest(
       deps.policy,
       deps.retry,
     );
-    const summary = {
-      attempts: result.attempts,
-      retries: result.retries,
-      stop: result.stop,
-      retryable: result.retryable,
-    };
     if (result.last === undefined && result.stop === "circuit_open") {
       // The circuit opened while this request waited to retry: the circuit's own answer.
       answerCircuitOpen(outgoing, route, breaker.retryAfterMs(), requestId, result.attempts);
       release();
-      done(503, summary);
+      report(deps, target, requestId, method, 503, result);
       return;
     }
     answerClient(outgoing, result, requestId, (status, error) => {
       release();
-      done(status, error === undefined ? summary : { ...summary, error });
+      report(deps, target, requestId, method, status, result, error);
     });
   } catch (error) {
     // A bug below must not hold shutdown for the whole grace period, nor keep the route's
@@ -175,6 +153,51 @@ export async function forwardRequest(
     if (admission.probe) breaker.releaseProbe();
     throw error;
   }
+}
+
+/** What the retry loop came to, as far as the report needs it. */
+type Summary = Pick<RetryResult<unknown>, "attempts" | "retries" | "stop" | "retryable">;
+
+const CLIENT_LEFT_EARLY: Summary = { attempts: 0, retries: 0, stop: "client_gone", retryable: false };
+
+/** Tells the subscribers (metrics, logs) how a request ended: one object per request. */
+function report(
+  deps: ForwardDeps,
+  target: ForwardTarget,
+  requestId: string,
+  method: string,
+  status: number,
+  summary: Summary | undefined,
+  error?: Error,
+): void {
+  deps.completed({
+    requestId,
+    route: target.route,
+    method,
+    path: target.path,
+    status,
+    attempts: summary?.attempts ?? 0,
+    retries: summary?.retries ?? 0,
+    durationMs: deps.clock() - target.startedAt,
+    stop: summary?.stop,
+    retryable: summary?.retryable ?? false,
+    error,
+  });
+}
+
+// The client's response closing before it was finished means the client went away. One shared
+// listener (the request's switch rides on the response) instead of a closure and a once-wrapper
+// per request.
+const CLIENT_SWITCH = Symbol("retry-sidecar.clientGone");
+type Watched = ServerResponse & { [CLIENT_SWITCH]?: ClientGone };
+
+function watchClient(outgoing: ServerResponse, controller: ClientGone): void {
+  (outgoing as Watched)[CLIENT_SWITCH] = controller;
+  outgoing.on("close", onResponseClose);
+}
+
+function onResponseClose(this: Watched): void {
+  if (!this.writableFinished) this[CLIENT_SWITCH]?.abort();
 }
 
 const NON_IDEMPOTENT = new Set(["POST", "PATCH"]); // RFC 9110 §9.2.2: the methods a retry may repeat

@@ -26,7 +26,7 @@ export function outcomeLabel(outcome: AttemptOutcome): string {
 
 // Status labels are interned once: label strings are built on every attempt otherwise.
 const statusLabels: string[] = [];
-function statusLabel(status: number): string {
+export function statusLabel(status: number): string {
   let label = statusLabels[status];
   if (label === undefined) {
     label = String(status);
