@@ -43,7 +43,12 @@ function isDotSegment(segment: string): boolean {
   return bare === "." || bare === "..";
 }
 
+// A path with none of ".", "%" and "\\" can hold no dot-segment in any encoding: the common case
+// (/provider, /provider/42) is answered without splitting or decoding.
+const MAYBE_UNSAFE = /[.%\\]/;
+
 function findUnsafePath(path: string): string | undefined {
+  if (!MAYBE_UNSAFE.test(path)) return undefined;
   let decoded = path;
   for (let round = 0; round < 4; round++) {
     if (decoded.split(/[/\\]/).some(isDotSegment)) {
