@@ -23,6 +23,9 @@ export function createAttemptSender(
   signal: AbortSignal,
 ): SendAttempt<UpstreamAttempt> {
   const body = template.body.replayable ? template.body.bytes : template.body.stream;
+  // undici destroys a streamed body it could not send, with the transport's error; the attempt
+  // reports that failure, so the stream's own "error" event needs a listener that only silences it.
+  if (!template.body.replayable) template.body.stream.on("error", ignore);
   // The first attempt sends the template's own list with the count appended (no copy on the hot
   // path); a retry sends a copy, since undici may still hold the list of an attempt it queued.
   const first = template.headers;
@@ -40,3 +43,5 @@ export function createAttemptSender(
     );
   };
 }
+
+function ignore(): void {}
