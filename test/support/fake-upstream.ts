@@ -28,6 +28,8 @@ export interface FakeUpstream {
   readonly port: number;
   /** TCP connections accepted so far (a new connection per retry shows here). */
   readonly connections: number;
+  /** TCP connections open now. */
+  readonly openConnections: number;
   readonly received: Received[];
   /** Queue behaviours for the next requests; when the queue is empty, `fallback` answers. */
   script(...behaviours: Behaviour[]): void;
@@ -124,6 +126,9 @@ export async function startFakeUpstream(
     port,
     get connections() {
       return connections;
+    },
+    get openConnections() {
+      return sockets.size;
     },
     received,
     script: (...behaviours) => queue.push(...behaviours),
