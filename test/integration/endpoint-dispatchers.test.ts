@@ -7,6 +7,7 @@ import { newEndpoint } from "../../src/endpoints/endpoint.js";
 import { EndpointDispatchers } from "../../src/upstream/endpoint-dispatchers.js";
 import { createUpstreamEndpoints, type UpstreamEndpoints } from "../../src/upstream/upstream-endpoints.js";
 import { type FakeUpstream, startFakeUpstream } from "../support/fake-upstream.js";
+import { startTcpRoundRobin } from "../support/tcp-round-robin.js";
 import { makeTestCa, type TestCa } from "../support/test-ca.js";
 
 // SPEC "Endpoints", the mechanism: a keep-alive pool per endpoint, a newly opened connection when
@@ -106,6 +107,36 @@ describe("fresh: a newly opened connection, for one request", () => {
     expect(target.connections).toBe(accepted + 2);
     await get(e, at(e, "127.0.0.2"), false);
     expect(target.connections).toBe(accepted + 2); // the pool still reuses its own
+  });
+});
+
+describe("behind a connection-level balancer (a ClusterIP): one address, three backends", () => {
+  it("kept-alive requests all reach one backend; fresh connections reach the others in turn", async () => {
+    const balancer = await startTcpRoundRobin(backends.map((b) => ({ host: b.host, port })));
+    try {
+      const config = loadConfig({ UPSTREAM_URL: `http://127.0.0.1:${balancer.port}` });
+      endpoints = createUpstreamEndpoints(config, { clock: Date.now, random: Math.random, events: noEvents });
+      await endpoints.start();
+      const e = endpoints;
+      const only = e.set.endpoints[0] as Endpoint;
+      expect(e.set.endpoints).toHaveLength(1);
+
+      // Without the fresh-connection rule: a "retry" on the kept-alive connection, same backend.
+      for (let i = 0; i < 3; i++) {
+        await get(e, only, false);
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      expect(balancer.handed).toEqual([1, 0, 0]);
+
+      // With it: each retry on a new connection, and the balancer picks the next backend.
+      await get(e, only, true);
+      await get(e, only, true);
+      expect(balancer.handed).toEqual([1, 1, 1]);
+    } finally {
+      await endpoints?.stop();
+      endpoints = undefined;
+      await balancer.close();
+    }
   });
 });
 
