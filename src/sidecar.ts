@@ -18,6 +18,7 @@ import { listen } from "./server/listen.js";
 import { createProxyApp } from "./server/proxy-app.js";
 import { createProxyListener } from "./server/proxy-listener.js";
 import { UpstreamClient } from "./upstream/upstream-client.js";
+import { createUpstreamEndpoints, type UpstreamEndpoints } from "./upstream/upstream-endpoints.js";
 
 /** What tests, the demo and the bench may replace; production uses the defaults. */
 export interface SidecarOverrides {
@@ -33,6 +34,8 @@ export interface Sidecar {
   readonly adminPort: number;
   readonly metrics: Metrics;
   readonly logger: Logger;
+  /** The upstream's endpoints: the registry (state, choice) and their connections. */
+  readonly endpoints: UpstreamEndpoints;
   /** Drains (readyz 503, no new connections, in-flight finish within the grace period) and stops. */
   shutdown(): Promise<void>;
 }
@@ -47,6 +50,22 @@ export async function startSidecar(config: Config, overrides: SidecarOverrides =
   const logger = createLogger(config.logLevel, overrides.logDestination);
   const metrics = createMetrics(config.routes);
   const observer = createObserver(metrics, logger);
+  const random = overrides.random ?? realRandom;
+  const endpoints = createUpstreamEndpoints(config, {
+    clock,
+    random,
+    events: observer,
+    shared: overrides.dispatcher,
+  });
+  metrics.onEndpointsScrape(() => endpoints.set.counts());
+  // TODO(data path): each attempt will take its endpoint and connection from here, in one
+  // synchronous turn: `const endpoint = endpoints.set.choose(tried)` (undefined: fail the attempt
+  // as connect_error), `endpoints.set.begin(endpoint)`, then
+  // `endpoints.dispatchers.dispatcherFor(endpoint, tried.has(endpoint.key))` and dispatch with
+  // `origin: endpoints.dispatchers.originOf(endpoint)` and Host from UPSTREAM_URL; when the outcome
+  // is known `endpoints.set.report(endpoint, "retryable" | "not_retryable" | "cancelled")`, when
+  // the attempt is over (body read or dropped, or failed) `endpoints.set.end(endpoint)`; then
+  // `tried.add(endpoint.key)`, and pass `endpoint.key` to the retry and completed events.
   const upstream = new UpstreamClient({
     baseUrl: config.upstreamUrl,
     ca: config.upstreamCa,
@@ -83,7 +102,7 @@ export async function startSidecar(config: Config, overrides: SidecarOverrides =
     retry: {
       clock,
       sleep: overrides.sleep ?? realSleep,
-      random: overrides.random ?? realRandom,
+      random,
       budget: new RetryBudget(
         { ratio: config.retryBudgetRatio, minPerSec: config.retryBudgetMinPerSec },
         clock,
@@ -97,6 +116,9 @@ export async function startSidecar(config: Config, overrides: SidecarOverrides =
     inFlight,
     completed: observer.completed,
   };
+
+  // Before listening: the first requests find the endpoints already resolved.
+  await endpoints.start();
 
   let ready = true;
   // Filled once the port is known (PORT=0 picks one): an absolute-form target naming the sidecar
@@ -118,6 +140,7 @@ export async function startSidecar(config: Config, overrides: SidecarOverrides =
     registry: metrics.registry,
     isReady: () => ready,
     config: publicConfig(config),
+    endpoints: () => endpoints.set.view(),
   });
   const admin = await listen(getRequestListener(adminApp.fetch), {
     host: config.adminHost,
@@ -144,11 +167,11 @@ export async function startSidecar(config: Config, overrides: SidecarOverrides =
       inFlight,
       graceMs: config.shutdownGraceMs,
       startDraining: proxyListener.startDraining,
-      closeUpstream: () => upstream.destroy(),
+      closeUpstream: () => Promise.all([upstream.destroy(), endpoints.stop()]),
       logger,
     });
     return stopping;
   };
 
-  return { proxyPort: proxy.port, adminPort: admin.port, metrics, logger, shutdown };
+  return { proxyPort: proxy.port, adminPort: admin.port, metrics, logger, endpoints, shutdown };
 }

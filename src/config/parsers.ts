@@ -103,6 +103,42 @@ export const headerName = z.string().transform((raw, ctx) => {
   return fail(ctx, "an HTTP header name (letters, digits, '-'), or empty to turn it off");
 });
 
+/**
+ * Comma-separated DNS servers: `ip`, `ip:port`, `[ipv6]` or `[ipv6]:port` (a bare IPv6 address
+ * too). Empty = the system resolver. The result is in the form dns.Resolver#setServers takes.
+ */
+export const dnsServers = z.string().transform((raw, ctx) => {
+  const parts = raw
+    .split(",")
+    .map((part) => part.trim())
+    .filter((part) => part !== "");
+  const servers: string[] = [];
+  for (const part of parts) {
+    const server = dnsServer(part);
+    if (server === undefined) {
+      return fail(
+        ctx,
+        "comma-separated DNS servers: ip, ip:port or [ipv6]:port (empty = the system resolver)",
+      );
+    }
+    servers.push(server);
+  }
+  return [...new Set(servers)];
+});
+
+function dnsServer(text: string): string | undefined {
+  if (isIP(text) !== 0) return isIP(text) === 6 ? `[${text}]` : text;
+  const match = /^(?:\[([^\]]+)\]|([0-9.]+))(?::(\d{1,5}))?$/.exec(text);
+  if (match === null) return undefined;
+  const v6 = match[1];
+  const address = v6 ?? (match[2] as string);
+  if (isIP(address) !== (v6 === undefined ? 4 : 6)) return undefined;
+  const port = match[3];
+  if (port !== undefined && (Number(port) < 1 || Number(port) > 65535)) return undefined;
+  const host = v6 === undefined ? address : `[${address}]`;
+  return port === undefined ? host : `${host}:${Number(port)}`;
+}
+
 export const logLevel = z.string().transform((raw, ctx) => {
   const text = raw.trim().toLowerCase();
   const levels = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import {
   decimal,
+  dnsServers,
   headerName,
   host,
   integer,
@@ -45,7 +46,7 @@ export const settings = {
   ADMIN_PORT: {
     key: "adminPort",
     default: "9464",
-    help: "admin listener port (/metrics, /healthz, /readyz, /config)",
+    help: "admin listener port (/metrics, /healthz, /readyz, /config, /endpoints)",
     parse: integer(0, 65535, "a port"),
   },
   ROUTES: {
@@ -137,6 +138,31 @@ export const settings = {
     default: "Idempotency-Key",
     help: "header that makes retried POST/PATCH safe to dedupe; empty turns it off",
     parse: headerName,
+  },
+  UPSTREAM_DNS_REFRESH_MS: {
+    key: "upstreamDnsRefreshMs",
+    default: "5000",
+    help: "how often the host of UPSTREAM_URL is resolved again, in ms; 0 = only at start-up",
+    parse: integer(0, 3_600_000, "milliseconds"),
+  },
+  UPSTREAM_DNS_SERVERS: {
+    key: "upstreamDnsServers",
+    // Empty: the system resolver, as getaddrinfo answers (/etc/hosts, resolv.conf search domains).
+    default: "",
+    help: "comma-separated ip or ip:port DNS servers to ask instead of the system resolver",
+    parse: dnsServers,
+  },
+  ENDPOINT_EJECT_AFTER: {
+    key: "endpointEjectAfter",
+    default: "5",
+    help: "consecutive retryable outcomes of one endpoint that take it out of rotation; 0 = never",
+    parse: integer(0, 1_000_000),
+  },
+  ENDPOINT_EJECT_MS: {
+    key: "endpointEjectMs",
+    default: "30000",
+    help: "how long an ejected endpoint gets no attempts, in ms",
+    parse: integer(1, 3_600_000, "milliseconds"),
   },
   SHUTDOWN_GRACE_MS: {
     key: "shutdownGraceMs",

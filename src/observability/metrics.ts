@@ -21,6 +21,9 @@ export function createMetrics(routes: readonly string[]) {
   // An open circuit turns half-open by the clock alone, with no request to notice: the wiring
   // registers a refresh of the breakers that runs before each read of the circuit gauge.
   let refreshCircuits = () => {};
+  // The endpoints gauge is read from the endpoint registry at each scrape (an ejection ends by the
+  // clock alone, like an open circuit); the wiring registers where the counts come from.
+  let endpointCounts = (): { active: number; ejected: number } => ({ active: 0, ejected: 0 });
   const metrics = {
     registry,
     requests: new Counter({
@@ -73,6 +76,28 @@ export function createMetrics(routes: readonly string[]) {
       registers: [registry],
       collect: () => refreshCircuits(),
     }),
+    upstreamEndpoints: new Gauge({
+      name: "retry_sidecar_upstream_endpoints",
+      help: "Endpoints of the upstream known now, by state: active or ejected.",
+      labelNames: ["state"] as const,
+      registers: [registry],
+      collect() {
+        const counts = endpointCounts();
+        this.labels("active").set(counts.active);
+        this.labels("ejected").set(counts.ejected);
+      },
+    }),
+    endpointEjections: new Counter({
+      name: "retry_sidecar_endpoint_ejections_total",
+      help: "Times an endpoint was taken out of rotation after consecutive retryable outcomes.",
+      registers: [registry],
+    }),
+    dnsResolutions: new Counter({
+      name: "retry_sidecar_dns_resolutions_total",
+      help: "Resolutions of the upstream host name, by result: ok or error.",
+      labelNames: ["result"] as const,
+      registers: [registry],
+    }),
   };
   const onCircuitScrape = (refresh: () => void) => {
     refreshCircuits = refresh;
@@ -85,7 +110,14 @@ export function createMetrics(routes: readonly string[]) {
     metrics.circuitState.labels(route).set(0);
     for (const reason of SKIP_REASONS) metrics.retriesSkipped.labels(route, reason).inc(0);
   }
-  return { ...metrics, onCircuitScrape };
+  const onEndpointsScrape = (counts: () => { active: number; ejected: number }) => {
+    endpointCounts = counts;
+  };
+  metrics.upstreamEndpoints.labels("active").set(0);
+  metrics.upstreamEndpoints.labels("ejected").set(0);
+  metrics.endpointEjections.inc(0);
+  for (const result of ["ok", "error"]) metrics.dnsResolutions.labels(result).inc(0);
+  return { ...metrics, onCircuitScrape, onEndpointsScrape };
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;

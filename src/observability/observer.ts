@@ -1,7 +1,10 @@
+import type { Endpoint } from "../endpoints/endpoint.js";
+import type { EndpointEvents } from "../endpoints/endpoint-set.js";
 import type { RequestCompleted } from "../proxy/forward-request.js";
 import type { CircuitState } from "../retry/circuit-breaker.js";
 import { type SkipReason, statusLabel } from "../retry/outcome.js";
 import type { RetryEvents } from "../retry/retry-loop.js";
+import type { RefreshEvents } from "../upstream/endpoint-refresh.js";
 import type { Logger } from "./logger.js";
 import type { Metrics } from "./metrics.js";
 
@@ -14,6 +17,7 @@ interface CompletedFields {
   status: number;
   attempts: number;
   durationMs: number;
+  endpoint?: string;
   retryStopped?: string;
   error?: { code: string | undefined; message: string };
 }
@@ -25,16 +29,27 @@ const CIRCUIT_GAUGE: Record<CircuitState, number> = { closed: 0, open: 1, "half-
  * that knows both what happened and how it is reported.
  */
 export function createObserver(metrics: Metrics, logger: Logger) {
-  const events: RetryEvents & {
-    completed(event: RequestCompleted): void;
-    circuit(route: string, state: CircuitState): void;
-  } = {
+  const events: RetryEvents &
+    EndpointEvents &
+    RefreshEvents & {
+      completed(event: RequestCompleted): void;
+      circuit(route: string, state: CircuitState): void;
+    } = {
     attempt(route: string, outcome: string) {
       metrics.attempts.labels(route, outcome).inc();
     },
-    retry(route: string, requestId: string, attempt: number, delayMs: number, reason: string) {
+    /** `endpoint`: the endpoint the retry goes to. */
+    retry(
+      route: string,
+      requestId: string,
+      attempt: number,
+      delayMs: number,
+      reason: string,
+      endpoint?: string,
+    ) {
       metrics.retries.labels(route, reason).inc();
-      logger.info({ reqId: requestId, route, attempt, delayMs, reason }, "upstream retry");
+      const fields = { reqId: requestId, route, attempt, delayMs, reason };
+      logger.info(endpoint === undefined ? fields : { ...fields, endpoint }, "upstream retry");
     },
     skipped(route: string, reason: SkipReason) {
       metrics.retriesSkipped.labels(route, reason).inc();
@@ -56,6 +71,8 @@ export function createObserver(metrics: Metrics, logger: Logger) {
         attempts: event.attempts,
         durationMs: Math.round(event.durationMs),
       };
+      // The endpoint of the last attempt; absent when none was made.
+      if (event.endpoint !== undefined) fields.endpoint = event.endpoint;
       if (event.stop !== undefined && event.stop !== "not_retryable") fields.retryStopped = event.stop;
       const error = event.error;
       if (error === undefined) {
@@ -68,6 +85,27 @@ export function createObserver(metrics: Metrics, logger: Logger) {
     circuit(route: string, state: CircuitState) {
       metrics.circuitState.labels(route).set(CIRCUIT_GAUGE[state]);
       logger.warn({ route, state }, "circuit state changed");
+    },
+    changed(added: readonly Endpoint[], removed: readonly Endpoint[], count: number) {
+      logger.info(
+        { added: added.map((e) => e.key), removed: removed.map((e) => e.key), endpoints: count },
+        "endpoints changed",
+      );
+    },
+    ejected(endpoint: Endpoint, failures: number, ejectedMs: number) {
+      metrics.endpointEjections.inc();
+      logger.warn({ endpoint: endpoint.key, failures, ejectedMs }, "endpoint ejected");
+    },
+    restored(endpoint: Endpoint) {
+      logger.info({ endpoint: endpoint.key }, "endpoint restored");
+    },
+    resolved() {
+      metrics.dnsResolutions.labels("ok").inc();
+    },
+    failed(host: string, error: Error) {
+      metrics.dnsResolutions.labels("error").inc();
+      // Node's DNS errors name the query, the code and the name: "queryA ENOTFOUND billing.test".
+      logger.warn({ host, error: error.message }, "dns resolution failed");
     },
   };
   return events;

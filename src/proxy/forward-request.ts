@@ -29,6 +29,8 @@ export interface RequestCompleted {
   readonly retryable: boolean;
   /** The transport error behind a 502/504, for the log. */
   readonly error?: Error | undefined;
+  /** The endpoint of the last attempt ("10.1.2.3:5002"); undefined when none was made. */
+  readonly endpoint?: string | undefined;
 }
 
 export interface ForwardSettings {

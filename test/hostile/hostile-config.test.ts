@@ -29,6 +29,10 @@ const HOSTILE: Record<string, string> = {
   CIRCUIT_FAILURE_THRESHOLD: "ten",
   CIRCUIT_OPEN_MS: "0",
   IDEMPOTENCY_HEADER: "Idempotency-Key\r\nX-Evil: 1",
+  UPSTREAM_DNS_REFRESH_MS: "5000\n  at resolve (dns.js:1:1)",
+  UPSTREAM_DNS_SERVERS: "10.0.0.10;rm -rf /",
+  ENDPOINT_EJECT_AFTER: "1e3",
+  ENDPOINT_EJECT_MS: "-30000",
   SHUTDOWN_GRACE_MS: "\u001b[31m-5",
   LOG_LEVEL: "verbose",
 };

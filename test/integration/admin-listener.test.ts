@@ -37,6 +37,9 @@ const SPEC_METRICS = [
   ["retry_sidecar_retries_exhausted_total", "counter", ["route"]],
   ["retry_sidecar_retries_skipped_total", "counter", ["reason", "route"]],
   ["retry_sidecar_circuit_state", "gauge", ["route"]],
+  ["retry_sidecar_upstream_endpoints", "gauge", ["state"]],
+  ["retry_sidecar_endpoint_ejections_total", "counter", []],
+  ["retry_sidecar_dns_resolutions_total", "counter", ["result"]],
 ] as const;
 
 describe("GET /metrics", () => {
@@ -199,7 +202,7 @@ describe("probes and /config", () => {
 
   it("serves the admin paths on the admin port only, not on the proxy port", async () => {
     const h = await scenario.start();
-    for (const path of ["/metrics", "/healthz", "/readyz", "/config"]) {
+    for (const path of ["/metrics", "/healthz", "/readyz", "/config", "/endpoints"]) {
       const res = await rawRequest(h.sidecar.proxyPort, { target: path, headers: ["Host", "s"] });
       expect(res.status, path).toBe(404);
     }

@@ -24,7 +24,12 @@ export interface Received {
 
 export interface FakeUpstream {
   readonly url: string;
+  readonly host: string;
   readonly port: number;
+  /** TCP connections accepted so far (a new connection per retry shows here). */
+  readonly connections: number;
+  /** TCP connections open now. */
+  readonly openConnections: number;
   readonly received: Received[];
   /** Queue behaviours for the next requests; when the queue is empty, `fallback` answers. */
   script(...behaviours: Behaviour[]): void;
@@ -39,14 +44,24 @@ export interface FakeUpstream {
   close(): Promise<void>;
 }
 
+export interface FakeUpstreamOptions {
+  /** Loopback address to listen on (127.0.0.2, .3, ... stand for distinct backends). */
+  readonly host?: string;
+  /** 0 (default) picks a free port; several backends on distinct hosts can share one port. */
+  readonly port?: number;
+}
+
 /**
- * A real HTTP server on 127.0.0.1 that answers from a script: status, headers, body, a delay,
- * or a connection reset. It records every request it got, so tests can count attempts and
- * compare what was forwarded byte for byte.
+ * A real HTTP server on 127.0.0.1 (or another loopback address) that answers from a script:
+ * status, headers, body, a delay, or a connection reset. It records every request it got, so
+ * tests can count attempts and compare what was forwarded byte for byte.
  */
 export async function startFakeUpstream(
   fallback: Behaviour = { status: 200, body: "ok" },
+  options: FakeUpstreamOptions = {},
 ): Promise<FakeUpstream> {
+  const host = options.host ?? "127.0.0.1";
+  let connections = 0;
   const queue: Behaviour[] = [];
   const received: Received[] = [];
   const sockets = new Set<Socket>();
@@ -93,14 +108,28 @@ export async function startFakeUpstream(
     });
   });
   server.on("connection", (socket) => {
+    connections += 1;
     sockets.add(socket);
     socket.on("close", () => sockets.delete(socket));
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(options.port ?? 0, host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
   const port = (server.address() as AddressInfo).port;
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `http://${host}:${port}`,
+    host,
     port,
+    get connections() {
+      return connections;
+    },
+    get openConnections() {
+      return sockets.size;
+    },
     received,
     script: (...behaviours) => queue.push(...behaviours),
     get fallback() {

@@ -51,6 +51,11 @@ export const SPEC_SETTINGS: readonly SpecSetting[] = [
     key: "idempotencyHeader",
     value: "idempotency-key",
   },
+  { variable: "UPSTREAM_DNS_REFRESH_MS", default: "5000", key: "upstreamDnsRefreshMs", value: 5000 },
+  // "(the system resolver)": no server given, an empty list.
+  { variable: "UPSTREAM_DNS_SERVERS", default: "", key: "upstreamDnsServers", value: [] },
+  { variable: "ENDPOINT_EJECT_AFTER", default: "5", key: "endpointEjectAfter", value: 5 },
+  { variable: "ENDPOINT_EJECT_MS", default: "30000", key: "endpointEjectMs", value: 30000 },
   { variable: "SHUTDOWN_GRACE_MS", default: "15000", key: "shutdownGraceMs", value: 15000 },
   { variable: "LOG_LEVEL", default: "info", key: "logLevel", value: "info" },
 ];
@@ -87,6 +92,16 @@ export const INVALID_VALUES: ReadonlyArray<readonly [variable: string, value: st
   ["CIRCUIT_FAILURE_THRESHOLD", "-1"],
   ["CIRCUIT_OPEN_MS", "soon"],
   ["IDEMPOTENCY_HEADER", "bad header"],
+  ["UPSTREAM_DNS_REFRESH_MS", "5s"],
+  ["UPSTREAM_DNS_REFRESH_MS", "-1"],
+  ["UPSTREAM_DNS_SERVERS", "dns.example"],
+  ["UPSTREAM_DNS_SERVERS", "10.0.0.10:99999"],
+  ["UPSTREAM_DNS_SERVERS", "10.0.0.10,10.0.0.11:"],
+  ["UPSTREAM_DNS_SERVERS", "[10.0.0.10]:53"],
+  ["ENDPOINT_EJECT_AFTER", "-1"],
+  ["ENDPOINT_EJECT_AFTER", "five"],
+  ["ENDPOINT_EJECT_MS", "0"],
+  ["ENDPOINT_EJECT_MS", "30s"],
   ["SHUTDOWN_GRACE_MS", "1.5"],
   ["LOG_LEVEL", "loud"],
 ];

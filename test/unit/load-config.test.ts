@@ -28,6 +28,10 @@ describe("configuration", () => {
       circuitFailureThreshold: 10,
       circuitOpenMs: 10_000,
       idempotencyHeader: "idempotency-key",
+      upstreamDnsRefreshMs: 5000,
+      upstreamDnsServers: [],
+      endpointEjectAfter: 5,
+      endpointEjectMs: 30_000,
       shutdownGraceMs: 15_000,
       logLevel: "info",
     });
@@ -48,6 +52,13 @@ describe("configuration", () => {
     [{ MAX_RETRIES: "0" }, { maxRetries: 0 }],
     [{ RETRY_BUDGET_RATIO: "0.5" }, { retryBudgetRatio: 0.5 }],
     [{ LOG_LEVEL: "DEBUG" }, { logLevel: "debug" }],
+    [{ UPSTREAM_DNS_REFRESH_MS: "0" }, { upstreamDnsRefreshMs: 0 }],
+    [{ ENDPOINT_EJECT_AFTER: "0" }, { endpointEjectAfter: 0 }],
+    [{ UPSTREAM_DNS_SERVERS: " " }, { upstreamDnsServers: [] }],
+    [
+      { UPSTREAM_DNS_SERVERS: "10.0.0.10, 127.0.0.1:5353,[fd00::10]:53,fd00::11,[fd00::12]" },
+      { upstreamDnsServers: ["10.0.0.10", "127.0.0.1:5353", "[fd00::10]:53", "[fd00::11]", "[fd00::12]"] },
+    ],
   ])("accepts %j", (env, expected) => {
     expect(loadConfig(env)).toMatchObject(expected);
   });
