@@ -3,6 +3,7 @@ import type pino from "pino";
 import type { Dispatcher } from "undici";
 import { publicConfig } from "./config/load-config.js";
 import type { Config } from "./config/settings.js";
+import { trackAttempts } from "./endpoints/attempt-tracker.js";
 import { createLogger, type Logger } from "./observability/logger.js";
 import { createMetrics, type Metrics } from "./observability/metrics.js";
 import { createObserver } from "./observability/observer.js";
@@ -58,19 +59,12 @@ export async function startSidecar(config: Config, overrides: SidecarOverrides =
     shared: overrides.dispatcher,
   });
   metrics.onEndpointsScrape(() => endpoints.set.counts());
-  // TODO(data path): each attempt will take its endpoint and connection from here, in one
-  // synchronous turn: `const endpoint = endpoints.set.choose(tried)` (undefined: fail the attempt
-  // as connect_error), `endpoints.set.begin(endpoint)`, then
-  // `endpoints.dispatchers.dispatcherFor(endpoint, tried.has(endpoint.key))` and dispatch with
-  // `origin: endpoints.dispatchers.originOf(endpoint)` and Host from UPSTREAM_URL; when the outcome
-  // is known `endpoints.set.report(endpoint, "retryable" | "not_retryable" | "cancelled")`, when
-  // the attempt is over (body read or dropped, or failed) `endpoints.set.end(endpoint)`; then
-  // `tried.add(endpoint.key)`, and pass `endpoint.key` to the retry and completed events.
+  const retryOnStatus = new Set(config.retryOnStatus);
   const upstream = new UpstreamClient({
     baseUrl: config.upstreamUrl,
-    ca: config.upstreamCa,
     bodyTimeoutMs: config.perTryTimeoutMs,
-    ...(overrides.dispatcher === undefined ? {} : { dispatcher: overrides.dispatcher }),
+    dispatchers: endpoints.dispatchers,
+    tracker: trackAttempts(endpoints.set, retryOnStatus),
   });
   const breakers = new Map(
     config.routes.map((route) => [
@@ -94,7 +88,7 @@ export async function startSidecar(config: Config, overrides: SidecarOverrides =
       idempotencyHeader: config.idempotencyHeader,
     },
     policy: {
-      retryOnStatus: new Set(config.retryOnStatus),
+      retryOnStatus,
       backoff: { baseMs: config.backoffBaseMs, maxMs: config.backoffMaxMs, jitter: config.backoffJitter },
       retryAfterMaxMs: config.retryAfterMaxMs,
       perTryTimeoutMs: config.perTryTimeoutMs,
@@ -110,6 +104,7 @@ export async function startSidecar(config: Config, overrides: SidecarOverrides =
       events: observer,
     },
     upstream,
+    endpoints: endpoints.set,
     breakerFor: (route) => breakers.get(route) as CircuitBreaker,
     clock,
     newId,
@@ -167,7 +162,7 @@ export async function startSidecar(config: Config, overrides: SidecarOverrides =
       inFlight,
       graceMs: config.shutdownGraceMs,
       startDraining: proxyListener.startDraining,
-      closeUpstream: () => Promise.all([upstream.destroy(), endpoints.stop()]),
+      closeUpstream: () => endpoints.stop(),
       logger,
     });
     return stopping;

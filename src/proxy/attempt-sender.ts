@@ -1,5 +1,8 @@
+import type { Endpoint } from "../endpoints/endpoint.js";
+import type { EndpointSet } from "../endpoints/endpoint-set.js";
+import { SidecarError } from "../errors/sidecar-error.js";
 import type { Attempt, SendAttempt } from "../retry/retry-loop.js";
-import type { UpstreamAttempt, UpstreamClient } from "../upstream/upstream-client.js";
+import type { AttemptFailure, UpstreamAttempt, UpstreamClient } from "../upstream/upstream-client.js";
 import type { RequestBody } from "./request-body.js";
 
 export interface AttemptTemplate {
@@ -15,10 +18,13 @@ const ATTEMPT_NUMBERS = Array.from({ length: 12 }, (_, i) => String(i));
 
 /**
  * The retry loop's `send`: one upstream attempt of this request, numbered in x-attempt-count,
- * with the same bytes each time. The attempt reports itself as an outcome the policy can judge.
+ * with the same bytes each time, to the endpoint the balancer picks. A retry prefers an endpoint
+ * this request has not tried; one it has tried gets a newly opened connection, so that a
+ * connection-level balancer (kube-proxy behind a ClusterIP) can pick another backend.
  */
 export function createAttemptSender(
   upstream: UpstreamClient,
+  endpoints: EndpointSet,
   template: AttemptTemplate,
   signal: AbortSignal,
 ): SendAttempt<UpstreamAttempt> {
@@ -30,17 +36,43 @@ export function createAttemptSender(
   // path); a retry sends a copy, since undici may still hold the list of an attempt it queued.
   const first = template.headers;
   first.push("x-attempt-count", "1");
-  return (attempt, timeoutMs): Promise<Attempt<UpstreamAttempt>> => {
+  // The endpoints this request tried; made on the first retry only (most requests have none).
+  let firstTried: Endpoint | undefined;
+  let tried: Set<string> | undefined;
+
+  const send = ((attempt, timeoutMs): Promise<Attempt<UpstreamAttempt>> => {
     let headers = first;
     if (attempt > 1) {
       headers = first.slice();
       headers[headers.length - 1] = ATTEMPT_NUMBERS[attempt] ?? String(attempt);
+      if (tried === undefined) tried = new Set(firstTried === undefined ? [] : [firstTried.key]);
     }
+    const endpoint = endpoints.choose(tried);
+    sender.target = endpoint?.key;
+    if (endpoint === undefined) return Promise.resolve(noEndpoint());
+    const fresh = tried !== undefined && tried.has(endpoint.key);
+    if (tried === undefined) firstTried = endpoint;
+    else tried.add(endpoint.key);
     return upstream.send(
       { method: template.method, pathAndQuery: template.pathAndQuery, headers, body },
       timeoutMs,
       signal,
+      endpoint,
+      fresh,
     );
+  }) as SendAttempt<UpstreamAttempt> & { target: string | undefined };
+  const sender = send;
+  sender.target = undefined;
+  return sender;
+}
+
+/** No endpoint is known (the host has not resolved yet): the attempt fails as a connect error. */
+function noEndpoint(): AttemptFailure {
+  return {
+    outcome: { kind: "failure", failure: "connect_error", retryable: true },
+    response: undefined,
+    error: new SidecarError("UPSTREAM_CONNECT", "no endpoint of the upstream host is known (DNS)"),
+    discard: ignore,
   };
 }
 

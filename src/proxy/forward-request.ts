@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
+import type { EndpointSet } from "../endpoints/endpoint-set.js";
 import type { CircuitBreaker } from "../retry/circuit-breaker.js";
 import type { Clock } from "../retry/clock.js";
 import type { StopReason } from "../retry/outcome.js";
@@ -46,6 +47,7 @@ export interface ForwardDeps {
   readonly policy: RetryPolicy;
   readonly retry: RetryDeps;
   readonly upstream: UpstreamClient;
+  readonly endpoints: EndpointSet;
   readonly breakerFor: (route: string) => CircuitBreaker;
   readonly clock: Clock;
   readonly newId: () => string;
@@ -118,6 +120,7 @@ export async function forwardRequest(
     });
     const send = createAttemptSender(
       deps.upstream,
+      deps.endpoints,
       { method, pathAndQuery: target.pathAndQuery, headers: baseHeaders, body },
       controller.signal,
     );
@@ -141,12 +144,12 @@ export async function forwardRequest(
       // The circuit opened while this request waited to retry: the circuit's own answer.
       answerCircuitOpen(outgoing, route, breaker.retryAfterMs(), requestId, result.attempts);
       release();
-      report(deps, target, requestId, method, 503, result);
+      report(deps, target, requestId, method, 503, result, undefined, send.target);
       return;
     }
     answerClient(outgoing, result, requestId, (status, error) => {
       release();
-      report(deps, target, requestId, method, status, result, error);
+      report(deps, target, requestId, method, status, result, error, send.target);
     });
   } catch (error) {
     // A bug below must not hold shutdown for the whole grace period, nor keep the route's
@@ -171,6 +174,7 @@ function report(
   status: number,
   summary: Summary | undefined,
   error?: Error,
+  endpoint?: string,
 ): void {
   deps.completed({
     requestId,
@@ -184,6 +188,7 @@ function report(
     stop: summary?.stop,
     retryable: summary?.retryable ?? false,
     error,
+    endpoint,
   });
 }
 

@@ -18,14 +18,30 @@ export interface Attempt<R> {
   discard(): void;
 }
 
-/** Sends attempt number `attempt` (1-based), giving up on headers after `timeoutMs`. */
-export type SendAttempt<R> = (attempt: number, timeoutMs: number) => Promise<Attempt<R>>;
+/**
+ * Sends attempt number `attempt` (1-based), giving up on headers after `timeoutMs`. `target`, when
+ * the sender has one, names where the attempt just sent went (an endpoint), for the retry event.
+ */
+export interface SendAttempt<R> {
+  (attempt: number, timeoutMs: number): Promise<Attempt<R>>;
+  readonly target?: string | undefined;
+}
 
 /** What the loop reports; metrics and logs subscribe (the loop never imports them). */
 export interface RetryEvents {
   attempt(route: string, outcome: string): void;
-  /** A retry is starting now: `attempt` is its number, `reason` the outcome that caused it. */
-  retry(route: string, requestId: string, attempt: number, delayMs: number, reason: string): void;
+  /**
+   * A retry is starting now: `attempt` is its number, `reason` the outcome that caused it,
+   * `target` where it goes (when the sender says).
+   */
+  retry(
+    route: string,
+    requestId: string,
+    attempt: number,
+    delayMs: number,
+    reason: string,
+    target: string | undefined,
+  ): void;
   skipped(route: string, reason: SkipReason): void;
 }
 
@@ -86,9 +102,11 @@ export async function runWithRetries<R>(
   let delayMs = 0;
   let reason = "";
   for (let attempt = 1; ; attempt++) {
-    if (attempt > 1) events.retry(request.route, request.requestId, attempt, delayMs, reason);
     const remaining = request.deadlineAt - clock();
-    const result = await send(attempt, Math.max(1, Math.min(policy.perTryTimeoutMs, remaining)));
+    const sent = send(attempt, Math.max(1, Math.min(policy.perTryTimeoutMs, remaining)));
+    // After the send call, which picks the target synchronously, so the event can name it.
+    if (attempt > 1) events.retry(request.route, request.requestId, attempt, delayMs, reason, send.target);
+    const result = await sent;
     if (request.signal.aborted) {
       // The client left mid-attempt: nothing will read the answer, and the attempt says nothing
       // about the upstream's health, so it is neither counted nor given to the breaker.

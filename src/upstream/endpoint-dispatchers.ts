@@ -23,6 +23,7 @@ export interface EndpointDispatchersOptions {
 export class EndpointDispatchers {
   private readonly pools = new Map<Endpoint, Pool>();
   private readonly oneShots = new Set<Client>();
+  private readonly origins = new WeakMap<Endpoint, string>();
   private readonly protocol: string;
   private readonly options: Pool.Options;
 
@@ -43,9 +44,14 @@ export class EndpointDispatchers {
     };
   }
 
-  /** `http://10.1.2.3:5002`: where the connections of `endpoint` go. */
+  /** `http://10.1.2.3:5002`: where the connections of `endpoint` go (made once per endpoint). */
   originOf(endpoint: Endpoint): string {
-    return `${this.protocol}//${endpoint.key}`;
+    let origin = this.origins.get(endpoint);
+    if (origin === undefined) {
+      origin = `${this.protocol}//${endpoint.key}`;
+      this.origins.set(endpoint, origin);
+    }
+    return origin;
   }
 
   /**

@@ -1,4 +1,6 @@
 import type { Dispatcher } from "undici";
+import type { AttemptTracker } from "../endpoints/attempt-tracker.js";
+import type { Endpoint } from "../endpoints/endpoint.js";
 import { SidecarError } from "../errors/sidecar-error.js";
 import type { AttemptOutcome, FailureKind } from "../retry/outcome.js";
 import { classifyTransportError } from "./upstream-errors.js";
@@ -60,6 +62,8 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler {
   private readonly settle: (result: UpstreamAttempt | AttemptFailure) => void;
   private readonly signal: AbortSignal;
   private readonly timeoutMs: number;
+  private readonly endpoint: Endpoint;
+  private readonly tracker: AttemptTracker;
   private timer: NodeJS.Timeout | undefined;
   private abortUpstream: ((reason?: Error) => void) | undefined;
   private cancelReason: Error | undefined;
@@ -76,10 +80,15 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler {
     settle: (result: UpstreamAttempt | AttemptFailure) => void,
     signal: AbortSignal,
     timeoutMs: number,
+    endpoint: Endpoint,
+    tracker: AttemptTracker,
   ) {
     this.settle = settle;
     this.signal = signal;
     this.timeoutMs = timeoutMs;
+    this.endpoint = endpoint;
+    this.tracker = tracker;
+    tracker.started(endpoint);
     this.timer = setTimeout(headersTimedOut, timeoutMs, this);
     signal.addEventListener("abort", this);
   }
@@ -146,6 +155,7 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler {
     this.headers = headers;
     this.outcome = { kind: "response", status, retryAfter };
     this.mode = HELD;
+    this.tracker.outcome(this.endpoint, this.outcome);
     this.settle(this);
     return true;
   }
@@ -210,7 +220,7 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler {
     const reason = new SidecarError("CLIENT_GONE", "the client went away", { cause: this.signal.reason });
     switch (this.mode) {
       case WAITING:
-        this.fail("reset", false, reason);
+        this.fail("reset", false, reason, true);
         this.cancel(reason);
         return;
       case FORWARDING:
@@ -235,14 +245,12 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler {
     this.cancel(error);
   }
 
-  private fail(failure: FailureKind, retryable: boolean, error: SidecarError): void {
+  /** Settles without a response. `cancelled`: the client left, which says nothing of the endpoint. */
+  private fail(failure: FailureKind, retryable: boolean, error: SidecarError, cancelled = false): void {
+    const outcome: AttemptFailure["outcome"] = { kind: "failure", failure, retryable };
+    this.tracker.outcome(this.endpoint, cancelled ? undefined : outcome);
     this.finish();
-    this.settle({
-      outcome: { kind: "failure", failure, retryable },
-      response: undefined,
-      error,
-      discard: noop,
-    });
+    this.settle({ outcome, response: undefined, error, discard: noop });
   }
 
   private resume(): void {
@@ -268,8 +276,11 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler {
     forwarded(clientGone, error);
   }
 
+  /** The attempt is over (once): its answer was forwarded or dropped, or it failed. */
   private finish(): void {
+    if (this.mode === DONE) return;
     this.mode = DONE;
+    this.tracker.ended(this.endpoint);
     clearTimeout(this.timer);
     this.signal.removeEventListener("abort", this);
     this.held = undefined;
@@ -279,7 +290,7 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler {
 
   /** Stops the upstream exchange (now, or once undici hands over its abort). */
   private cancel(reason: Error): void {
-    if (this.mode !== DONE) this.finish();
+    this.finish();
     if (this.abortUpstream !== undefined) this.abortUpstream(reason);
     else this.cancelReason = reason;
   }

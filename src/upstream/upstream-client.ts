@@ -1,6 +1,8 @@
 import type { Readable } from "node:stream";
-import { rootCertificates } from "node:tls";
-import { type Dispatcher, Pool } from "undici";
+import type { Dispatcher } from "undici";
+import type { AttemptTracker } from "../endpoints/attempt-tracker.js";
+import type { Endpoint } from "../endpoints/endpoint.js";
+import type { EndpointDispatchers } from "./endpoint-dispatchers.js";
 import { type AttemptFailure, UpstreamAttempt } from "./upstream-attempt.js";
 
 /** One attempt to send upstream, as plain data. `headers` is a flat [name, value, ...] list. */
@@ -15,62 +17,57 @@ export interface UpstreamRequest {
 export interface UpstreamClientOptions {
   /** UPSTREAM_URL: origin plus an optional base path. */
   readonly baseUrl: string;
-  /** Extra PEM CAs (UPSTREAM_CA_FILE), trusted besides Node's bundled roots. */
-  readonly ca?: string | undefined;
   /** Longest silence between two chunks of a response body, ms. */
   readonly bodyTimeoutMs: number;
-  /** Injected in tests (undici's MockAgent); by default a keep-alive Pool to the origin. */
-  readonly dispatcher?: Dispatcher;
+  /** The connections to each endpoint (keep-alive pools and one-shot connections). */
+  readonly dispatchers: EndpointDispatchers;
+  /** Told when each attempt starts, what it came to, and when it is over. */
+  readonly tracker: AttemptTracker;
 }
 
 /**
- * The only module that speaks undici. It sends one attempt and reports either the response
- * (headers in, body held until the retry loop decides) or a classified failure; it never
- * retries by itself.
+ * The only module that sends: one attempt to one endpoint, reported either as the response (headers
+ * in, body held until the retry loop decides) or as a classified failure. It never retries and
+ * never chooses the endpoint: both are policy, decided by its caller.
  */
 export class UpstreamClient {
-  readonly origin: string;
-  /** The Host header value the upstream expects (RFC 9110 §7.2). */
+  /** The Host header value the upstream expects (RFC 9110 §7.2): UPSTREAM_URL's, never an address. */
   readonly host: string;
   private readonly basePath: string;
-  private readonly dispatcher: Dispatcher;
   private readonly bodyTimeoutMs: number;
+  private readonly dispatchers: EndpointDispatchers;
+  private readonly tracker: AttemptTracker;
 
   constructor(options: UpstreamClientOptions) {
     const url = new URL(options.baseUrl);
-    this.origin = url.origin;
     this.host = url.host;
     this.basePath = url.pathname.replace(/\/+$/, "");
     this.bodyTimeoutMs = options.bodyTimeoutMs;
-    this.dispatcher =
-      options.dispatcher ??
-      new Pool(this.origin, {
-        // Per-try timeouts are ours (see UpstreamAttempt); undici's own limits would race them.
-        headersTimeout: 0,
-        bodyTimeout: options.bodyTimeoutMs,
-        ...(options.ca === undefined ? {} : { connect: { ca: [...rootCertificates, options.ca] } }),
-      });
+    this.dispatchers = options.dispatchers;
+    this.tracker = options.tracker;
   }
 
   /**
-   * Sends one attempt. Resolves with the attempt once its response headers arrive within
-   * `timeoutMs` (its body held until `forwardTo` or `discard`), otherwise with the failure.
-   * `signal` (the client going away) cancels it.
+   * Sends one attempt to `endpoint`, on a newly opened connection when `fresh`. Resolves with the
+   * attempt once its response headers arrive within `timeoutMs` (its body held until `forwardTo`
+   * or `discard`), otherwise with the failure. `signal` (the client going away) cancels it.
    */
   send(
     request: UpstreamRequest,
     timeoutMs: number,
     signal: AbortSignal,
+    endpoint: Endpoint,
+    fresh: boolean,
   ): Promise<UpstreamAttempt | AttemptFailure> {
     return new Promise((settle) => {
-      const attempt = new UpstreamAttempt(settle, signal, timeoutMs);
+      const attempt = new UpstreamAttempt(settle, signal, timeoutMs, endpoint, this.tracker);
       if (signal.aborted) {
         attempt.handleEvent();
         return;
       }
-      this.dispatcher.dispatch(
+      this.dispatchers.dispatcherFor(endpoint, fresh).dispatch(
         {
-          origin: this.origin,
+          origin: this.dispatchers.originOf(endpoint),
           path: this.basePath + request.pathAndQuery,
           method: request.method as Dispatcher.HttpMethod,
           headers: request.headers as string[],
@@ -81,15 +78,6 @@ export class UpstreamClient {
         attempt,
       );
     });
-  }
-
-  /** Lets in-flight requests finish, then closes the connections. */
-  close(): Promise<void> {
-    return this.dispatcher.close();
-  }
-
-  destroy(): Promise<void> {
-    return this.dispatcher.destroy();
   }
 }
 
