@@ -3,7 +3,7 @@
 # k8s/examples/existing-app as `kubectl kustomize` renders them (the component included) against
 # the Kubernetes and Prometheus Operator schemas, the alerts with promtool, the Dockerfile, a
 # production install, the bill of materials' licence check. See docs/kubernetes.md "Checks".
-# Needs Debian's prometheus package (.ci/apt-packages.txt) and kubectl >= 1.28 (kustomize components).
+# Needs Debian's prometheus package (.ci/apt-packages.txt) and kubectl >= 1.31 (kustomize >= 5.1, for the component).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
