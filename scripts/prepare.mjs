@@ -6,12 +6,15 @@ import { spawnSync } from "node:child_process";
 import { createRequire } from "node:module";
 
 const require = createRequire(import.meta.url);
-let tsc;
 try {
-  tsc = require.resolve("typescript/bin/tsc");
+  require.resolve("typescript/bin/tsc");
 } catch {
   console.log("retry-sidecar prepare: typescript is not installed (production install), build skipped");
   process.exit(0);
 }
-const build = spawnSync(process.execPath, [tsc, "-p", "tsconfig.json"], { stdio: "inherit" });
+// `npm run build`, with the npm that runs this script: the one definition of the build.
+const npm = process.env.npm_execpath;
+const build = npm
+  ? spawnSync(process.execPath, [npm, "run", "build"], { stdio: "inherit" })
+  : spawnSync("npm", ["run", "build"], { stdio: "inherit" });
 process.exit(build.status ?? 1);

@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { repoRoot, requireBuild } from "./helpers/paths.js";
@@ -19,10 +19,13 @@ describe("the package's entry points", () => {
     expect(pkg.scripts.prepare).toBe("node scripts/prepare.mjs");
   });
 
-  it("keeps the node shebang through the TypeScript build, so the command runs under node", () => {
+  it("builds dist/main.js executable, with the node shebang kept by the TypeScript build", () => {
     const shebang = "#!/usr/bin/env node\n";
     expect(readFileSync(join(repoRoot, "src", "main.ts"), "utf8").startsWith(shebang)).toBe(true);
     expect(readFileSync(requireBuild(), "utf8").startsWith(shebang)).toBe(true);
+    // npx runs the bin through a shell: tsc writes new files 0644, `npm run build` makes it 0755.
+    expect(pkg.scripts.build).toMatch(/chmodSync\('dist\/main\.js', 0o755\)/);
+    expect(statSync(requireBuild()).mode & 0o111).not.toBe(0);
   });
 
   it("runs as `npx retry-sidecar --help` in the clone, offline", () => {
