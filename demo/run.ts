@@ -13,7 +13,7 @@ import { counterByLabel, type DemoReport, failureRate, formatReport, summarize }
 // sidecar - then one table. Exits non-zero when the sidecar did not clearly help.
 
 const SEED = Number(process.env.DEMO_SEED ?? 42);
-const WATCHDOG_MS = 28_000; // the spec promises an exit within 30 s
+const WATCHDOG_MS = 28_000; // docs/contract.md "Demo" promises an exit within 30 s
 const LOAD = { requests: 300, concurrency: 20, timeoutMs: 2000 } as const;
 const SLOW_MS = 2500; // a hung billing call: longer than the app's patience
 // The sidecar's defaults are for production (500 ms backoff, 5 s per try); these make the demo

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Soak and supply chain (issue #5): the long suites of test/soak (20 s load run against a lossy
-# billing, SIGTERM under load, upstream restart mid-load; about 1 min), then the audit of the
-# production dependencies: any high or critical advisory fails CI.
+# Soak and supply chain: `npm run test:soak`, the long suites of test/soak (20 s load run against
+# a lossy billing, SIGTERM under load, upstream restart mid-load; about 1 min), then `npm audit` of
+# the production dependencies: any high or critical advisory fails CI.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 npm run build

@@ -148,7 +148,7 @@ export function summarizeRows(
   });
 }
 
-/** Each goal of issue #4 as a per-round value (ratios within one round), judged on the median. */
+/** Each goal of the README's "goal / target" table as a per-round value (ratios within one round), judged on the median. */
 export function computeGoals(perRound: Map<RowId, RoundFigures[]>): Goal[] {
   const sidecar = perRound.get("sidecar");
   if (!sidecar || sidecar.length === 0) return [];

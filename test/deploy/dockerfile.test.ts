@@ -36,9 +36,20 @@ function ignored(path: string): boolean {
 describe("Dockerfile", () => {
   it("is multi-stage: a build stage, a production-dependencies stage and the runtime stage", () => {
     expect(stages.map((s) => s.name)).toEqual(["build", "deps", "runtime"]);
-    expect(runs(stages[0] as Stage)).toContain("npm ci --no-audit --no-fund");
+    expect(runs(stages[0] as Stage)).toContain("npm ci --ignore-scripts --no-audit --no-fund");
     expect(runs(stages[0] as Stage)).toContain("npm run build");
     expect(runs(stages[1] as Stage).some((r) => /^npm ci --omit=dev\b/.test(r))).toBe(true);
+  });
+
+  it("installs with --ignore-scripts: the clone's `prepare` build must not run before the sources are copied", () => {
+    // package.json's "prepare" builds dist/ after `npm ci` in a clone. In the build stage only
+    // package.json and the lock file are there at install time, so the build is its own step;
+    // no dependency's install script runs in the image build either.
+    const installs = stages.flatMap(runs).filter((r) => /^npm ci\b/.test(r));
+    expect(installs).toHaveLength(2);
+    for (const install of installs) expect(install.split(/\s+/), install).toContain("--ignore-scripts");
+    const pkg = JSON.parse(readFileSync(join(repoRoot, "package.json"), "utf8"));
+    expect(pkg.scripts.prepare).toBeDefined();
   });
 
   it("pins every stage to the same patch release of an LTS (even-numbered) Node.js image", () => {
