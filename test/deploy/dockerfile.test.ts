@@ -69,7 +69,11 @@ describe("Dockerfile", () => {
     expect(entrypoint?.exec, "ENTRYPOINT must be a JSON array").toBeDefined();
     if (cmd) expect(cmd.exec, "CMD must be a JSON array").toBeDefined();
     const command = [...(entrypoint?.exec ?? []), ...(cmd?.exec ?? [])];
-    expect(command.slice(0, 2)).toEqual(["node", "dist/main.js"]);
+    expect(command[0]).toBe("node");
+    // Between node and the script only node's own flags (the measured memory settings).
+    const script = command.indexOf("dist/main.js");
+    expect(script).toBeGreaterThan(0);
+    for (const flag of command.slice(1, script)) expect(flag).toMatch(/^--[a-z-]+(=\S+)?$/);
     expect(command.join(" ")).not.toMatch(/\bnpm\b|\bsh\b|\bbash\b/);
   });
 
@@ -136,5 +140,19 @@ describe("Dockerfile", () => {
     expect(sources.length).toBeGreaterThan(0);
     for (const source of sources) expect(ignored(source), source).toBe(false);
     expect(ignored("src/main.ts")).toBe(false);
+  });
+});
+
+describe("memory settings where the process starts", () => {
+  it("the image and npm start run node with the same measured flags and malloc arenas", () => {
+    const entrypoint = final.steps.filter((s) => s.keyword === "ENTRYPOINT").at(-1)?.exec ?? [];
+    const flags = entrypoint.slice(1, entrypoint.indexOf("dist/main.js"));
+    expect(flags).toContain("--max-semi-space-size=8");
+    const env = final.steps.filter((s) => s.keyword === "ENV").map((s) => s.args.join(" "));
+    expect(env.join(" ")).toMatch(/MALLOC_ARENA_MAX=2/);
+    const pkg = JSON.parse(readFileSync(join(repoRoot, "package.json"), "utf8")) as {
+      scripts: { start: string };
+    };
+    expect(pkg.scripts.start).toBe(`MALLOC_ARENA_MAX=2 node ${flags.join(" ")} dist/main.js`);
   });
 });
