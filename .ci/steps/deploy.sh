@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Kubernetes / image / monitoring checks (issue #3): see docs/kubernetes.md "Checks".
+# Kubernetes / image / monitoring checks: see docs/kubernetes.md "Checks".
 # Needs Debian's prometheus package (.ci/apt-packages.txt) and, for the kustomize build, kubectl.
 set -euo pipefail
 cd "$(dirname "$0")/../.."

@@ -42,8 +42,9 @@ function shortUrl(url: string): string {
   const path = url.replace(/^file:\/\//, "");
   const nm = path.lastIndexOf("/node_modules/");
   if (nm >= 0) return path.slice(nm + "/node_modules/".length);
-  const dist = path.lastIndexOf("/dist/");
-  if (dist >= 0) return `dist/${path.slice(dist + "/dist/".length)}`;
+  // dist/, or the bench's private copies of it (bench/results/tmp/sidecar-dist/, a --baseline dist).
+  const dist = /\/[^/]*dist[^/]*\//.exec(path);
+  if (dist) return `dist/${path.slice(dist.index + dist[0].length)}`;
   const build = path.lastIndexOf("/build/");
   if (build >= 0) return `bench/${path.slice(build + "/build/".length)}`;
   return path;
@@ -54,6 +55,7 @@ function area(frame: ProfileNode["callFrame"]): string {
   const { url, functionName } = frame;
   if (url === "") return functionName.startsWith("(") ? functionName : "(native / builtins)";
   if (url.startsWith("node:")) return "node: internals";
+  if (url.startsWith("wasm://")) return "wasm (undici's llhttp parser)";
   const short = shortUrl(url);
   if (short.startsWith("dist/")) {
     const parts = short.split("/");

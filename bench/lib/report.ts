@@ -27,7 +27,7 @@ export function markdown(results: BenchResults, chartPath: string): string {
   const lines: string[] = [];
   lines.push(
     `Measured by \`${meta.command}\` on ${meta.date.slice(0, 16).replace("T", " ")} UTC (commit \`${meta.commit}\`),`,
-    `Node ${meta.node}, ${meta.cpus} CPUs, ${meta.pinning}. ${meta.rounds} interleaved round(s); each cell is the`,
+    `${meta.node24 ? `retry-sidecar on Node ${meta.node24} (the image's line) and on Node ${meta.node20} (its Node 20 row), memory limit ${meta.memoryLimit}; Node peers on ${meta.peersNode}; ` : `Node ${meta.node}, `}${meta.cpus} CPUs, ${meta.pinning}. ${meta.rounds} interleaved round(s); each cell is the`,
     `median with the min–max over rounds in small print. Saturation: wrk, 1 thread, ${meta.connections} connections,`,
     `${meta.satSeconds} s per row per round. Fixed rate: ${meta.rate} req/s open loop for ${meta.rateSeconds} s.`,
     "",
