@@ -174,7 +174,8 @@ async function main(options: BenchOptions): Promise<void> {
               ? "no limit"
               : limit,
       ].filter(Boolean);
-      return { label: what.length ? `${base} (${what.join(", ")})` : base, node, memoryLimit: limit };
+      const label = what.length ? `${base} (${what.join(", ")})` : base;
+      return { label, node, memoryLimit: limit, deaths: r?.deaths?.() ?? 0 };
     };
     for (const id of rowIds) {
       const error = running.get(id)?.cgroupError;
@@ -222,7 +223,7 @@ async function main(options: BenchOptions): Promise<void> {
         memoryLimit: `${limitSetting}${options.memoryLimit === undefined ? " (k8s/deployment.yaml)" : " (--memory-limit)"}`,
       },
       rows,
-      goals: computeGoals(perRound, measureCtx.idleRss),
+      goals: computeGoals(perRound, measureCtx.idleRss, (id) => running.get(id)?.deaths?.() ?? 0),
       outage: [],
       flaky: [],
       notes,

@@ -111,7 +111,7 @@ export async function measureRound(
     });
     const f = figures.get(id);
     ctx.log(
-      `round ${round + 1} saturation ${id}: ${Math.round(w.requests / (w.durationUs / 1e6))} req/s, p99 ${(w.p99Us / 1000).toFixed(2)} ms${isDirect ? "" : `, ${(cpu / w.requests).toFixed(1)} µs CPU/req, peak RSS ${f?.peakRssMb.toFixed(1)} MB`}${cg ? `, cgroup peak ${(cg.peakBytes / 1e6).toFixed(1)} MB of ${(r.cgroup?.limitBytes ?? 0) / 1e6} MB, ${f?.limitHits} limit hits` : ""}${died ? ", DIED (OOM?)" : ""}`,
+      `round ${round + 1} saturation ${id}: ${Math.round(w.requests / (w.durationUs / 1e6))} req/s, p99 ${(w.p99Us / 1000).toFixed(2)} ms${isDirect ? "" : `, ${f?.satCpuUs.toFixed(1)} µs CPU/req, peak RSS ${f?.peakRssMb.toFixed(1)} MB`}${cg ? `, cgroup peak ${(cg.peakBytes / 1e6).toFixed(1)} MB of ${(r.cgroup?.limitBytes ?? 0) / 1e6} MB, ${f?.limitHits} limit hits` : ""}${died ? `, DIED during the run (${cg?.oomKills ?? "?"} OOM kills in its cgroup so far)` : ""}`,
     );
   }
   for (const id of options.rateSeconds > 0 ? order : []) {
@@ -171,7 +171,7 @@ const FIGURES: FigureName[] = [
 export function summarizeRows(
   ids: readonly RowId[],
   perRound: Map<RowId, RoundFigures[]>,
-  describe: (id: RowId) => Pick<RowResult, "label" | "node" | "memoryLimit">,
+  describe: (id: RowId) => Pick<RowResult, "label" | "node" | "memoryLimit" | "deaths">,
   ctx: Pick<MeasureContext, "idleRss" | "memory">,
 ): RowResult[] {
   return ids.map((id) => {
@@ -219,7 +219,11 @@ async function snapshotNearEnd(
  * The goals for the shipped row ("sidecar": Node 24 in the manifest's memory limit), each as
  * per-round values (ratios within one round), judged on the median; OOM kills on the total.
  */
-export function computeGoals(perRound: Map<RowId, RoundFigures[]>, idleRss: Map<RowId, number>): Goal[] {
+export function computeGoals(
+  perRound: Map<RowId, RoundFigures[]>,
+  idleRss: Map<RowId, number>,
+  deaths: (id: RowId) => number,
+): Goal[] {
   const sidecar = perRound.get("sidecar");
   if (!sidecar || sidecar.length === 0) return [];
   const per = (other: RowId, f: (s: RoundFigures, o: RoundFigures) => number) => {
@@ -305,9 +309,9 @@ export function computeGoals(perRound: Map<RowId, RoundFigures[]>, idleRss: Map<
     "OOM kills (all retry-sidecar rows, whole run)",
     "0",
     [
-      [...perRound]
-        .filter(([id]) => id === "sidecar" || id.startsWith("sidecar@"))
-        .reduce((sum, [, rounds]) => sum + rounds.reduce((n, f) => n + f.oomKills, 0), 0),
+      [...perRound.keys()]
+        .filter((id) => id === "sidecar" || id === "sidecar-node20" || id.startsWith("sidecar@"))
+        .reduce((sum, id) => sum + deaths(id), 0),
     ],
     (m) => m === 0,
     "count",

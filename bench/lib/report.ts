@@ -104,13 +104,13 @@ function memoryTables(results: BenchResults): string[] {
   const rows = results.rows.filter((r) => r.id !== "direct");
   const lines = [
     "",
-    "Memory (RSS = VmRSS/VmHWM of the process; cgroup peak = memory.max_usage_in_bytes of its memory cgroup, what the limit and the OOM killer see; limit hits = memory.failcnt increase; OOM kills = the process died during the round and was restarted):",
+    "Memory (RSS = VmRSS/VmHWM of the process; cgroup peak = memory.max_usage_in_bytes of its memory cgroup, what the limit and the OOM killer see; limit hits = memory.failcnt increase; OOM kills = times the process died (killed by the kernel inside its limit) over the whole run, warm-up included; it is restarted each time, and a round in which it died has no CPU or RSS figure):",
     "",
     "| row | Node | memory limit | RSS idle MB | peak RSS MB at saturation | cgroup peak MB | limit hits | OOM kills |",
     "|---|---|---|---:|---:|---:|---:|---:|",
   ];
   for (const row of rows) {
-    const oom = row.rounds.reduce((n, f) => n + (f.oomKills || 0), 0);
+    const oom = row.deaths ?? row.rounds.reduce((n, f) => n + (f.oomKills || 0), 0);
     lines.push(
       `| ${row.label} | ${row.node ?? "—"} | ${row.memoryLimit ?? "—"} | ${fixed(1)(row.idleRssMb ?? Number.NaN)} | ${spread(fig(row, "peakRssMb"), fixed(1))} | ${spread(fig(row, "cgroupPeakMb"), fixed(1))} | ${spread(fig(row, "limitHits"), int)} | ${oom > 0 ? `**${oom}**` : "0"} |`,
     );

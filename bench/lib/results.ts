@@ -67,6 +67,8 @@ export interface RowResult {
   node?: string | undefined;
   /** The memory cgroup limit it ran in ("256Mi"), "none", or "none (cgroup failed: why)". */
   memoryLimit?: string | undefined;
+  /** Times the process died on its own over the whole run, warm-up included (OOM kills). */
+  deaths?: number;
   /** Resident set (VmRSS) after start and one request, before any load. */
   idleRssMb?: number;
   /** Node rows: where memory was at the end of the last saturation run (bench/preload/memory-report.ts). */
