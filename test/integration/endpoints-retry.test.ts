@@ -35,17 +35,15 @@ afterAll(async () => {
 /** Upstreams on `addresses`; those in `sick` answer 503 to everything, the others 200. */
 async function upstreams(addresses: readonly string[], sick: readonly string[]): Promise<Backends> {
   backends = await startBackends(addresses, (address) =>
-    sick.includes(address) ? { status: 503, body: `sick ${address}` } : { status: 200, body: `from ${address}` },
+    sick.includes(address)
+      ? { status: 503, body: `sick ${address}` }
+      : { status: 200, body: `from ${address}` },
   );
   await dnsmasq.setHosts({ [NAME]: addresses });
   return backends;
 }
 
-async function start(
-  b: Backends,
-  env: Record<string, string>,
-  clock?: () => number,
-): Promise<Harness> {
+async function start(b: Backends, env: Record<string, string>, clock?: () => number): Promise<Harness> {
   harness = await startHarness(
     {
       UPSTREAM_URL: `http://${NAME}:${b.port}`,
@@ -103,7 +101,11 @@ describe("a retry goes to an endpoint this request has not tried", () => {
       } else {
         expect(reply.attempts).toBe(1);
         expect(reached).toHaveLength(1);
-        expect(completed).toMatchObject({ status: 200, attempts: 1, endpoint: key(reached[0]?.backend as string) });
+        expect(completed).toMatchObject({
+          status: 200,
+          attempts: 1,
+          endpoint: key(reached[0]?.backend as string),
+        });
       }
     }
     // 30 first attempts over three endpoints: none on the sick one has odds of (2/3)^30, 5e-6.
