@@ -4,23 +4,43 @@
  * bench/results/{results.json,results.md,chart.svg} and the README's Performance section (full runs).
  */
 import { execFileSync } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { manifestMemoryLimit, removeAllCgroupsSync } from "./lib/cgroup.js";
+import { formatProfileSummary, summarizeProfile } from "./lib/cpuprofile.js";
 import { computeGoals, measureRound, summarizeRows, warmUp } from "./lib/measure.js";
 import { type BenchOptions, parseOptions } from "./lib/options.js";
 import { killAllStartedSync, placement } from "./lib/procs.js";
 import { chart, markdown, writeSection } from "./lib/report.js";
-import { type BenchResults, ROW_LABELS, type RoundFigures, type RowId } from "./lib/results.js";
-import { type RowContext, type Running, startRow, startSidecar, startUpstream } from "./lib/rows.js";
+import { type BenchResults, isSidecarRow, ROW_LABELS, type RoundFigures, type RowId } from "./lib/results.js";
+import {
+  type RowContext,
+  type Running,
+  sidecarSpec,
+  startRow,
+  startSidecar,
+  startUpstream,
+} from "./lib/rows.js";
 import { flakyScenarios, outageScenarios } from "./lib/scenarios.js";
 import { ensureSidecarBuilt, ensureTools } from "./lib/setup.js";
+import { shippedSettings } from "./lib/shipped.js";
 import { writeLua } from "./lib/wrk.js";
+import type { MemorySnapshot } from "./preload/memory-report.js";
 
 const buildDir = dirname(fileURLToPath(import.meta.url));
 const repoDir = resolve(buildDir, "..", "..", "..", "..");
-const ROW_ORDER: RowId[] = ["direct", "nginx", "haproxy", "fastify", "bare", "sidecar", "baseline"];
+const ROW_ORDER: RowId[] = [
+  "direct",
+  "nginx",
+  "haproxy",
+  "fastify",
+  "bare",
+  "dispatch",
+  "sidecar",
+  "sidecar-node20",
+];
 
 const README_INTRO = `How retry-sidecar compares with nginx, HAProxy and a Node.js peer on the happy path (a fast
 upstream that always answers \`201\`), and how its retries behave in an outage. Reproduce with
@@ -40,8 +60,33 @@ function commit(): string {
   }
 }
 
+/** The image's Node (Node 24): --node24, else what .ci/node24.sh fetches from the npm registry. */
+function node24Binary(options: BenchOptions): string {
+  if (options.node24) return options.node24;
+  const out = execFileSync("bash", [join(repoDir, ".ci", "node24.sh")], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  return out.toString().trim().split("\n").pop() ?? "";
+}
+
+const version = (node: string) => execFileSync(node, ["--version"]).toString().trim().replace(/^v/, "");
+const major = (v: string) => v.split(".")[0];
+
 async function main(options: BenchOptions): Promise<void> {
   ensureTools();
+  const node24 = node24Binary(options);
+  const node20 = process.execPath;
+  const versions = { node24: version(node24), node20: process.versions.node };
+  const peersNode = options.peersNode === "24" ? node24 : node20;
+  const manifestLimit = manifestMemoryLimit(repoDir);
+  const limitSetting = options.memoryLimit ?? manifestLimit ?? "none";
+  const memoryLimit = limitSetting === "none" ? undefined : limitSetting;
+  const notes: string[] = [];
+  if (major(versions.node20) !== "20") {
+    notes.push(`The "Node 20" row ran on the machine's Node, which is ${versions.node20} here.`);
+  }
+  if (major(versions.node24) !== "24")
+    notes.push(`The Node 24 rows ran on Node ${versions.node24} (--node24).`);
   const haveSidecar = options.sidecarMain !== undefined || ensureSidecarBuilt(repoDir);
   // Run a private copy of dist/: a build or a clean elsewhere in the tree mid-run cannot pull it
   // away (it stays under the repository so that node_modules still resolves).
@@ -51,11 +96,17 @@ async function main(options: BenchOptions): Promise<void> {
     rmSync(dirname(sidecarMain), { recursive: true, force: true });
     cpSync(join(repoDir, "dist"), dirname(sidecarMain), { recursive: true });
   }
-  const rowIds = ROW_ORDER.filter(
-    (id) =>
-      (options.rows.includes(id) && (id !== "sidecar" || haveSidecar)) ||
-      (id === "baseline" && options.baselineMain !== undefined),
-  );
+  const wanted = [
+    ...ROW_ORDER.filter((id) => options.rows.includes(id)),
+    ...options.rows.filter((id) => id.startsWith("sidecar@")),
+    ...(options.baselineMain !== undefined ? (["baseline"] as RowId[]) : []),
+  ];
+  const rowIds = wanted.filter((id, i) => wanted.indexOf(id) === i && (haveSidecar || !isSidecarRow(id)));
+  const profileDir = join(repoDir, "bench", "results", "tmp", "profiles");
+  if (options.cpuProf.length > 0) {
+    rmSync(profileDir, { recursive: true, force: true });
+    mkdirSync(profileDir, { recursive: true });
+  }
   const { proxyCpu, loadCpu } = placement();
   const pinning =
     proxyCpu === undefined
@@ -69,7 +120,18 @@ async function main(options: BenchOptions): Promise<void> {
   log(
     `bench: ${options.quick ? "quick" : "full"} run, rows ${rowIds.join(", ")}; ${pinning}; temp dir ${dir}`,
   );
+  log(
+    `bench: sidecar rows on Node ${versions.node24} (${node24}) and ${versions.node20}, memory limit ${limitSetting}${options.memoryLimit === undefined ? " (k8s/components/retry-sidecar/native-sidecar.yaml)" : ""}; Node peers on ${options.peersNode === "24" ? versions.node24 : versions.node20}`,
+  );
 
+  const shipped = shippedSettings(repoDir);
+  console.log(
+    `bench: the image's settings for the sidecar rows: ${shipped.nodeArgs.join(" ") || "(no node flags)"} ${Object.entries(
+      shipped.env,
+    )
+      .map(([k, v]) => `${k}=${v}`)
+      .join(" ")}`,
+  );
   const upstream = await startUpstream(dir, loadCpu);
   try {
     const ctx: RowContext = {
@@ -77,17 +139,68 @@ async function main(options: BenchOptions): Promise<void> {
       buildDir,
       repoDir,
       proxyCpu,
+      loadCpu,
       upstreamPort: upstream.ok,
-      sidecarNodeArgs: options.sidecarNodeArgs,
-      sidecarEnv: options.sidecarEnv,
+      node24,
+      node20,
+      peersNode,
+      // What ships (the Dockerfile's node flags and ENV) first; the command line's A/B options after.
+      sidecarNodeArgs: [...shipped.nodeArgs, ...options.sidecarNodeArgs],
+      sidecarEnv: { ...shipped.env, ...options.sidecarEnv },
+      baselineNodeArgs: [...shipped.nodeArgs, ...options.baselineNodeArgs],
+      baselineEnv: { ...shipped.env, ...options.baselineEnv },
       baselineMain: options.baselineMain,
       sidecarMain,
+      memoryLimit,
+      cpuProf: options.cpuProf,
+      profileDir,
+      memoryReport: options.memoryReport,
+      log,
     };
     running.set("direct", { port: upstream.ok, pids: upstream.pids, stop: async () => {} });
     for (const id of rowIds) {
       if (id !== "direct") running.set(id, await startRow(id, ctx));
     }
-    const measureCtx = { options, lua, rateLua, buildDir, loadCpu, log };
+    const describe = (id: RowId) => {
+      const r = running.get(id);
+      const node = r?.node === undefined ? undefined : r.node === node24 ? versions.node24 : versions.node20;
+      const spec = sidecarSpec(id, ctx);
+      const limit =
+        spec === undefined
+          ? undefined
+          : r?.cgroup
+            ? r.cgroup.limit
+            : spec.memoryLimit === undefined
+              ? "none"
+              : `none (no cgroup: ${r?.cgroupError ?? "?"})`;
+      const base = id.startsWith("sidecar@") ? "retry-sidecar" : ROW_LABELS[id as keyof typeof ROW_LABELS];
+      const what = [
+        node === undefined ? undefined : `Node ${major(node)}`,
+        limit === undefined
+          ? undefined
+          : limit.startsWith("none (")
+            ? "NO CGROUP"
+            : limit === "none"
+              ? "no limit"
+              : limit,
+      ].filter(Boolean);
+      const label = what.length ? `${base} (${what.join(", ")})` : base;
+      return { label, node, memoryLimit: limit, deaths: r?.deaths?.() ?? 0 };
+    };
+    for (const id of rowIds) {
+      const error = running.get(id)?.cgroupError;
+      if (error) notes.push(`${describe(id).label} ran outside any memory cgroup: ${error}.`);
+    }
+    const measureCtx = {
+      options,
+      lua,
+      rateLua,
+      buildDir,
+      loadCpu,
+      log,
+      idleRss: new Map<RowId, number>(),
+      memory: new Map<RowId, MemorySnapshot>(),
+    };
     await warmUp(rowIds, running, measureCtx);
 
     const perRound: Map<RowId, RoundFigures[]> = new Map(rowIds.map((id) => [id, []]));
@@ -99,7 +212,7 @@ async function main(options: BenchOptions): Promise<void> {
     }
     for (const id of rowIds) if (id !== "direct") await running.get(id)?.stop();
 
-    const rows = summarizeRows(rowIds, perRound, ROW_LABELS);
+    const rows = summarizeRows(rowIds, perRound, describe, measureCtx);
     const results: BenchResults = {
       meta: {
         date: new Date().toISOString(),
@@ -114,12 +227,16 @@ async function main(options: BenchOptions): Promise<void> {
         rate: options.rate,
         rateSeconds: options.rateSeconds,
         quick: options.quick,
+        node24: versions.node24,
+        node20: versions.node20,
+        peersNode: options.peersNode === "24" ? versions.node24 : versions.node20,
+        memoryLimit: `${limitSetting}${options.memoryLimit === undefined ? " (k8s/components/retry-sidecar/native-sidecar.yaml)" : " (--memory-limit)"}`,
       },
       rows,
-      goals: computeGoals(perRound),
+      goals: computeGoals(perRound, measureCtx.idleRss, (id) => running.get(id)?.deaths?.() ?? 0),
       outage: [],
       flaky: [],
-      notes: [],
+      notes,
     };
     if (haveSidecar && options.scenarios) {
       log("bench: retry scenarios");
@@ -131,7 +248,13 @@ async function main(options: BenchOptions): Promise<void> {
         flakyPort: upstream.flaky,
         seconds: options.scenarioSeconds,
         startSidecar: async (port: number, env: Record<string, string>) => {
-          const s = await startSidecar(ctx, "sidecar-scenario", port, env);
+          // The shipped row's Node, limit and settings, plus the scenario's.
+          const spec = sidecarSpec("sidecar", ctx);
+          if (!spec) throw new Error("no sidecar");
+          const s = await startSidecar(ctx, "sidecar-scenario", port, {
+            ...spec,
+            env: { ...spec.env, ...env },
+          });
           return { port: s.port, stop: s.stop };
         },
       };
@@ -140,6 +263,17 @@ async function main(options: BenchOptions): Promise<void> {
     }
     if (!haveSidecar)
       results.notes.push("retry-sidecar is not built yet (no src/main.ts): its row is missing.");
+    if (options.cpuProf.length > 0 && existsSync(profileDir)) {
+      results.profiles = readdirSync(profileDir)
+        .filter((f) => f.endsWith(".cpuprofile"))
+        .map((f) => ({
+          row: f.replace(/\.cpuprofile$/, ""),
+          file: join(profileDir, f),
+          summary: formatProfileSummary(summarizeProfile(join(profileDir, f))),
+        }));
+      for (const p of results.profiles)
+        writeFileSync(p.file.replace(/\.cpuprofile$/, ".top.txt"), `${p.summary}\n`);
+    }
     report(results, options);
   } finally {
     for (const [id, r] of running) if (id !== "direct") await r.stop();
@@ -173,11 +307,13 @@ function report(results: BenchResults, options: BenchOptions): void {
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
   process.once(signal, () => {
     killAllStartedSync();
+    removeAllCgroupsSync();
     process.exit(130);
   });
 }
 main(parseOptions(process.argv.slice(2))).catch((error: unknown) => {
   process.stderr.write(`bench failed: ${error instanceof Error ? error.message : String(error)}\n`);
   killAllStartedSync();
+  removeAllCgroupsSync();
   process.exit(1);
 });

@@ -24,7 +24,7 @@ import { INSTANCES, runSickInstance, SICK } from "./sick-instance.js";
 // one (a ClusterIP). Exits non-zero when the sidecar did not clearly help.
 
 const SEED = Number(process.env.DEMO_SEED ?? 42);
-const WATCHDOG_MS = 28_000; // the spec promises an exit within 30 s
+const WATCHDOG_MS = 28_000; // docs/contract.md "Demo" promises an exit within 30 s
 const LOAD = { requests: 300, concurrency: 20, timeoutMs: 2000 } as const;
 // The second part: fewer requests (no slow faults, so it is quick anyway), within the default
 // retry budget even when a third of the first attempts fail.

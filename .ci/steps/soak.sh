@@ -1,11 +1,17 @@
 #!/usr/bin/env bash
-# Soak and supply chain (issue #5): the long suites of test/soak (20 s load run against a lossy
-# billing, SIGTERM under load, upstream restart mid-load; about 1 min), then the audit of the
-# production dependencies: any high or critical advisory fails CI.
+# Soak and supply chain: `npm run test:soak`, the long suites of test/soak (20 s load run against
+# a lossy billing, SIGTERM under load, upstream restart mid-load; about 1 min per Node), on the
+# machine's Node and on the image's (Node 24), then `npm audit` of the production dependencies:
+# any high or critical advisory fails CI.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 npm run build
+echo "test:soak on Node $(node --version) (the machine's)"
 npm run test:soak
+# And on the image's Node line (.ci/run exports NODE24_PATH; on its own this step fetches it).
+node24_path=${NODE24_PATH:-"$(dirname "$(bash .ci/node24.sh)"):$PATH"}
+echo "test:soak on Node $(PATH="$node24_path" node --version) (the image's)"
+PATH="$node24_path" npm run test:soak
 
 echo "== npm audit --omit=dev --audit-level=high"
 set +e

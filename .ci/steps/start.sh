@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `npm start` smoke (SPEC "Running it"): from a clean dist/ it builds, serves with the defaults
+# `npm start` smoke (docs/contract.md "Running it"): from a clean dist/ it builds, serves with the defaults
 # (only the ports moved off 8080/9464, which a developer machine may use), answers /healthz and
 # /readyz, and exits 0 on SIGTERM.
 set -euo pipefail

@@ -10,8 +10,8 @@ export interface Panel {
   better: "higher" | "lower";
 }
 
-const WIDTH = 920;
-const LABEL_W = 210;
+const WIDTH = 1040;
+const LABEL_W = 330;
 const VALUE_W = 90;
 const BAR_H = 16;
 const GAP = 6;

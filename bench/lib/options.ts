@@ -1,4 +1,5 @@
 import { resolve } from "node:path";
+import { parseQuantity } from "./cgroup.js";
 import type { RowId } from "./results.js";
 
 export interface BenchOptions {
@@ -16,9 +17,23 @@ export interface BenchOptions {
   scenarioSeconds: number;
   scenarios: boolean;
   rows: RowId[];
+  /** --sidecar-node-args="--max-semi-space-size=8": extra node flags for the retry-sidecar rows. */
   sidecarNodeArgs: string[];
-  /** --sidecar-env=K=V,K=V: extra settings for the retry-sidecar row (e.g. LOG_LEVEL=warn). */
+  /** --sidecar-env=K=V,K=V: extra settings for the retry-sidecar rows (e.g. MALLOC_ARENA_MAX=2). */
   sidecarEnv: Record<string, string>;
+  /** The same for the baseline row. */
+  baselineNodeArgs: string[];
+  baselineEnv: Record<string, string>;
+  /** --memory-limit=128Mi|none: the sidecar rows' cgroup limit; default k8s/components/retry-sidecar/native-sidecar.yaml's. */
+  memoryLimit: string | undefined;
+  /** --node24=PATH: the Node 24 binary; default the one .ci/node24.sh fetches. */
+  node24: string | undefined;
+  /** --peers-node=24|20: which Node runs fastify, bare and dispatch (default 24, as the sidecar). */
+  peersNode: "24" | "20";
+  /** --cpu-prof[=rows]: rows run under `node --cpu-prof` (default the sidecar row). */
+  cpuProf: RowId[];
+  /** Preload bench/preload/memory-report.ts into the Node rows (off: --no-memory-report). */
+  memoryReport: boolean;
   /** --baseline=PATH/main.js: a second retry-sidecar build as an extra row (A/B a change). */
   baselineMain: string | undefined;
   /** --sidecar=PATH/main.js: run this build as the retry-sidecar row instead of building dist/. */
@@ -28,7 +43,18 @@ export interface BenchOptions {
   command: string;
 }
 
-const ALL_ROWS: RowId[] = ["direct", "nginx", "haproxy", "fastify", "bare", "sidecar"];
+const BASE_ROWS: RowId[] = [
+  "direct",
+  "nginx",
+  "haproxy",
+  "fastify",
+  "bare",
+  "dispatch",
+  "sidecar",
+  "sidecar-node20",
+];
+/** The Node 24 sidecar in these limits too: the goal is ≥ 90% of the 4Gi throughput at 128Mi. */
+const MEMORY_ROWS = "128Mi,4Gi";
 
 const HELP = `npm run bench [-- options]
   --quick              a few seconds per row, one round (what CI runs); writes bench/results/tmp/quick/
@@ -37,12 +63,23 @@ const HELP = `npm run bench [-- options]
   --rate=R             fixed rate in req/s (default 1000)
   --rate-seconds=S     fixed-rate run per row per round (default 8; quick 2; 0 skips the phase)
   --connections=C      wrk connections (default 32)
-  --rows=a,b           subset of ${ALL_ROWS.join(",")} (direct is always run)
+  --rows=a,b           subset of ${BASE_ROWS.join(",")},sidecar@LIMIT (direct is always run)
+  --memory-limit=Q     memory cgroup limit of the sidecar rows (default: k8s/components/retry-sidecar/native-sidecar.yaml's
+                       limits.memory); "none" runs them outside any cgroup
+  --memory-rows=Q,Q    also run the Node 24 sidecar at these limits (default ${MEMORY_ROWS}; "" for none)
+  --peers-node=24|20   Node that runs fastify, bare and dispatch (default 24, the sidecar's)
+  --node24=PATH        Node 24 binary (default: the one bash .ci/node24.sh fetches from the npm registry)
   --no-scenarios       skip the retry scenarios
-  --sidecar-node-args="--cpu-prof --cpu-prof-dir=/tmp/prof"   extra node flags for the retry-sidecar row
-  --baseline=DIR/main.js   also run another retry-sidecar build (e.g. a copy of dist/ before a change)
-  --sidecar=DIR/main.js    run that build as the retry-sidecar row (default: dist/, rebuilt when stale)
-  --sidecar-env=K=V,...     extra settings for the retry-sidecar row only (e.g. LOG_LEVEL=warn)
+  --sidecar-node-args="--max-semi-space-size=8"   extra node flags for the retry-sidecar rows
+                       (alias --sidecar-node-flags)
+  --sidecar-env=K=V,...    extra settings for the retry-sidecar rows (e.g. MALLOC_ARENA_MAX=2,LOG_LEVEL=warn)
+  --baseline=DIR/main.js   also run another retry-sidecar build (e.g. a copy of dist/ before a change;
+                           the same dist/main.js to A/B node flags or settings only)
+  --baseline-node-args=".." / --baseline-env=K=V   the same for the baseline row (default none)
+  --sidecar=DIR/main.js    run that build as the retry-sidecar rows (default: dist/, rebuilt when stale)
+  --cpu-prof[=row,row]     record a CPU profile of these rows (default: sidecar) into
+                           bench/results/tmp/profiles/, summarised at the end
+  --no-memory-report   do not preload bench/preload/memory-report.ts into the Node rows
   --no-readme          do not rewrite the README's Performance section
   --keep-temp          keep the temp dir (configs, logs)`;
 
@@ -68,9 +105,18 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     "rows",
     "no-scenarios",
     "sidecar-node-args",
+    "sidecar-node-flags",
     "sidecar-env",
     "baseline",
+    "baseline-node-args",
+    "baseline-env",
     "sidecar",
+    "memory-limit",
+    "memory-rows",
+    "peers-node",
+    "node24",
+    "cpu-prof",
+    "no-memory-report",
     "no-readme",
     "keep-temp",
   ]);
@@ -83,11 +129,35 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     if (!Number.isFinite(value) || value < min) throw new Error(`--${name} must be a positive number`);
     return value;
   };
-  const rows = flags.has("rows")
-    ? (["direct", ...(flags.get("rows") ?? "").split(",")].filter((r) =>
-        ALL_ROWS.includes(r as RowId),
-      ) as RowId[])
-    : ALL_ROWS;
+  const isRow = (r: string): r is RowId => BASE_ROWS.includes(r as RowId) || /^sidecar@\S+$/.test(r);
+  const list = (name: string) => (flags.get(name) ?? "").split(",").filter(Boolean);
+  for (const r of list("rows")) if (!isRow(r)) throw new Error(`unknown row ${r}\n${HELP}`);
+  const memoryRows = (flags.has("memory-rows") ? list("memory-rows") : MEMORY_ROWS.split(",")).map(
+    (q) => `sidecar@${q}` as RowId,
+  );
+  const rows: RowId[] = flags.has("rows")
+    ? [
+        "direct",
+        ...list("rows")
+          .filter(isRow)
+          .filter((r) => r !== "direct"),
+      ]
+    : [...BASE_ROWS, ...memoryRows];
+  for (const r of rows) if (r.startsWith("sidecar@") && r !== "sidecar@none") parseQuantity(r.slice(8));
+  const memoryLimit = flags.get("memory-limit");
+  if (memoryLimit !== undefined && memoryLimit !== "none") parseQuantity(memoryLimit);
+  const peersNode = flags.get("peers-node") ?? "24";
+  if (peersNode !== "24" && peersNode !== "20") throw new Error("--peers-node must be 24 or 20");
+  const cpuProf = flags.has("cpu-prof")
+    ? flags.get("cpu-prof") === "true"
+      ? (["sidecar"] as RowId[])
+      : list("cpu-prof").filter(isRow)
+    : [];
+  const nodeArgs = (name: string) => (flags.get(name) ?? "").split(" ").filter(Boolean);
+  const env = (name: string) =>
+    Object.fromEntries(
+      list(name).map((pair) => [pair.slice(0, pair.indexOf("=")), pair.slice(pair.indexOf("=") + 1)]),
+    );
   return {
     quick,
     rounds: Math.round(num("rounds", 5, 1)),
@@ -100,23 +170,33 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     scenarioSeconds: quick ? 1 : 4,
     scenarios: !flags.has("no-scenarios"),
     rows,
-    sidecarNodeArgs: (flags.get("sidecar-node-args") ?? "").split(" ").filter(Boolean),
-    sidecarEnv: Object.fromEntries(
-      (flags.get("sidecar-env") ?? "")
-        .split(",")
-        .filter(Boolean)
-        .map((pair) => [pair.slice(0, pair.indexOf("=")), pair.slice(pair.indexOf("=") + 1)]),
-    ),
+    sidecarNodeArgs: [...nodeArgs("sidecar-node-args"), ...nodeArgs("sidecar-node-flags")],
+    sidecarEnv: env("sidecar-env"),
+    baselineNodeArgs: nodeArgs("baseline-node-args"),
+    baselineEnv: env("baseline-env"),
+    memoryLimit,
+    node24: absolute(flags.get("node24")),
+    peersNode,
+    cpuProf,
+    memoryReport: !flags.has("no-memory-report"),
     baselineMain: absolute(flags.get("baseline")),
     sidecarMain: absolute(flags.get("sidecar")),
     writeReadme:
       !quick &&
       !flags.has("no-readme") &&
       !flags.has("rows") &&
-      !flags.has("sidecar-node-args") &&
-      !flags.has("baseline") &&
-      !flags.has("sidecar-env") &&
-      !flags.has("sidecar"),
+      [
+        "sidecar-node-args",
+        "sidecar-node-flags",
+        "baseline",
+        "sidecar-env",
+        "sidecar",
+        "memory-limit",
+        "memory-rows",
+        "peers-node",
+        "node24",
+        "cpu-prof",
+      ].every((name) => !flags.has(name)),
     keepTemp: flags.has("keep-temp"),
     command: `npm run bench${argv.length ? ` -- ${argv.join(" ")}` : ""}`,
   };

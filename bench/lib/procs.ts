@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, openSync, readFileSync } from "node:fs";
 import { connect, createServer } from "node:net";
+import type { Writable } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
 
 /** CPUs this process may run on, from the kernel's Cpus_allowed_list ("0-1", "0,2"). */
@@ -39,18 +40,22 @@ const started = new Set<ChildProcess>();
 export interface SpawnOptions {
   cpu?: string | undefined;
   env?: NodeJS.ProcessEnv;
-  /** File that receives stdout (and stderr); "ignore" discards it. */
+  /** File that receives stdout (and stderr); without it (and without `stdout`) output is discarded. */
   stdoutFile?: string;
+  /** A pipe (e.g. another child's stdin) that receives stdout and stderr. */
+  stdout?: Writable | "ignore";
+  /** "pipe" to write to the child's stdin (child.stdin), e.g. a log sink. */
+  stdin?: "pipe" | "ignore";
   cwd?: string;
 }
 
 /** Starts a long-running server process (pinned when asked) and remembers it for cleanup. */
 export function startProcess(cmd: string, args: readonly string[], options: SpawnOptions = {}): ChildProcess {
   const [file, argv] = pinned(options.cpu, cmd, args);
-  const out = options.stdoutFile ? openSync(options.stdoutFile, "a") : "ignore";
+  const out = options.stdoutFile ? openSync(options.stdoutFile, "a") : (options.stdout ?? "ignore");
   const child = spawn(file, argv, {
     env: options.env ?? process.env,
-    stdio: ["ignore", out, out],
+    stdio: [options.stdin ?? "ignore", out, out],
     cwd: options.cwd,
   });
   started.add(child);

@@ -73,3 +73,10 @@ export function resetPeakRss(pids: readonly number[]): void {
     }
   }
 }
+
+/** Current resident set (VmRSS) summed over the processes, in MB (10^6 bytes). */
+export function rssMb(pids: readonly number[]): number {
+  let kb = 0;
+  for (const pid of pids) kb += statusKb(pid, "VmRSS");
+  return (kb * 1024) / 1e6;
+}

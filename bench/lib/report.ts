@@ -27,7 +27,7 @@ export function markdown(results: BenchResults, chartPath: string): string {
   const lines: string[] = [];
   lines.push(
     `Measured by \`${meta.command}\` on ${meta.date.slice(0, 16).replace("T", " ")} UTC (commit \`${meta.commit}\`),`,
-    `Node ${meta.node}, ${meta.cpus} CPUs, ${meta.pinning}. ${meta.rounds} interleaved round(s); each cell is the`,
+    `${meta.node24 ? `retry-sidecar on Node ${meta.node24} (the image's line) and on Node ${meta.node20} (its Node 20 row), memory limit ${meta.memoryLimit}; Node peers on ${meta.peersNode}; ` : `Node ${meta.node}, `}${meta.cpus} CPUs, ${meta.pinning}. ${meta.rounds} interleaved round(s); each cell is the`,
     `median with the min–max over rounds in small print. Saturation: wrk, 1 thread, ${meta.connections} connections,`,
     `${meta.satSeconds} s per row per round. Fixed rate: ${meta.rate} req/s open loop for ${meta.rateSeconds} s.`,
     "",
@@ -48,12 +48,17 @@ export function markdown(results: BenchResults, chartPath: string): string {
       } |`,
     );
   }
+  lines.push(...memoryTables(results));
   lines.push("", "| goal | target | measured (median of per-round values, min–max) | |", "|---|---|---|---|");
   for (const goal of results.goals) {
-    const f = goal.unit === "x" ? (v: number) => `${v.toFixed(2)}×` : (v: number) => `${v.toFixed(1)} MB`;
-    lines.push(
-      `| ${goal.name} | ${goal.target} | ${spread(goal.value, f)} | ${goal.met ? "met" : "**not met**"} |`,
-    );
+    const f =
+      goal.unit === "x"
+        ? (v: number) => `${v.toFixed(2)}×`
+        : goal.unit === "MB"
+          ? (v: number) => `${v.toFixed(1)} MB`
+          : (v: number) => String(v);
+    const verdict = goal.target === "A/B" || goal.target === "info" ? "" : goal.met ? "met" : "**not met**";
+    lines.push(`| ${goal.name} | ${goal.target} | ${spread(goal.value, f)} | ${verdict} |`);
   }
   if (results.outage.length > 0) {
     lines.push(
@@ -82,8 +87,61 @@ export function markdown(results: BenchResults, chartPath: string): string {
     }
   }
   if (results.notes.length > 0) lines.push("", ...results.notes.map((n) => `- ${n}`));
+  if (results.profiles && results.profiles.length > 0) {
+    lines.push(
+      "",
+      `CPU profiles (\`--cpu-prof\`): ${results.profiles.map((p) => `\`${p.file.replace(/^.*\/bench\//, "bench/")}\``).join(", ")}; top self time in the \`.top.txt\` beside each.`,
+    );
+  }
   lines.push("", `![bench chart](${chartPath})`);
   return lines.join("\n");
+}
+
+const mb = (bytes: number | undefined) => (bytes === undefined ? "—" : (bytes / 1e6).toFixed(1));
+
+/** Memory as the pod sees it (limit, peaks, OOM kills), and where the resident set went at saturation. */
+function memoryTables(results: BenchResults): string[] {
+  const rows = results.rows.filter((r) => r.id !== "direct");
+  const lines = [
+    "",
+    "Memory (RSS = VmRSS/VmHWM of the process; cgroup peak = memory.max_usage_in_bytes of its memory cgroup, what the limit and the OOM killer see; limit hits = memory.failcnt increase; OOM kills = times the process died (killed by the kernel inside its limit) over the whole run, warm-up included; it is restarted each time, and a round in which it died has no CPU or RSS figure):",
+    "",
+    "| row | Node | memory limit | RSS idle MB | peak RSS MB at saturation | cgroup peak MB | limit hits | OOM kills |",
+    "|---|---|---|---:|---:|---:|---:|---:|",
+  ];
+  for (const row of rows) {
+    const oom = row.deaths ?? row.rounds.reduce((n, f) => n + (f.oomKills || 0), 0);
+    lines.push(
+      `| ${row.label} | ${row.node ?? "—"} | ${row.memoryLimit ?? "—"} | ${fixed(1)(row.idleRssMb ?? Number.NaN)} | ${spread(fig(row, "peakRssMb"), fixed(1))} | ${spread(fig(row, "cgroupPeakMb"), fixed(1))} | ${spread(fig(row, "limitHits"), int)} | ${oom > 0 ? `**${oom}**` : "0"} |`,
+    );
+  }
+  const withMemory = rows.filter((r) => r.memory);
+  if (withMemory.length === 0) return lines;
+  lines.push(
+    "",
+    "Where the resident memory was near the end of the last saturation run, MB (bench/preload/memory-report.ts: /proc/PID/status, `v8.getHeapSpaceStatistics()` physical sizes, `process.memoryUsage()`). Anon outside the V8 heap = RssAnon − V8 committed: malloc arenas, Buffers, V8 zones and compiled code metadata, thread stacks:",
+    "",
+    "| row | RSS | RssFile (node binary) | RssAnon | V8 heap committed | new space | old space | code | large objects | other spaces | anon outside the V8 heap | external | arrayBuffers | brk heap (main malloc arena) | heap limit |",
+    "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+  );
+  for (const row of withMemory) {
+    const m = row.memory;
+    if (!m) continue;
+    const space = (...names: string[]) =>
+      m.heapSpaces
+        .filter((s) => names.includes(s.space_name))
+        .reduce((sum, s) => sum + s.physical_space_size, 0);
+    const newSpace = space("new_space", "new_large_object_space");
+    const old = space("old_space");
+    const code = space("code_space", "code_large_object_space");
+    const large = space("large_object_space");
+    const committed = m.heap.total_physical_size;
+    const anon = m.status.RssAnon ?? Number.NaN;
+    lines.push(
+      `| ${row.label} | ${mb(m.status.VmRSS)} | ${mb(m.status.RssFile)} (${mb(m.smapsByKind["node binary"])}) | ${mb(anon)} | ${mb(committed)} | ${mb(newSpace)} | ${mb(old)} | ${mb(code)} | ${mb(large)} | ${mb(committed - newSpace - old - code - large)} | ${mb(anon - committed)} | ${mb(m.memoryUsage.external)} | ${mb(m.memoryUsage.arrayBuffers)} | ${mb(m.smapsByKind["brk heap"])} | ${mb(m.heap.heap_size_limit)} |`,
+    );
+  }
+  return lines;
 }
 
 export function chart(results: BenchResults): string {

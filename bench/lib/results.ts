@@ -1,17 +1,37 @@
+import type { MemorySnapshot } from "../preload/memory-report.js";
 import type { Summary } from "./stats.js";
 
-/** Row ids; their order is the table's. */
-export type RowId = "direct" | "nginx" | "haproxy" | "fastify" | "bare" | "sidecar" | "baseline";
+/**
+ * Row ids. "sidecar" is what ships: Node 24 (the image's), inside a memory cgroup with the limit of
+ * k8s/components/retry-sidecar/native-sidecar.yaml. "sidecar-node20" is the same build on the machine's Node 20; "sidecar@128Mi"
+ * and the like the Node 24 sidecar inside another limit ("sidecar@none": outside any).
+ */
+export type RowId =
+  | "direct"
+  | "nginx"
+  | "haproxy"
+  | "fastify"
+  | "bare"
+  | "dispatch"
+  | "sidecar"
+  | "sidecar-node20"
+  | "baseline"
+  | `sidecar@${string}`;
 
-export const ROW_LABELS: Record<RowId, string> = {
+export const ROW_LABELS: Record<Exclude<RowId, `sidecar@${string}`>, string> = {
   direct: "direct to upstream",
   nginx: "nginx (proxy_pass)",
   haproxy: "HAProxy",
   fastify: "fastify + reply-from",
-  bare: "bare hono + undici",
+  bare: "naive hono + undici request()",
+  dispatch: "bare node:http + undici Pool.dispatch",
   sidecar: "retry-sidecar",
+  "sidecar-node20": "retry-sidecar",
   baseline: "retry-sidecar (baseline build)",
 };
+
+export const isSidecarRow = (id: RowId) =>
+  id === "sidecar" || id === "sidecar-node20" || id === "baseline" || id.startsWith("sidecar@");
 
 /** What one row measured in one round. */
 export interface RoundFigures {
@@ -22,6 +42,12 @@ export interface RoundFigures {
   /** CPU of the proxy process(es) per request at saturation; NaN for the direct row. */
   satCpuUs: number;
   peakRssMb: number;
+  /** Peak charged to the row's memory cgroup during the saturation run (NaN outside a cgroup). */
+  cgroupPeakMb: number;
+  /** memory.failcnt increase during the saturation run: charges that hit the limit. */
+  limitHits: number;
+  /** Times the process died (OOM-killed) during the round; it is restarted for the next. */
+  oomKills: number;
   rateCpuUs: number;
   rateP50Us: number;
   rateP99Us: number;
@@ -37,6 +63,16 @@ export type FigureName = keyof RoundFigures;
 export interface RowResult {
   id: RowId;
   label: string;
+  /** Node rows: the Node.js version that ran it. */
+  node?: string | undefined;
+  /** The memory cgroup limit it ran in ("256Mi"), "none", or "none (cgroup failed: why)". */
+  memoryLimit?: string | undefined;
+  /** Times the process died on its own over the whole run, warm-up included (OOM kills). */
+  deaths?: number;
+  /** Resident set (VmRSS) after start and one request, before any load. */
+  idleRssMb?: number;
+  /** Node rows: where memory was at the end of the last saturation run (bench/preload/memory-report.ts). */
+  memory?: MemorySnapshot | undefined;
   rounds: RoundFigures[];
   summary: Record<FigureName, Summary>;
 }
@@ -47,7 +83,7 @@ export interface Goal {
   /** Per-round values (ratios, or MB for the memory goal); the median decides. */
   value: Summary;
   met: boolean;
-  unit: "x" | "MB";
+  unit: "x" | "MB" | "count";
 }
 
 export interface OutageScenario {
@@ -82,10 +118,18 @@ export interface BenchResults {
     rate: number;
     rateSeconds: number;
     quick: boolean;
+    /** The Node.js versions: the sidecar's (the image's line), the machine's, and the peers'. */
+    node24?: string;
+    node20?: string;
+    peersNode?: string;
+    /** The memory limit of the sidecar rows, and where it came from. */
+    memoryLimit?: string;
   };
   rows: RowResult[];
   goals: Goal[];
   outage: OutageScenario[];
   flaky: FlakyScenario[];
   notes: string[];
+  /** CPU profiles written by --cpu-prof, summarised (bench/lib/cpuprofile.ts). */
+  profiles?: { row: string; file: string; summary: string }[];
 }

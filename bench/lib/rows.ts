@@ -2,6 +2,8 @@ import type { ChildProcess } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+import { pathToFileURL } from "node:url";
+import { createMemoryCgroup, inCgroup, type MemoryCgroup, removeCgroup, sampleCgroup } from "./cgroup.js";
 import { haproxyConfig } from "./haproxy.js";
 import { proxyConfig, type UpstreamPorts, upstreamConfig, writeConfig } from "./nginx.js";
 import { freePort, startProcess, stopProcess, waitForPort } from "./procs.js";
@@ -14,6 +16,16 @@ export interface Running {
   /** The processes whose CPU and memory count for this row (re-read each time: workers may change). */
   pids: () => number[];
   stop: () => Promise<void>;
+  /** Node rows: the node binary that runs it. */
+  node?: string;
+  /** The memory cgroup it runs in, or why it could not be made. */
+  cgroup?: MemoryCgroup | undefined;
+  cgroupError?: string | undefined;
+  /** Where the preloaded memory report writes on SIGUSR2. */
+  memoryReportFile?: string | undefined;
+  /** Times it died on its own (OOM kills), and a restart when it has. */
+  deaths?: () => number;
+  ensureAlive?: () => Promise<void>;
 }
 
 export interface RowContext {
@@ -21,14 +33,31 @@ export interface RowContext {
   buildDir: string;
   repoDir: string;
   proxyCpu: string | undefined;
+  loadCpu: string | undefined;
   upstreamPort: number;
-  /** Extra `node` flags for the retry-sidecar row (e.g. --cpu-prof). */
+  /** The Node.js binaries: the image's line (Node 24) and the machine's (the bench's own). */
+  node24: string;
+  node20: string;
+  /** Which of the two runs the Node peers (fastify, bare, dispatch). */
+  peersNode: string;
+  /** Extra `node` flags and settings for the retry-sidecar rows (e.g. --max-semi-space-size=8). */
   sidecarNodeArgs: string[];
   sidecarEnv: Record<string, string>;
+  /** The same for the baseline row (an A/B of flags: --baseline=<same build> --sidecar-node-args=...). */
+  baselineNodeArgs: string[];
+  baselineEnv: Record<string, string>;
   /** Another build's main.js, run as the "baseline" row to A/B a change in one interleaved run. */
   baselineMain: string | undefined;
   /** The retry-sidecar build under test (dist/main.js unless --sidecar says otherwise). */
   sidecarMain: string;
+  /** Memory limit of the sidecar rows' cgroups ("256Mi"), undefined for none. */
+  memoryLimit: string | undefined;
+  /** Rows that run under `node --cpu-prof`, and where the profiles go. */
+  cpuProf: readonly RowId[];
+  profileDir: string;
+  /** Preload the memory report (bench/preload/memory-report.ts) into the Node rows. */
+  memoryReport: boolean;
+  log: (line: string) => void;
 }
 
 function readPid(file: string): number | undefined {
@@ -87,23 +116,106 @@ export async function startUpstream(dir: string, cpu: string | undefined): Promi
   return { ...running, ...ports };
 }
 
+/** How a Node row runs: which node, inside which memory limit, with which flags and settings. */
+export interface NodeSpec {
+  node: string;
+  nodeArgs: string[];
+  env: Record<string, string>;
+  /** A memory cgroup limit ("256Mi"), or undefined to run outside any limit of the bench's own. */
+  memoryLimit: string | undefined;
+}
+
+let cgroupSerial = 0;
+
+/**
+ * Starts a Node server. With a memory limit it runs in its own memory cgroup, created before and
+ * removed after (see cgroup.ts). Its stdout goes through a pipe to a `cat` on the load CPU, as a
+ * container's stdout goes to the runtime's log pipe: log lines are then not page cache charged
+ * to the cgroup. If it dies (the OOM killer), the next measurement restarts it, as the kubelet
+ * restarts a container, and the death is counted.
+ */
 async function startNode(
   name: string,
   script: string,
-  nodeArgs: string[],
-  env: Record<string, string>,
+  spec: NodeSpec,
   port: number,
   ctx: RowContext,
 ): Promise<Running> {
-  const child = startProcess(process.execPath, [...nodeArgs, script], {
-    cpu: ctx.proxyCpu,
-    env: { ...process.env, NODE_ENV: "production", ...env },
-    stdoutFile: join(ctx.dir, `${name}.out`),
-    cwd: ctx.dir,
-  });
-  await waitForPort(port, name, child);
-  const pid = child.pid ?? 0;
-  return { port, pids: () => [pid], stop: () => stopProcess(child, 5000) };
+  let cgroup: MemoryCgroup | undefined;
+  let cgroupError: string | undefined;
+  if (spec.memoryLimit !== undefined) {
+    const made = createMemoryCgroup(
+      `retry-sidecar-bench-${process.pid}-${++cgroupSerial}-${name}`,
+      spec.memoryLimit,
+    );
+    if ("error" in made) {
+      cgroupError = made.error;
+      ctx.log(`bench: WARNING: ${name} runs outside any memory cgroup: ${made.error}`);
+    } else cgroup = made;
+  }
+  const memoryReportFile = ctx.memoryReport ? join(ctx.dir, `${name}.memory.json`) : undefined;
+  const preload = memoryReportFile
+    ? [`--import=${pathToFileURL(join(ctx.buildDir, "preload", "memory-report.js")).href}`]
+    : [];
+  const rowId = name as RowId;
+  const prof = ctx.cpuProf.includes(rowId)
+    ? [
+        "--cpu-prof",
+        `--cpu-prof-dir=${ctx.profileDir}`,
+        `--cpu-prof-name=${name.replace(/[^\w.@-]/g, "_")}.cpuprofile`,
+      ]
+    : [];
+  const args = [...preload, ...prof, ...spec.nodeArgs, script];
+  const env = {
+    ...process.env,
+    NODE_ENV: "production",
+    ...(memoryReportFile ? { BENCH_MEMORY_REPORT: memoryReportFile } : {}),
+    ...spec.env,
+  };
+  const logFile = join(ctx.dir, `${name}.out`);
+  let deaths = 0;
+  let stopping = false;
+  let child: ChildProcess;
+  let sink: ChildProcess;
+  const spawnIt = async () => {
+    sink = startProcess("sh", ["-c", 'exec cat >> "$0"', logFile], { cpu: ctx.loadCpu, stdin: "pipe" });
+    const [cmd, argv] = cgroup ? inCgroup(cgroup, spec.node, args) : [spec.node, args];
+    child = startProcess(cmd, argv, { cpu: ctx.proxyCpu, env, stdout: sink.stdin ?? "ignore", cwd: ctx.dir });
+    // The child holds its own copy of the pipe; ours would keep cat from seeing EOF.
+    sink.stdin?.destroy();
+    child.once("exit", (code, signal) => {
+      if (stopping) return;
+      deaths++;
+      const oom = cgroup ? sampleCgroup(cgroup).oomKills : 0;
+      ctx.log(
+        `bench: WARNING: ${name} died (${signal ?? `exit ${code}`}${oom > 0 ? `, ${oom} OOM kill(s) in its cgroup` : ""})`,
+      );
+    });
+    await waitForPort(port, name, child);
+  };
+  await spawnIt();
+  const alive = () => child.exitCode === null && child.signalCode === null;
+  return {
+    port,
+    pids: () => (alive() ? [child.pid ?? 0] : []),
+    node: spec.node,
+    cgroup,
+    cgroupError,
+    memoryReportFile,
+    deaths: () => deaths,
+    ensureAlive: async () => {
+      if (alive()) return;
+      ctx.log(`bench: restarting ${name}`);
+      await spawnIt();
+    },
+    stop: async () => {
+      stopping = true;
+      // A profiled process writes its .cpuprofile on the way out: give it time.
+      await stopProcess(child, prof.length > 0 ? 60_000 : 5000);
+      await stopProcess(sink, 5000);
+      if (cgroup) await removeCgroup(cgroup);
+    },
+  };
 }
 
 /** Environment for a retry-sidecar on loopback (both listeners) in front of an upstream port. */
@@ -118,22 +230,55 @@ export function sidecarEnv(port: number, adminPort: number, upstreamPort: number
   };
 }
 
+/** How each retry-sidecar row runs (Node, limit, flags); undefined for the other rows. */
+export function sidecarSpec(id: RowId, ctx: RowContext): (NodeSpec & { main: string }) | undefined {
+  const sidecar = { nodeArgs: ctx.sidecarNodeArgs, env: ctx.sidecarEnv, main: ctx.sidecarMain };
+  if (id === "sidecar") return { ...sidecar, node: ctx.node24, memoryLimit: ctx.memoryLimit };
+  if (id === "sidecar-node20") return { ...sidecar, node: ctx.node20, memoryLimit: ctx.memoryLimit };
+  if (id.startsWith("sidecar@")) {
+    const limit = id.slice("sidecar@".length);
+    return { ...sidecar, node: ctx.node24, memoryLimit: limit === "none" ? undefined : limit };
+  }
+  if (id === "baseline" && ctx.baselineMain !== undefined) {
+    const main = ctx.baselineMain;
+    return {
+      node: ctx.node24,
+      nodeArgs: ctx.baselineNodeArgs,
+      env: ctx.baselineEnv,
+      main,
+      memoryLimit: ctx.memoryLimit,
+    };
+  }
+  return undefined;
+}
+
 export async function startSidecar(
   ctx: RowContext,
   name: string,
   upstreamPort: number,
-  extraEnv: Record<string, string> = {},
-  nodeArgs: string[] = [],
-  main = ctx.sidecarMain,
+  spec: NodeSpec & { main: string },
 ): Promise<Running> {
   const port = await freePort();
-  const env = { ...sidecarEnv(port, await freePort(), upstreamPort), ...extraEnv };
-  return startNode(name, main, nodeArgs, env, port, ctx);
+  const env = { ...sidecarEnv(port, await freePort(), upstreamPort), ...spec.env };
+  return startNode(name, spec.main, { ...spec, env }, port, ctx);
 }
 
 export async function startRow(id: Exclude<RowId, "direct">, ctx: RowContext): Promise<Running> {
   const port = await freePort();
   const up = ctx.upstreamPort;
+  const peer = (file: string) =>
+    startNode(
+      id,
+      join(ctx.buildDir, "peers", file),
+      {
+        node: ctx.peersNode,
+        nodeArgs: [],
+        env: { PORT: String(port), UPSTREAM_URL: `http://127.0.0.1:${up}` },
+        memoryLimit: undefined,
+      },
+      port,
+      ctx,
+    );
   switch (id) {
     case "nginx": {
       const conf = writeConfig(ctx.dir, "nginx-proxy", proxyConfig(ctx.dir, port, up));
@@ -162,26 +307,15 @@ export async function startRow(id: Exclude<RowId, "direct">, ctx: RowContext): P
       );
     }
     case "fastify":
-      return startNode(
-        "fastify",
-        join(ctx.buildDir, "peers", "fastify-reply-from.js"),
-        [],
-        { PORT: String(port), UPSTREAM_URL: `http://127.0.0.1:${up}` },
-        port,
-        ctx,
-      );
+      return peer("fastify-reply-from.js");
     case "bare":
-      return startNode(
-        "bare",
-        join(ctx.buildDir, "peers", "bare-hono-undici.js"),
-        [],
-        { PORT: String(port), UPSTREAM_URL: `http://127.0.0.1:${up}` },
-        port,
-        ctx,
-      );
-    case "sidecar":
-      return startSidecar(ctx, "sidecar", up, ctx.sidecarEnv, ctx.sidecarNodeArgs);
-    case "baseline":
-      return startSidecar(ctx, "baseline", up, {}, [], ctx.baselineMain);
+      return peer("bare-hono-undici.js");
+    case "dispatch":
+      return peer("dispatch-forwarder.js");
+    default: {
+      const spec = sidecarSpec(id, ctx);
+      if (!spec) throw new Error(`unknown row ${id}`);
+      return startSidecar(ctx, id, up, spec);
+    }
   }
 }

@@ -15,7 +15,7 @@ import {
 /**
  * Every setting, in one place: the environment variable, its default (as the string an operator
  * would write), a one-line meaning for `--help`, and the parser. The defaults are the contract of
- * ../shared/SPEC.md "Configuration"; units are in the names.
+ * docs/contract.md "Configuration"; units are in the names.
  */
 export const settings = {
   UPSTREAM_URL: {

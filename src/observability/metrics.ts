@@ -14,7 +14,7 @@ const SKIP_REASONS: readonly SkipReason[] = [
 // so the buckets reach past prom-client's default 10 s.
 const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30];
 
-/** The metrics of ../shared/SPEC.md "Metrics", on their own registry. Names and labels are fixed. */
+/** The metrics of docs/contract.md "Metrics", on their own registry. Names and labels are fixed. */
 export function createMetrics(routes: readonly string[]) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });

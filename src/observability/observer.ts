@@ -8,7 +8,7 @@ import type { RefreshEvents } from "../upstream/endpoint-refresh.js";
 import type { Logger } from "./logger.js";
 import type { Metrics } from "./metrics.js";
 
-/** The fields of a "request completed" log line (SPEC "Logs"). */
+/** The fields of a "request completed" log line (docs/contract.md "Logs"). */
 interface CompletedFields {
   reqId: string;
   route: string;

@@ -50,7 +50,7 @@ export function createAttemptSender(
     const endpoint = endpoints.choose(tried);
     sender.target = endpoint?.key;
     if (endpoint === undefined) return Promise.resolve(noEndpoint());
-    const fresh = tried !== undefined && tried.has(endpoint.key);
+    const fresh = tried?.has(endpoint.key) === true;
     if (tried === undefined) firstTried = endpoint;
     else tried.add(endpoint.key);
     return upstream.send(

@@ -15,7 +15,7 @@ export interface DrainParts {
 }
 
 /**
- * SPEC "Shutdown", in order: stop accepting connections, let the requests in flight (their
+ * docs/contract.md "Shutdown", in order: stop accepting connections, let the requests in flight (their
  * retries included) finish within the grace period, abort the rest, then close everything. The
  * caller has already turned /readyz to 503; the admin listener stays up until the very end.
  */

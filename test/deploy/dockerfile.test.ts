@@ -36,9 +36,20 @@ function ignored(path: string): boolean {
 describe("Dockerfile", () => {
   it("is multi-stage: a build stage, a production-dependencies stage and the runtime stage", () => {
     expect(stages.map((s) => s.name)).toEqual(["build", "deps", "runtime"]);
-    expect(runs(stages[0] as Stage)).toContain("npm ci --no-audit --no-fund");
+    expect(runs(stages[0] as Stage)).toContain("npm ci --ignore-scripts --no-audit --no-fund");
     expect(runs(stages[0] as Stage)).toContain("npm run build");
     expect(runs(stages[1] as Stage).some((r) => /^npm ci --omit=dev\b/.test(r))).toBe(true);
+  });
+
+  it("installs with --ignore-scripts: the clone's `prepare` build must not run before the sources are copied", () => {
+    // package.json's "prepare" builds dist/ after `npm ci` in a clone. In the build stage only
+    // package.json and the lock file are there at install time, so the build is its own step;
+    // no dependency's install script runs in the image build either.
+    const installs = stages.flatMap(runs).filter((r) => /^npm ci\b/.test(r));
+    expect(installs).toHaveLength(2);
+    for (const install of installs) expect(install.split(/\s+/), install).toContain("--ignore-scripts");
+    const pkg = JSON.parse(readFileSync(join(repoRoot, "package.json"), "utf8"));
+    expect(pkg.scripts.prepare).toBeDefined();
   });
 
   it("pins every stage to the same patch release of an LTS (even-numbered) Node.js image", () => {
@@ -58,7 +69,11 @@ describe("Dockerfile", () => {
     expect(entrypoint?.exec, "ENTRYPOINT must be a JSON array").toBeDefined();
     if (cmd) expect(cmd.exec, "CMD must be a JSON array").toBeDefined();
     const command = [...(entrypoint?.exec ?? []), ...(cmd?.exec ?? [])];
-    expect(command.slice(0, 2)).toEqual(["node", "dist/main.js"]);
+    expect(command[0]).toBe("node");
+    // Between node and the script only node's own flags (the measured memory settings).
+    const script = command.indexOf("dist/main.js");
+    expect(script).toBeGreaterThan(0);
+    for (const flag of command.slice(1, script)) expect(flag).toMatch(/^--[a-z-]+(=\S+)?$/);
     expect(command.join(" ")).not.toMatch(/\bnpm\b|\bsh\b|\bbash\b/);
   });
 
@@ -125,5 +140,19 @@ describe("Dockerfile", () => {
     expect(sources.length).toBeGreaterThan(0);
     for (const source of sources) expect(ignored(source), source).toBe(false);
     expect(ignored("src/main.ts")).toBe(false);
+  });
+});
+
+describe("memory settings where the process starts", () => {
+  it("the image and npm start run node with the same measured flags and malloc arenas", () => {
+    const entrypoint = final.steps.filter((s) => s.keyword === "ENTRYPOINT").at(-1)?.exec ?? [];
+    const flags = entrypoint.slice(1, entrypoint.indexOf("dist/main.js"));
+    expect(flags).toContain("--max-semi-space-size=8");
+    const env = final.steps.filter((s) => s.keyword === "ENV").map((s) => s.args.join(" "));
+    expect(env.join(" ")).toMatch(/MALLOC_ARENA_MAX=2/);
+    const pkg = JSON.parse(readFileSync(join(repoRoot, "package.json"), "utf8")) as {
+      scripts: { start: string };
+    };
+    expect(pkg.scripts.start).toBe(`MALLOC_ARENA_MAX=2 node ${flags.join(" ")} dist/main.js`);
   });
 });

@@ -3,6 +3,7 @@ import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parseDockerfile } from "./helpers/dockerfile.js";
 import { repoRoot, requireBuild } from "./helpers/paths.js";
 import {
   type FlakyUpstream,
@@ -14,9 +15,16 @@ import {
 } from "./helpers/processes.js";
 
 // What the Dockerfile's deps and runtime stages do, without Docker: dist/, package.json and the
-// lock file in a clean folder, `npm ci --omit=dev`, then `node dist/main.js`. A runtime
-// dependency that sits in devDependencies makes the sidecar fail to start here.
+// lock file in a clean folder, the deps stage's own `npm ci --omit=dev ...` command, then
+// `node dist/main.js`. A runtime dependency that sits in devDependencies makes the sidecar fail
+// to start here.
 requireBuild();
+const depsInstall = parseDockerfile()
+  .stages.find((s) => s.name === "deps")
+  ?.steps.filter((s) => s.keyword === "RUN")
+  .map((s) => s.args.join(" ").split("&&")[0]?.trim() ?? "")
+  .find((command) => command.startsWith("npm ci"));
+if (!depsInstall) throw new Error("the Dockerfile's deps stage runs no `npm ci`");
 const dir = mkdtempSync(join(tmpdir(), "retry-sidecar-install-"));
 const pkg = JSON.parse(readFileSync(join(repoRoot, "package.json"), "utf8")) as {
   dependencies: Record<string, string>;
@@ -28,13 +36,15 @@ let sidecar: Sidecar | undefined;
 beforeAll(() => {
   cpSync(join(repoRoot, "dist"), join(dir, "dist"), { recursive: true });
   for (const file of ["package.json", "package-lock.json"]) cpSync(join(repoRoot, file), join(dir, file));
-  const install = spawnSync("npm", ["ci", "--omit=dev", "--no-audit", "--no-fund"], {
+  const [npm = "npm", ...npmArgs] = depsInstall.split(/\s+/);
+  expect(npmArgs).toContain("--omit=dev");
+  const install = spawnSync(npm, npmArgs, {
     cwd: dir,
     encoding: "utf8",
     timeout: 240_000,
     env: { ...process.env, NODE_ENV: "production" },
   });
-  expect(install.status, `npm ci --omit=dev failed:\n${install.stdout}\n${install.stderr}`).toBe(0);
+  expect(install.status, `${depsInstall} failed:\n${install.stdout}\n${install.stderr}`).toBe(0);
 }, 300_000);
 
 afterAll(async () => {
@@ -51,6 +61,15 @@ describe("a production install (npm ci --omit=dev) of dist/", () => {
     for (const name of Object.keys(pkg.devDependencies)) {
       expect(existsSync(join(dir, "node_modules", name)), name).toBe(false);
     }
+  });
+
+  it("skips the `prepare` build where there is no TypeScript, so a plain `npm ci --omit=dev` works too", () => {
+    cpSync(join(repoRoot, "scripts"), join(dir, "scripts"), { recursive: true });
+    const before = readFileSync(join(dir, "dist", "main.js"), "utf8");
+    const prepare = spawnSync("npm", ["run", "prepare"], { cwd: dir, encoding: "utf8", timeout: 60_000 });
+    expect(prepare.status, `${prepare.stdout}\n${prepare.stderr}`).toBe(0);
+    expect(prepare.stdout).toMatch(/typescript is not installed .* build skipped/);
+    expect(readFileSync(join(dir, "dist", "main.js"), "utf8")).toBe(before);
   });
 
   it("starts, serves /healthz and /readyz, and forwards a request upstream with retries", async () => {

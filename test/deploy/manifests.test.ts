@@ -1,40 +1,59 @@
 import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import { describe, expect, it } from "vitest";
 import { imageUid } from "./helpers/dockerfile.js";
 import {
   findKubectl,
   kubectlKustomize,
-  kustomization,
+  kustomizationInputs,
   type Manifest,
-  parseEnvFile,
   rawManifests,
 } from "./helpers/kustomize.js";
 import { alertRules, dashboard } from "./helpers/observability.js";
-import { k8sDir, repoRoot } from "./helpers/paths.js";
+import { existingAppDir, k8sDir, repoRoot } from "./helpers/paths.js";
 import { modelModule, unknownFieldErrors } from "./helpers/strict-fields.js";
 
 const kubectl = findKubectl();
 if (!kubectl) {
-  console.warn("kubectl not found: `kubectl kustomize k8s/` is skipped; the schema checks run on the files");
+  console.warn(
+    "kubectl not found: the checks of `kubectl kustomize` output are skipped; the schema checks run on the files",
+  );
 }
-const built: Manifest[] = kubectl ? kubectlKustomize(kubectl) : [];
-const raw = rawManifests();
-/** What `kubectl apply -k k8s/` would send, or the files themselves where kubectl is missing. */
-const manifests = kubectl ? built : raw;
+const kustomizations = [k8sDir, existingAppDir].map((dir) => relative(repoRoot, dir));
+/** What `kubectl apply -k` would send, per kustomization (nothing where kubectl is missing). */
+const rendered = new Map(
+  kustomizations.map((dir) => [dir, kubectl ? kubectlKustomize(kubectl, join(repoRoot, dir)) : []]),
+);
+const built = rendered.get("k8s") ?? [];
+const raw = kustomizations.flatMap((dir) =>
+  rawManifests(join(repoRoot, dir)).map((m) => ({ dir, manifest: m })),
+);
 
-const sidecarEnv = parseEnvFile(readFileSync(join(k8sDir, "retry-sidecar.env"), "utf8"));
-const find = (kind: string, name?: string) => {
+const findIn = (manifests: Manifest[], kind: string, name?: string) => {
   const found = manifests.find((m) => m.kind === kind && (!name || m.metadata.name.startsWith(name)));
   if (!found) throw new Error(`no ${kind} ${name ?? ""} in the kustomization`);
   return found;
 };
-const deployment = find("Deployment", "registration");
-const podSpec = deployment.spec.template.spec;
-const sidecar = podSpec.initContainers?.find((c: { name: string }) => c.name === "retry-sidecar");
-const app = podSpec.containers.find((c: { name: string }) => c.name === "registration");
-const portNamed = (name: string) =>
-  sidecar.ports.find((p: { name: string }) => p.name === name)?.containerPort as number | undefined;
+
+/** The parts of one rendered kustomization that the checks look at. */
+function partsOf(manifests: Manifest[]) {
+  const deployment = findIn(manifests, "Deployment");
+  const podSpec = deployment.spec.template.spec;
+  const sidecar = podSpec.initContainers?.find((c: { name: string }) => c.name === "retry-sidecar");
+  const config = findIn(manifests, "ConfigMap", "retry-sidecar-config-");
+  return {
+    deployment,
+    podSpec,
+    sidecar,
+    // The component adds the sidecar to initContainers, so the first container stays the app's.
+    app: podSpec.containers[0],
+    settings: config.data as Record<string, string>,
+    configName: config.metadata.name,
+    podMonitor: findIn(manifests, "PodMonitor"),
+    portNamed: (name: string) =>
+      sidecar?.ports.find((p: { name: string }) => p.name === name)?.containerPort as number | undefined,
+  };
+}
 
 /** kubernetes-models (Kubernetes 1.33 schemas) or @kubernetes-models/prometheus-operator (CRDs v0.65). */
 async function modelOf(manifest: Manifest) {
@@ -77,26 +96,17 @@ describe("k8s/ kustomization", () => {
     expect(built.map((m) => m.kind).sort()).toEqual(
       ["ConfigMap", "ConfigMap", "Deployment", "PodMonitor", "PrometheusRule", "Service"].sort(),
     );
-    // The sidecar's ConfigMap name carries the content hash, and the Deployment refers to it.
-    const config = built.find(
-      (m) => m.kind === "ConfigMap" && m.metadata.name.startsWith("retry-sidecar-config-"),
-    );
-    expect(sidecar.envFrom[0].configMapRef.name).toBe(config?.metadata.name);
-    expect(sidecar.image).toMatch(/\/retry-sidecar:\d+\.\d+\.\d+$/);
   });
 
-  it("lists every file of k8s/ that is a manifest or a generator input", () => {
-    const k = kustomization();
-    const used = [
-      ...(k.resources ?? []),
-      ...(k.configMapGenerator ?? []).flatMap((g) => [...(g.envs ?? []), ...(g.files ?? [])]),
-    ];
-    for (const file of used) expect(existsSync(join(k8sDir, file)), file).toBe(true);
+  it.each(kustomizations)("%s: every file it or its components name exists", (dir) => {
+    const inputs = kustomizationInputs(join(repoRoot, dir));
+    expect(inputs.length).toBeGreaterThan(1);
+    for (const file of inputs) expect(existsSync(join(repoRoot, file)), file).toBe(true);
   });
 
   const all = [
-    ...(kubectl ? built.map((m) => ["built", m] as const) : []),
-    ...raw.map((m) => ["file", m] as const),
+    ...[...rendered].flatMap(([dir, manifests]) => manifests.map((m) => [`built ${dir}`, m] as const)),
+    ...raw.map(({ dir, manifest }) => [`file ${dir}`, manifest] as const),
   ];
   it.each(all.map(([source, m]) => [`${source}: ${m.kind} ${m.metadata.name}`, m] as const))(
     "%s validates against its schema",
@@ -107,56 +117,74 @@ describe("k8s/ kustomization", () => {
   );
 
   it("has no field the API does not know (kubectl apply validates fields strictly)", () => {
-    expect(unknownFieldErrors(manifests)).toEqual([]);
+    expect(unknownFieldErrors([...[...rendered.values()].flat(), ...raw.map((r) => r.manifest)])).toEqual([]);
   });
 
   it("would catch a misspelt field (the check is not vacuous)", () => {
-    const misspelt = structuredClone(deployment);
-    misspelt.spec.template.spec.initContainers[0].securityContext.readOnlyRootFileSystem = true;
+    const misspelt = structuredClone(
+      findIn(
+        raw.map((r) => r.manifest),
+        "Deployment",
+      ),
+    );
+    misspelt.spec.template.spec.containers[0].securityContext.readOnlyRootFileSystem = true;
     const errors = unknownFieldErrors([misspelt]);
     expect(errors).toHaveLength(1);
     expect(errors[0]).toMatch(/readOnlyRootFileSystem/);
   });
 });
 
-describe("the registration Deployment", () => {
+describe.skipIf(!kubectl).each(kustomizations)("the sidecar the component adds, in %s", (dir) => {
+  const parts = () => partsOf(rendered.get(dir) ?? []);
+
   it("runs retry-sidecar as a native sidecar: an init container with restartPolicy Always", () => {
+    const { sidecar, podSpec } = parts();
     expect(sidecar, "initContainers[retry-sidecar]").toBeDefined();
     expect(sidecar.restartPolicy).toBe("Always");
     expect(podSpec.containers.map((c: { name: string }) => c.name)).not.toContain("retry-sidecar");
   });
 
-  it("points the app's BILLING_URL at the sidecar on loopback", () => {
-    const billing = app.env.find((e: { name: string }) => e.name === "BILLING_URL");
-    expect(billing?.value).toBe(`http://127.0.0.1:${sidecarEnv.PORT}`);
-    expect(sidecarEnv.LISTEN_HOST).toBe("127.0.0.1");
-    expect(portNamed("sidecar-proxy")).toBe(Number(sidecarEnv.PORT));
+  it("runs the image the kustomization names, not the placeholder", () => {
+    expect(parts().sidecar.image).toMatch(/^[a-z0-9.-]+\/.+\/retry-sidecar:\d+\.\d+\.\d+$/);
   });
 
-  it("takes the sidecar's settings from the ConfigMap", () => {
-    expect(sidecar.envFrom).toHaveLength(1);
-    expect(sidecar.envFrom[0].configMapRef.name).toMatch(/^retry-sidecar-config/);
-    expect(sidecarEnv.UPSTREAM_URL).toMatch(/^https?:\/\//);
+  it("points the app's BILLING_URL at the sidecar on loopback", () => {
+    const { app, settings, portNamed } = parts();
+    const billing = app.env.filter((e: { name: string }) => e.name === "BILLING_URL");
+    expect(billing).toEqual([{ name: "BILLING_URL", value: `http://127.0.0.1:${settings.PORT}` }]);
+    expect(settings.LISTEN_HOST).toBe("127.0.0.1");
+    expect(portNamed("sidecar-proxy")).toBe(Number(settings.PORT));
+  });
+
+  it("takes the sidecar's settings from the generated ConfigMap, with the kustomization's upstream", () => {
+    const { sidecar, settings, configName } = parts();
+    expect(sidecar.envFrom).toEqual([{ configMapRef: { name: configName } }]);
+    expect(configName).toMatch(/^retry-sidecar-config-[a-z0-9]{10}$/);
+    expect(settings.UPSTREAM_URL).toMatch(/^https?:\/\/[a-z0-9.-]+\.svc\.cluster\.local:\d+$/);
   });
 
   it("probes the admin port: startup and liveness on /healthz, readiness on /readyz", () => {
-    expect(portNamed("sidecar-admin")).toBe(Number(sidecarEnv.ADMIN_PORT ?? 9464));
+    const { sidecar, settings, portNamed } = parts();
+    expect(portNamed("sidecar-admin")).toBe(Number(settings.ADMIN_PORT ?? 9464));
     expect(sidecar.startupProbe.httpGet).toEqual({ path: "/healthz", port: "sidecar-admin" });
     expect(sidecar.livenessProbe.httpGet).toEqual({ path: "/healthz", port: "sidecar-admin" });
     expect(sidecar.readinessProbe.httpGet).toEqual({ path: "/readyz", port: "sidecar-admin" });
-    expect(sidecarEnv.ADMIN_HOST).toBe("0.0.0.0");
+    expect(settings.ADMIN_HOST).toBe("0.0.0.0");
   });
 
   it("requests and limits resources sized for the sidecar's measured footprint", () => {
+    const { sidecar, app } = parts();
     const { requests, limits } = sidecar.resources;
     expect(quantity(requests.cpu)).toBeGreaterThan(0);
-    // Peak RSS target of the #4 bench is 80 MB: the request covers it, the limit leaves headroom.
+    // The peak RSS goal of `npm run bench` (README "Performance") is 80 MB: the request covers
+    // it, the limit leaves headroom above what was measured.
     expect(quantity(requests.memory)).toBeGreaterThanOrEqual(80 * 1000 ** 2);
     expect(quantity(limits.memory)).toBeGreaterThan(quantity(requests.memory));
     expect(app.resources.requests).toBeDefined();
   });
 
   it("runs every container non-root, read-only, unprivileged, without capabilities, under RuntimeDefault seccomp", () => {
+    const { podSpec, sidecar } = parts();
     expect(podSpec.securityContext.runAsNonRoot).toBe(true);
     expect(podSpec.securityContext.seccompProfile).toEqual({ type: "RuntimeDefault" });
     expect(podSpec.automountServiceAccountToken).toBe(false);
@@ -176,11 +204,62 @@ describe("the registration Deployment", () => {
   });
 
   it("gives the pod a termination grace period longer than the sidecar's SHUTDOWN_GRACE_MS", () => {
-    const graceMs = Number(sidecarEnv.SHUTDOWN_GRACE_MS ?? 15_000);
-    expect(podSpec.terminationGracePeriodSeconds * 1000).toBeGreaterThan(graceMs);
+    const { podSpec, settings } = parts();
+    const graceMs = Number(settings.SHUTDOWN_GRACE_MS ?? 15_000);
+    // 30 s is Kubernetes' default when the Deployment does not set it.
+    expect((podSpec.terminationGracePeriodSeconds ?? 30) * 1000).toBeGreaterThan(graceMs);
   });
 
+  it("has a PodMonitor that selects the pods and scrapes the sidecar's admin port", () => {
+    const { podMonitor, deployment } = parts();
+    const podLabels = deployment.spec.template.metadata.labels;
+    expect(Object.keys(podMonitor.spec.selector.matchLabels).length).toBeGreaterThan(0);
+    for (const [key, value] of Object.entries(podMonitor.spec.selector.matchLabels)) {
+      expect(podLabels[key], key).toBe(value);
+    }
+    expect(podMonitor.spec.podMetricsEndpoints).toEqual([
+      expect.objectContaining({ port: "sidecar-admin", path: "/metrics" }),
+    ]);
+  });
+
+  it("is the component's one container spec: the same in every kustomization but for image and ConfigMap", () => {
+    const strip = (container: Record<string, unknown>) => ({ ...container, image: "", envFrom: [] });
+    const others = kustomizations.filter((d) => d !== dir);
+    for (const other of others) {
+      expect(strip(parts().sidecar)).toEqual(strip(partsOf(rendered.get(other) ?? []).sidecar));
+    }
+  });
+});
+
+describe.skipIf(!kubectl)("k8s/examples/existing-app: a plain Deployment adopting the component", () => {
+  const file = findIn(rawManifests(existingAppDir), "Deployment");
+  const out = () => partsOf(rendered.get("k8s/examples/existing-app") ?? []);
+
+  it("was a Deployment without the sidecar, calling billing directly", () => {
+    expect(file.spec.template.spec.initContainers).toBeUndefined();
+    expect(file.metadata.labels?.["retry-sidecar/inject"]).toBe("true");
+    expect(file.spec.template.spec.containers[0].env).toEqual([
+      { name: "BILLING_URL", value: expect.stringMatching(/^http:\/\/billing\./) },
+    ]);
+  });
+
+  it("moves the billing address to the sidecar's UPSTREAM_URL and leaves the app otherwise as it was", () => {
+    const { app, settings } = out();
+    expect(settings.UPSTREAM_URL).toBe(file.spec.template.spec.containers[0].env[0].value);
+    const { env: _before, ...restBefore } = file.spec.template.spec.containers[0];
+    const { env: _after, ...restAfter } = app;
+    expect(restAfter).toEqual(restBefore);
+  });
+
+  it("renders exactly the Deployment, the settings ConfigMap and the PodMonitor", () => {
+    const kinds = (rendered.get("k8s/examples/existing-app") ?? []).map((m) => m.kind).sort();
+    expect(kinds).toEqual(["ConfigMap", "Deployment", "PodMonitor"]);
+  });
+});
+
+describe.skipIf(!kubectl)("the registration Deployment", () => {
   it("carries prometheus.io/* annotations for Prometheus set-ups without the Operator", () => {
+    const { deployment, portNamed } = partsOf(built);
     const annotations = deployment.spec.template.metadata.annotations;
     expect(annotations["prometheus.io/scrape"]).toBe("true");
     expect(annotations["prometheus.io/port"]).toBe(String(portNamed("sidecar-admin")));
@@ -189,17 +268,6 @@ describe("the registration Deployment", () => {
 });
 
 describe("Prometheus Operator resources", () => {
-  it("has a PodMonitor that selects the registration pods and scrapes the sidecar's admin port", () => {
-    const monitor = find("PodMonitor");
-    const podLabels = deployment.spec.template.metadata.labels;
-    for (const [key, value] of Object.entries(monitor.spec.selector.matchLabels)) {
-      expect(podLabels[key], key).toBe(value);
-    }
-    expect(monitor.spec.podMetricsEndpoints).toEqual([
-      expect.objectContaining({ port: "sidecar-admin", path: "/metrics" }),
-    ]);
-  });
-
   it("has the five alerts, each with a severity, a summary, a description and a runbook that exists", () => {
     const rules = alertRules();
     expect(rules.map((r) => r.alert).sort()).toEqual(
@@ -228,7 +296,11 @@ describe("Prometheus Operator resources", () => {
 
 describe("the Grafana dashboard ConfigMap", () => {
   it("is labelled for Grafana's dashboard sidecar and holds the dashboard JSON", () => {
-    const configMap = find("ConfigMap", "retry-sidecar-dashboard");
+    const configMap = findIn(
+      kubectl ? built : raw.map((r) => r.manifest),
+      "ConfigMap",
+      "retry-sidecar-dashboard",
+    );
     expect(configMap.metadata.labels?.grafana_dashboard).toBe("1");
     const json = configMap.data["retry-sidecar-dashboard.json"];
     expect(JSON.parse(json)).toEqual(dashboard());

@@ -10,7 +10,7 @@ import {
   metricNamesIn,
   SYNTHETIC_METRICS,
 } from "./helpers/observability.js";
-import { k8sDir, repoRoot, requireBuild } from "./helpers/paths.js";
+import { componentDir, k8sDir, repoRoot, requireBuild } from "./helpers/paths.js";
 import {
   type FlakyUpstream,
   type Sidecar,
@@ -21,7 +21,12 @@ import {
 } from "./helpers/processes.js";
 
 const main = requireBuild();
-const k8sSettings = parseEnvFile(readFileSync(join(k8sDir, "retry-sidecar.env"), "utf8"));
+// The settings ConfigMap of k8s/ as kustomize builds it: the example's own file, then the
+// component's listener settings merged over it.
+const k8sSettings = {
+  ...parseEnvFile(readFileSync(join(k8sDir, "retry-sidecar.env"), "utf8")),
+  ...parseEnvFile(readFileSync(join(componentDir, "listeners.env"), "utf8")),
+};
 
 let upstream: FlakyUpstream;
 let sidecar: Sidecar;
@@ -85,7 +90,7 @@ describe("the metrics the alerts and the dashboard query", () => {
   });
 });
 
-describe("k8s/retry-sidecar.env", () => {
+describe("k8s/retry-sidecar.env with the component's listeners.env", () => {
   it("is a valid configuration (`node dist/main.js --check-config`)", () => {
     const result = spawnSync(process.execPath, [main, "--check-config"], {
       env: { PATH: process.env.PATH, ...k8sSettings },

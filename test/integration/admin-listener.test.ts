@@ -3,7 +3,7 @@ import { rawRequest } from "../support/raw-http.js";
 import { useScenario } from "../support/scenario.js";
 import type { Harness } from "../support/sidecar-harness.js";
 
-// SPEC.md "Admin listener" and "Metrics": /metrics, /healthz, /readyz, /config on their own
+// docs/contract.md "Admin listener" and "Metrics": /metrics, /healthz, /readyz, /config on their own
 // port; the metric names, types and labels of the table; one count per response sent.
 
 const scenario = useScenario({ status: 200, body: "ok" }, { BACKOFF_BASE_MS: "1", BACKOFF_JITTER: "0" });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { retryLogs, send, useScenario } from "../support/scenario.js";
 
-// SPEC "When it retries": the delay before retry N is min(BACKOFF_MAX_MS, BACKOFF_BASE_MS x 2^(N-1))
+// docs/contract.md "When it retries": the delay before retry N is min(BACKOFF_MAX_MS, BACKOFF_BASE_MS x 2^(N-1))
 // with jitter (a factor uniform in [1-j, 1+j]; "full" = uniform in [0, delay]; 0 = none), and at
 // most MAX_RETRIES retries are made. The 0.5 s / 1 s default timing is in legacy-client-behaviours.
 

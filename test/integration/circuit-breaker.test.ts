@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { json, type Reply, send, steppingClock, useScenario } from "../support/scenario.js";
 import type { Harness } from "../support/sidecar-harness.js";
 
-// SPEC "Circuit breaker (per route)": CIRCUIT_FAILURE_THRESHOLD consecutive retryable outcomes
+// docs/contract.md "Circuit breaker": CIRCUIT_FAILURE_THRESHOLD consecutive retryable outcomes
 // open the route's circuit for CIRCUIT_OPEN_MS; while open, 503 at once with Retry-After
 // (seconds left, rounded up) and a JSON body, nothing upstream; then one probe (half-open, the
 // others still get the fast 503): a non-retryable outcome closes, a retryable one reopens.

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { retryLogs, until, useScenario } from "../support/scenario.js";
 import type { Harness } from "../support/sidecar-harness.js";
 
-// SPEC "When it retries", rule 5: a retry goes only while the client is still connected; a
+// docs/contract.md "When it retries", the client condition: a retry goes only while the client is still connected; a
 // client that goes away cancels the wait and the attempt in flight. A retry not made because of
 // it counts as retries_skipped{reason="client_gone"}.
 

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { builtMain, type CliResult, runCli } from "../support/built-main.js";
 import { SPEC_SETTINGS } from "../support/spec-settings.js";
 
-// SPEC.md "Running it" and "Configuration", through the real process: `node dist/main.js`
+// docs/contract.md "Running it" and "Configuration", through the real process: `node dist/main.js`
 // (compiled once per source version by builtMain), with a clean environment.
 
 let main: string;

@@ -3,7 +3,7 @@ import { loadConfig, publicConfig } from "../../src/config/load-config.js";
 import { SidecarError } from "../../src/errors/sidecar-error.js";
 import { INVALID_VALUES, SPEC_SETTINGS } from "../support/spec-settings.js";
 
-// The defaults of SPEC.md "Configuration", and the validation of every setting, through the
+// The defaults of docs/contract.md "Configuration", and the validation of every setting, through the
 // same loadConfig that the process uses (the CLI side is config-cli.test.ts).
 
 const noFiles = (path: string): string => {

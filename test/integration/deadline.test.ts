@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { json, retryLogs, send, useScenario } from "../support/scenario.js";
 
-// SPEC "When it retries", rule 2 and "Configuration": REQUEST_TIMEOUT_MS is the deadline for the
+// docs/contract.md "When it retries" (the deadline condition) and "Configuration": REQUEST_TIMEOUT_MS is the deadline for the
 // whole request, all attempts and waits. A backoff that does not fit in what is left stops the
 // retries (skipped reason "deadline"); an attempt's wait for headers never outlives the deadline.
 

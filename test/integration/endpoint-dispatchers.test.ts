@@ -10,7 +10,7 @@ import { type FakeUpstream, startFakeUpstream } from "../support/fake-upstream.j
 import { startTcpRoundRobin } from "../support/tcp-round-robin.js";
 import { makeTestCa, type TestCa } from "../support/test-ca.js";
 
-// SPEC "Endpoints", the mechanism: a keep-alive pool per endpoint, a newly opened connection when
+// docs/contract.md "Endpoints", the mechanism: a keep-alive pool per endpoint, a newly opened connection when
 // asked for one (Fresh connection), a removed endpoint's connections closed once its attempts in
 // flight end (Changes), and TLS that names the host of UPSTREAM_URL, never the address (TLS).
 // Three real upstreams listen on 127.0.0.2, .3 and .4, on one port, as the pods of a Service.

@@ -4,7 +4,7 @@ import { serversResolve, systemResolve } from "../../src/upstream/dns-resolve.js
 import { type Dnsmasq, startDnsmasq } from "../support/dnsmasq.js";
 import { type Harness, type LogLine, startHarness } from "../support/sidecar-harness.js";
 
-// SPEC "Endpoints", Resolution and Changes, against a real DNS server (dnsmasq) whose records the
+// docs/contract.md "Endpoints", Resolution and Changes, against a real DNS server (dnsmasq) whose records the
 // test rewrites: scale up, scale down, all gone, back. The sidecar asks it through
 // UPSTREAM_DNS_SERVERS and shows what it knows on GET /endpoints, in metrics and in logs.
 

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import type { EndpointsView } from "../../src/endpoints/endpoint-set.js";
 import { type Harness, startHarness } from "../support/sidecar-harness.js";
 
-// SPEC "Endpoints" (GET /endpoints, Ejection), "Metrics" and "Logs": what the running sidecar
+// docs/contract.md "Endpoints" (GET /endpoints, Ejection), "Metrics" and "Logs": what the running sidecar
 // shows of its endpoints. The registry is driven directly here (report/begin), the way the data
 // path drives it per attempt, on an injected clock.
 

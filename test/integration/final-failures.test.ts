@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { closedPort, FAST_ENV, json, send, useScenario } from "../support/scenario.js";
 import { startHarness } from "../support/sidecar-harness.js";
 
-// SPEC "When it retries": a final outcome without any upstream response is a 502 (connection
+// docs/contract.md "When it retries": a final outcome without any upstream response is a 502 (connection
 // refused/reset) or a 504 (timeout) with a JSON body {"error", "reason", "attempts"}, and the
 // client's x-attempt-count says how many attempts were made.
 

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { headerValues, rawRequest } from "../support/raw-http.js";
 import { useScenario } from "../support/scenario.js";
 
-// SPEC.md "Forwarding": the upstream request keeps method, path (appended to the UPSTREAM_URL
+// docs/contract.md "Forwarding": the upstream request keeps method, path (appended to the UPSTREAM_URL
 // base path), query and body byte for byte, and the end-to-end headers as the client sent them.
 
 const scenario = useScenario({ status: 200, body: "ok" }, {});

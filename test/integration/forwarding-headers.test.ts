@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { headerValues, rawRequest } from "../support/raw-http.js";
 import { useScenario } from "../support/scenario.js";
 
-// SPEC.md "Forwarding": hop-by-hop headers dropped both ways, Host rewritten, X-Forwarded-*
+// docs/contract.md "Forwarding": hop-by-hop headers dropped both ways, Host rewritten, X-Forwarded-*
 // set, X-Request-Id kept or generated (one per client request), x-attempt-count per attempt.
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;

@@ -3,7 +3,7 @@ import { rawRequest } from "../support/raw-http.js";
 import { useScenario } from "../support/scenario.js";
 import type { Harness } from "../support/sidecar-harness.js";
 
-// SPEC.md "Forwarding", first rule: which request targets are forwarded (route prefixes on
+// docs/contract.md "Forwarding", first rule: which request targets are forwarded (route prefixes on
 // segment boundaries), which get 404 / 400 with a JSON body, and that those never reach the
 // upstream. Metrics label by the matched prefix, never by the raw path.
 

@@ -5,7 +5,7 @@ import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { type Harness, startHarness } from "../support/sidecar-harness.js";
 
-// SPEC.md "Forwarding": the final upstream response (status, headers, body) is streamed to the
+// docs/contract.md "Forwarding": the final upstream response (status, headers, body) is streamed to the
 // client, not buffered. The upstream here is a plain node:http server that the test drives
 // chunk by chunk.
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { Received } from "../support/fake-upstream.js";
 import { send, UUID, useScenario } from "../support/scenario.js";
 
-// SPEC "When it retries": non-idempotent requests (POST, PATCH) without the IDEMPOTENCY_HEADER
+// docs/contract.md "When it retries": non-idempotent requests (POST, PATCH) without the IDEMPOTENCY_HEADER
 // get one generated (a UUID) before the first attempt, and every attempt carries the same value;
 // a value the client sent is kept. IDEMPOTENCY_HEADER renames it; empty turns it off.
 

@@ -3,7 +3,7 @@ import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { type Harness, startHarness } from "../support/sidecar-harness.js";
 
-// SPEC "Forwarding": a body over MAX_BODY_BYTES "is streamed upstream once ... never held whole in
+// docs/contract.md "Forwarding": a body over MAX_BODY_BYTES "is streamed upstream once ... never held whole in
 // memory". Proved by backpressure: while the upstream reads nothing, the client can only write
 // what the socket buffers and the sidecar's one-MiB head hold, far less than the body; when the
 // upstream starts reading, every byte arrives. A sidecar that buffered the body would take it all.

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { send, useScenario } from "../support/scenario.js";
 import type { Harness } from "../support/sidecar-harness.js";
 
-// SPEC "Forwarding": bodies up to MAX_BODY_BYTES are buffered so that they can be replayed
+// docs/contract.md "Forwarding": bodies up to MAX_BODY_BYTES are buffered so that they can be replayed
 // (byte for byte on every attempt). A larger body is streamed upstream once and not retried
 // (retries_skipped{reason="body_too_large"} when its attempt fails retryably); it is never refused.
 

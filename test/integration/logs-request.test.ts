@@ -3,7 +3,7 @@ import { rawRequest } from "../support/raw-http.js";
 import { useScenario } from "../support/scenario.js";
 import type { Harness, LogLine } from "../support/sidecar-harness.js";
 
-// SPEC.md "Logs": pino JSON; "request completed" per request with reqId, method, path, status,
+// docs/contract.md "Logs": pino JSON; "request completed" per request with reqId, method, path, status,
 // attempts, durationMs; "upstream retry" per retry; never a body, Authorization or Cookie.
 
 const scenario = useScenario({ status: 200, body: "ok" }, { BACKOFF_BASE_MS: "20", BACKOFF_JITTER: "0" });

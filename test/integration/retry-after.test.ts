@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { retryLogs, send, useScenario } from "../support/scenario.js";
 
-// SPEC "When it retries": with a valid Retry-After (delta-seconds or HTTP-date) the delay is
+// docs/contract.md "When it retries": with a valid Retry-After (delta-seconds or HTTP-date) the delay is
 // exactly that long; one longer than RETRY_AFTER_MAX_MS (retry_after_too_long) or than the time
 // left (deadline) makes the response final at once, its Retry-After kept; an unparsable or
 // negative Retry-After is ignored (normal backoff). Delta-seconds "1" is in legacy-client-behaviours.

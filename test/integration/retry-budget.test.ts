@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { send, steppingClock, useScenario } from "../support/scenario.js";
 
-// SPEC "When it retries", rule 3: a retry goes only while, over a sliding 10 s window,
+// docs/contract.md "When it retries", the budget condition: a retry goes only while, over a sliding 10 s window,
 // retries < RETRY_BUDGET_MIN_PER_SEC x 10 + RETRY_BUDGET_RATIO x requests. A retry the budget
 // refuses is counted as retries_skipped{reason="budget"} and the last response goes through.
 // The breaker is off here so that it cannot be what stops a retry.

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { retryLogs, send, useScenario } from "../support/scenario.js";
 
-// SPEC "Logs": at level info, each retry logs msg "upstream retry" with reqId, route, attempt
+// docs/contract.md "Logs": at level info, each retry logs msg "upstream retry" with reqId, route, attempt
 // (the attempt about to start), delayMs and reason; reqId is the request's X-Request-Id.
 
 const s = useScenario({ status: 200, body: "ok" });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { send, useScenario } from "../support/scenario.js";
 
-// SPEC "Forwarding": a client may lower the retries of one request with x-retry-max: N
+// docs/contract.md "Forwarding": a client may lower the retries of one request with x-retry-max: N
 // (0..MAX_RETRIES; a larger value counts as MAX_RETRIES, a non-integer is ignored); that header
 // is not sent upstream.
 

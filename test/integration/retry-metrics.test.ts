@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { send, useScenario } from "../support/scenario.js";
 import type { Harness } from "../support/sidecar-harness.js";
 
-// SPEC "Metrics": retries_total{route,reason} counts retries started, reason as the outcome that
+// docs/contract.md "Metrics": retries_total{route,reason} counts retries started, reason as the outcome that
 // caused them (status code, timeout, connect_error, reset); upstream_attempts_total{route,outcome}
 // counts attempts; retry_success_total{route} counts requests that ended non-retryable after at
 // least one retry; `route` is the matched prefix, never the raw path.

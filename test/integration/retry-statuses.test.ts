@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { send, useScenario } from "../support/scenario.js";
 
-// SPEC "When it retries": a status in RETRY_ON_STATUS (default 408,429,500,502,503,504) is
+// docs/contract.md "When it retries": a status in RETRY_ON_STATUS (default 408,429,500,502,503,504) is
 // retried; any other response (2xx, 3xx, 4xx other than 408/429, an unlisted 5xx) goes to the
 // client at once, unchanged. 500/502/503/504 and 400/404 are in legacy-client-behaviours.
 

@@ -5,7 +5,7 @@ import { useScenario } from "../support/scenario.js";
 import type { Harness } from "../support/sidecar-harness.js";
 import { tryConnect } from "../support/sidecar-process.js";
 
-// SPEC.md "Shutdown" and "Admin listener" /readyz, in-process (the real process and its signals:
+// docs/contract.md "Shutdown" and "Admin listener" /readyz, in-process (the real process and its signals:
 // shutdown-process.test.ts): readyz 503 at once, no new connections, in-flight requests (their
 // retries included) finish, the rest are aborted when SHUTDOWN_GRACE_MS is over.
 

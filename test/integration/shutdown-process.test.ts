@@ -4,7 +4,7 @@ import { builtMain } from "../support/built-main.js";
 import { type FakeUpstream, startFakeUpstream } from "../support/fake-upstream.js";
 import { type SidecarProcess, startSidecarProcess, tryConnect } from "../support/sidecar-process.js";
 
-// SPEC.md "Shutdown" with the real process (`node dist/main.js`, compiled by builtMain) and real
+// docs/contract.md "Shutdown" with the real process (`node dist/main.js`, compiled by builtMain) and real
 // signals: /readyz 503 during the drain, the in-flight request gets its real answer, new
 // connections are refused, exit code 0; requests still running at the end of SHUTDOWN_GRACE_MS
 // are aborted and the process still exits 0 right after.

@@ -99,7 +99,7 @@ const breakerOps = fc.array(
 );
 
 describe("circuit breaker state machine (CIRCUIT_FAILURE_THRESHOLD, CIRCUIT_OPEN_MS)", () => {
-  it("obeys SPEC 'Circuit breaker' for every sequence of admissions, outcomes and waits", () => {
+  it("obeys docs/contract.md 'Circuit breaker' for every sequence of admissions, outcomes and waits", () => {
     fc.assert(
       fc.property(
         fc.integer({ min: 1, max: 6 }),

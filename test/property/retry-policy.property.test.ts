@@ -151,7 +151,7 @@ const question = fc.record({
 });
 
 describe("the retry decision", () => {
-  it("retries only when every condition of SPEC 'When it retries' holds, and waits what it must", () => {
+  it("retries only when every condition of docs/contract.md 'When it retries' holds, and waits what it must", () => {
     fc.assert(
       fc.property(question, (q) => {
         const decision = decideRetry(q);

@@ -3,7 +3,7 @@ import { type SidecarProcess, startSidecarProcess, tryConnect } from "../support
 import { type DedupeBilling, startDedupeBilling } from "./support/dedupe-billing.js";
 import { type Outcome, startLoad } from "./support/load.js";
 
-// SIGTERM to the real process in the middle of a load run (SPEC "Shutdown"): /readyz turns 503,
+// SIGTERM to the real process in the middle of a load run (docs/contract.md "Shutdown"): /readyz turns 503,
 // new connections are refused at once, and every request already in flight, its retries
 // included, runs to a whole answer; then the process exits 0. Each request uses its own
 // connection, so "in flight" is exact: launched before the signal, on an accepted connection.

@@ -1,5 +1,5 @@
 /**
- * The "Configuration" table of ../shared/SPEC.md, copied by hand (not imported from src/, so a
+ * The "Configuration" table of docs/contract.md, copied by hand (not imported from src/, so a
  * changed default fails the tests): the variable, its default as written in the table, and the
  * value the effective configuration (`--check-config`, `/config`) shows for it.
  */

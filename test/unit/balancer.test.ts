@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { chooseEndpoint } from "../../src/endpoints/balancer.js";
 import { endpoints, scripted } from "../support/endpoints.js";
 
-// SPEC "Endpoints", Choosing: two endpoints picked at random among those not ejected, the one with
+// docs/contract.md "Endpoints", Choosing: two endpoints picked at random among those not ejected, the one with
 // fewer attempts in flight wins, a tie at random; a retry prefers endpoints the request has not
 // tried. The random source is scripted: with n candidates the first value picks index
 // floor(r x n), the second an index among the n-1 others, a third breaks a tie (< 0.5: the first).

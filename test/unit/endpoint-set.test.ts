@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { EndpointSet } from "../../src/endpoints/endpoint-set.js";
 import { recordEvents } from "../support/endpoints.js";
 
-// SPEC "Endpoints": Changes, Ejection and GET /endpoints, on the registry alone with a fake clock.
+// docs/contract.md "Endpoints": Changes, Ejection and GET /endpoints, on the registry alone with a fake clock.
 
 function setUp(options: { ejectAfter?: number; ejectMs?: number; addresses?: string[] } = {}) {
   const time = { now: Date.UTC(2026, 0, 1) };

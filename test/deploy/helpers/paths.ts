@@ -5,6 +5,10 @@ import { fileURLToPath } from "node:url";
 /** The repository root (test/deploy/helpers is three levels down). */
 export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
 export const k8sDir = join(repoRoot, "k8s");
+/** The kustomize Component that adds the sidecar to a Deployment. */
+export const componentDir = join(k8sDir, "components", "retry-sidecar");
+/** A plain Deployment adopting the sidecar through the component. */
+export const existingAppDir = join(k8sDir, "examples", "existing-app");
 export const distMain = join(repoRoot, "dist", "main.js");
 
 /** Fails with a hint instead of a confusing spawn error when `npm run build` has not run. */
