@@ -115,6 +115,23 @@ describe("a retry goes to an endpoint this request has not tried", () => {
   });
 });
 
+describe("a first attempt goes to the less loaded of two endpoints", () => {
+  it("two slow endpoints and 20 requests at once: fewer in flight wins every time, so each gets 10", async () => {
+    const two = ["127.0.0.2", "127.0.0.3"];
+    backends = await startBackends(two, (address) => ({
+      status: 200,
+      body: `from ${address}`,
+      delayMs: 800,
+    }));
+    await dnsmasq.setHosts({ [NAME]: two });
+    const h = await start(backends, {});
+    // With two endpoints both are always the two picked: the one with fewer in flight gets it.
+    const replies = await Promise.all(Array.from({ length: 20 }, () => call(h)));
+    for (const { reply } of replies) expect([reply.status, reply.attempts]).toEqual([200, 1]);
+    expect(backends.all.map((b) => b.received.length)).toEqual([10, 10]);
+  });
+});
+
 describe("ejection under traffic", () => {
   it("ENDPOINT_EJECT_AFTER=2: the sick endpoint is ejected (log, metric, gauge, /endpoints), gets no attempt while ejected, then comes back", async () => {
     const b = await upstreams(THREE, [SICK]);
