@@ -121,7 +121,7 @@ describe("a first attempt goes to the less loaded of two endpoints", () => {
     backends = await startBackends(two, (address) => ({
       status: 200,
       body: `from ${address}`,
-      delayMs: 800,
+      delayMs: 500,
     }));
     await dnsmasq.setHosts({ [NAME]: two });
     const h = await start(backends, {});
