@@ -63,8 +63,12 @@ export interface FlakyBillingOptions {
   readonly slowMs?: number;
   /** The Retry-After of a 429, seconds. */
   readonly retryAfterSeconds?: number;
-  /** Replaces pickFault (tests script the faults). */
+  /** Replaces pickFault (tests script the faults; a sick instance answers "503" to all). */
   readonly decide?: (name: string, attempt: number) => Fault;
+  /** Loopback address to listen on: 127.0.0.2, .3, .4 are three instances of one service. */
+  readonly host?: string;
+  /** 0 (default) picks a free port; instances on distinct addresses share one port. */
+  readonly port?: number;
 }
 
 export interface BillingStats {
@@ -80,6 +84,8 @@ export interface BillingStats {
 
 export interface FlakyBilling {
   readonly url: string;
+  readonly host: string;
+  readonly port: number;
   readonly stats: BillingStats;
   close(): Promise<void>;
 }
@@ -92,6 +98,7 @@ interface Provider {
 export async function startFlakyBilling(options: FlakyBillingOptions): Promise<FlakyBilling> {
   const rates = options.rates ?? DEFAULT_FAULT_RATES;
   const slowMs = options.slowMs ?? 2500;
+  const host = options.host ?? "127.0.0.1";
   const retryAfter = String(options.retryAfterSeconds ?? 1);
   const decide = options.decide ?? ((name, attempt) => pickFault(options.seed, name, attempt, rates));
 
@@ -173,12 +180,14 @@ export async function startFlakyBilling(options: FlakyBillingOptions): Promise<F
   });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => resolve());
+    server.listen(options.port ?? 0, host, () => resolve());
   });
   const { port } = server.address() as AddressInfo;
 
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `http://${host}:${port}`,
+    host,
+    port,
     stats,
     close: () =>
       new Promise((resolve) => {

@@ -1,5 +1,5 @@
 import { performance } from "node:perf_hooks";
-import { Pool } from "undici";
+import { Client, type Dispatcher, Pool } from "undici";
 
 // The application: it creates providers with POST /provider, a bounded number at a time, and
 // gives up on one call after `timeoutMs` like any real client. It sends no Idempotency-Key:
@@ -17,6 +17,12 @@ export interface LoadOptions {
    * the naive retry loop many apps have. 0 = none (the plain "no sidecar" run).
    */
   readonly appRetries?: number;
+  /**
+   * When set, each worker has its own kept-alive connection (an undici Client) to the origin this
+   * returns for it, and makes its retries on that connection too, as an app with one persistent
+   * connection per thread does. Otherwise all workers share one Pool to `url`.
+   */
+  readonly workerOrigin?: (worker: number) => string;
   readonly now?: () => number;
 }
 
@@ -31,23 +37,29 @@ export interface RequestResult {
 
 export async function runLoad(options: LoadOptions): Promise<RequestResult[]> {
   const now = options.now ?? (() => performance.now());
-  const pool = new Pool(options.url, { connections: options.concurrency });
+  const workers = Math.min(options.concurrency, options.requests);
+  const shared =
+    options.workerOrigin === undefined ? new Pool(options.url, { connections: workers }) : undefined;
+  const connections: Dispatcher[] = Array.from(
+    { length: workers },
+    (_, w) => shared ?? new Client(options.workerOrigin?.(w) ?? options.url),
+  );
   const results: RequestResult[] = new Array(options.requests);
   let next = 0;
 
   // `concurrency` workers pull the next request number until all are sent: bounded in count.
-  const worker = async () => {
+  const worker = async (connection: Dispatcher) => {
     while (next < options.requests) {
       const index = next++;
       const started = now();
-      const outcome = await callWithAppRetries(pool, providerName(index), options);
+      const outcome = await callWithAppRetries(connection, providerName(index), options);
       results[index] = { ...outcome, latencyMs: now() - started };
     }
   };
   try {
-    await Promise.all(Array.from({ length: Math.min(options.concurrency, options.requests) }, worker));
+    await Promise.all(connections.map(worker));
   } finally {
-    await pool.destroy();
+    await Promise.all([...new Set(connections)].map((c) => c.destroy()));
   }
   return results;
 }
@@ -58,7 +70,7 @@ export function providerName(index: number): string {
 }
 
 async function callWithAppRetries(
-  pool: Pool,
+  pool: Dispatcher,
   name: string,
   options: LoadOptions,
 ): Promise<Omit<RequestResult, "latencyMs">> {
@@ -74,7 +86,7 @@ async function callWithAppRetries(
 }
 
 async function callOnce(
-  pool: Pool,
+  pool: Dispatcher,
   name: string,
   timeoutMs: number,
 ): Promise<{ status: number | undefined; attempts: number }> {

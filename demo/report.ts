@@ -133,3 +133,75 @@ export function formatReport(report: DemoReport, options: { color: boolean }): s
   ];
   return `${lines.join("\n")}\n`;
 }
+
+/** One run of the sick-instance part: the figures of RunSummary, plus the sick instance's share. */
+export interface EndpointsRun extends RunSummary {
+  /** Attempts that reached the sick instance. */
+  readonly sickAttempts: number;
+}
+
+export interface EndpointsPart {
+  /** How billing is reached, e.g. "three addresses ... (a headless Service)". */
+  readonly title: string;
+  /** The app's own retries first, then the sidecar. */
+  readonly runs: readonly EndpointsRun[];
+  /** The sidecar's first ejection of the sick endpoint; undefined when none happened. */
+  readonly ejection:
+    | {
+        /** From the first request through the sidecar to the "endpoint ejected" log line. */
+        readonly afterMs: number;
+        /** Attempts the sick instance had got by then. */
+        readonly sickAttempts: number;
+      }
+    | undefined;
+}
+
+/** The table of one case of the sick-instance part, and what the sidecar's ejection did. */
+export function formatEndpointsPart(part: EndpointsPart, options: { color: boolean }): string {
+  const paint = (code: string) => (text: string) => (options.color ? `\x1b[${code}m${text}\x1b[0m` : text);
+  const [bold, red, green, yellow] = [paint("1"), paint("31"), paint("32"), paint("33")];
+  const rows: [string, (run: EndpointsRun) => string][] = [
+    ["requests sent", (r) => String(r.sent)],
+    ["ok at the first attempt", (r) => String(r.firstTry)],
+    ["ok after retries", (r) => String(r.afterRetries)],
+    ["failed", (r) => `${r.failed} (${pct(failureRate(r))})`],
+    ["upstream attempts", (r) => String(r.upstreamAttempts)],
+    ["attempts on the sick one", (r) => String(r.sickAttempts)],
+    ["latency p50 / p99", (r) => `${Math.round(r.p50Ms)} / ${Math.round(r.p99Ms)} ms`],
+  ];
+  const header = ["", ...part.runs.map((r) => r.label)];
+  const grid = rows.map(([name, cell]) => [name, ...part.runs.map(cell)]);
+  const widths = header.map((_, col) => Math.max(...[header, ...grid].map((row) => row[col]?.length ?? 0)));
+  const render = (row: string[], style: (text: string, col: number) => string) =>
+    `  ${row
+      .map((text, col) => {
+        const width = widths[col] ?? 0;
+        return style(col === 0 ? text.padEnd(width) : text.padStart(width), col);
+      })
+      .join("   ")}`.trimEnd();
+  const failedRow = rows.findIndex(([name]) => name === "failed");
+  const lines = [
+    `  ${bold(part.title)}`,
+    render(header, (text, col) => (col === 0 ? text : bold(text))),
+    ...grid.map((row, index) =>
+      render(row, (text, col) => {
+        const run = part.runs[col - 1];
+        if (index !== failedRow || run === undefined) return text;
+        return run.failed === 0 ? green(text) : red(text);
+      }),
+    ),
+  ];
+  const sidecar = part.runs.at(-1);
+  if (part.ejection !== undefined) {
+    lines.push(
+      `  The sidecar ejected the sick endpoint ${yellow(`${Math.round(part.ejection.afterMs)} ms`)} after its first request, ` +
+        `when it had got ${part.ejection.sickAttempts} attempts; it got ${sidecar?.sickAttempts ?? 0} in all.`,
+    );
+  } else {
+    lines.push(
+      "  One address is one endpoint, never ejected. Each retry goes on a newly opened connection, which the\n" +
+        "  balancer hands to an instance anew: a healthy one two times in three.",
+    );
+  }
+  return `${lines.join("\n")}\n`;
+}

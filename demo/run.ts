@@ -6,15 +6,29 @@ import { loadConfig } from "../src/config/load-config.js";
 import { startSidecar } from "../src/sidecar.js";
 import { type BillingStats, DEFAULT_FAULT_RATES, startFlakyBilling } from "./flaky-billing.js";
 import { type RequestResult, runLoad } from "./load-client.js";
-import { counterByLabel, type DemoReport, failureRate, formatReport, summarize } from "./report.js";
+import {
+  counterByLabel,
+  type DemoReport,
+  type EndpointsPart,
+  failureRate,
+  formatEndpointsPart,
+  formatReport,
+  summarize,
+} from "./report.js";
+import { INSTANCES, runSickInstance, SICK } from "./sick-instance.js";
 
-// `npm run demo`: the same workload three times against a fresh flaky billing service with the
-// same seed - straight to it, straight to it with a naive app-side retry loop, and through the
-// sidecar - then one table. Exits non-zero when the sidecar did not clearly help.
+// `npm run demo`, in two parts. First, the same workload three times against a fresh flaky
+// billing service with the same seed - straight to it, straight to it with a naive app-side retry
+// loop, and through the sidecar - then one table. Second, billing as three instances, one of them
+// sick: the naive app against the sidecar, behind three addresses (a headless Service) and behind
+// one (a ClusterIP). Exits non-zero when the sidecar did not clearly help.
 
 const SEED = Number(process.env.DEMO_SEED ?? 42);
 const WATCHDOG_MS = 28_000; // docs/contract.md "Demo" promises an exit within 30 s
 const LOAD = { requests: 300, concurrency: 20, timeoutMs: 2000 } as const;
+// The second part: fewer requests (no slow faults, so it is quick anyway), within the default
+// retry budget even when a third of the first attempts fail.
+const SICK_LOAD = { requests: 150, concurrency: 15, timeoutMs: 2000 } as const;
 const SLOW_MS = 2500; // a hung billing call: longer than the app's patience
 // The sidecar's defaults are for production (500 ms backoff, 5 s per try); these make the demo
 // finish in seconds. Everything else keeps its default: MAX_RETRIES 3, the retry budget, the
@@ -25,6 +39,9 @@ const SIDECAR_TUNING = {
   REQUEST_TIMEOUT_MS: "1800", // below the app's 2 s, so the app hears the sidecar's answer
   SHUTDOWN_GRACE_MS: "2000",
 };
+// Nothing hangs in the second part: a longer per-try timeout keeps a busy machine's pauses from
+// showing up as timeouts there.
+const SICK_TUNING = { ...SIDECAR_TUNING, PER_TRY_TIMEOUT_MS: "1000" };
 const LISTENERS = { LISTEN_HOST: "127.0.0.1", PORT: "0", ADMIN_HOST: "127.0.0.1", ADMIN_PORT: "0" };
 const LOG_PATH = join(tmpdir(), "retry-sidecar-demo.log");
 
@@ -71,10 +88,55 @@ async function main(): Promise<number> {
   out();
   process.stdout.write(formatReport(report, { color: process.stdout.isTTY === true }));
 
+  out();
+  out(`Part 2: billing as three instances on ${INSTANCES.join(", ")} (one port), ${SICK} sick (503 to all)`);
+  out(
+    `  ${SICK_LOAD.requests} × POST /provider, ${SICK_LOAD.concurrency} at a time; the app keeps one connection per`,
+  );
+  out(
+    "    worker and retries 3× on it at once; the sidecar: PER_TRY_TIMEOUT_MS=1000, ENDPOINT_EJECT_AFTER=5 and",
+  );
+  out("    ENDPOINT_EJECT_MS=30000 (the defaults), the rest as above");
+  const sick = await runSickInstance({
+    seed: SEED,
+    load: SICK_LOAD,
+    appRetries: 3,
+    sidecarEnv: { ...LISTENERS, ...SICK_TUNING },
+    logPath: LOG_PATH,
+    progress: out,
+  });
+  const color = { color: process.stdout.isTTY === true };
+  out();
+  if (sick.headless === undefined) {
+    out(
+      "  (skipped: three addresses need a DNS server, and dnsmasq is not installed: apt-get install dnsmasq-base)",
+    );
+  } else {
+    process.stdout.write(formatEndpointsPart(sick.headless, color));
+  }
+  out();
+  process.stdout.write(formatEndpointsPart(sick.clusterIp, color));
+  out();
+  out(
+    "  Behind a headless Service the sidecar sees every instance: retries avoid the one that failed and the",
+  );
+  out("  sick one is ejected. Behind a ClusterIP it can only ask for a new connection (docs/kubernetes.md).");
+
   // Clearly broken: the sidecar made things no better, or created a provider twice.
+  const worse = (part: EndpointsPart) => {
+    const [app, sidecar] = [part.runs[0], part.runs.at(-1)];
+    return app !== undefined && sidecar !== undefined && failureRate(sidecar) >= failureRate(app);
+  };
   const problems = [
     sidecarRun.duplicates > 0 && `the sidecar run created ${sidecarRun.duplicates} duplicate providers`,
     failureRate(sidecarRun) >= failureRate(direct) && "the sidecar did not lower the failure rate",
+    sick.headless !== undefined &&
+      worse(sick.headless) &&
+      "three addresses: the sidecar did not lower the failure rate",
+    sick.headless !== undefined &&
+      sick.headless.ejection === undefined &&
+      "three addresses: the sick one was not ejected",
+    worse(sick.clusterIp) && "one address: the sidecar did not lower the failure rate",
   ].filter((p): p is string => typeof p === "string");
   for (const problem of problems) process.stderr.write(`demo: FAILED: ${problem}\n`);
   return problems.length === 0 ? 0 : 1;

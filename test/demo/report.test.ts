@@ -1,6 +1,14 @@
 import { describe, expect, it } from "vitest";
 import type { RequestResult } from "../../demo/load-client.js";
-import { counterByLabel, type DemoReport, formatReport, percentile, summarize } from "../../demo/report.js";
+import {
+  counterByLabel,
+  type DemoReport,
+  type EndpointsPart,
+  formatEndpointsPart,
+  formatReport,
+  percentile,
+  summarize,
+} from "../../demo/report.js";
 
 const run = (label: string, failed: number, duplicates: number) => ({
   label,
@@ -102,5 +110,44 @@ describe("figures", () => {
       "503": 15,
       reset: 4,
     });
+  });
+});
+
+describe("formatEndpointsPart", () => {
+  const runOf = (label: string, failed: number, sickAttempts: number) => ({
+    ...run(label, failed, 0),
+    sent: 150,
+    firstTry: 131,
+    afterRetries: 19 - failed,
+    sickAttempts,
+  });
+  const headless: EndpointsPart = {
+    title: "three addresses (a headless Service)",
+    runs: [runOf("app retries 3×", 19, 76), runOf("with sidecar", 0, 5)],
+    ejection: { afterMs: 31.4, sickAttempts: 5 },
+  };
+
+  it("prints the title, an aligned table with the sick instance's attempts, and the ejection", () => {
+    const lines = formatEndpointsPart(headless, { color: false }).split("\n");
+    expect(lines[0]).toBe("  three addresses (a headless Service)");
+    const table = lines.slice(1, 9);
+    expect(table[0]).toMatch(/app retries 3×\s+with sidecar$/);
+    expect(new Set(table.map((line) => line.length)).size).toBe(1);
+    expect(table.find((line) => line.includes("attempts on the sick one"))).toMatch(/76\s+5$/);
+    expect(table.find((line) => line.includes("failed"))).toMatch(/19 \(12\.7%\)\s+0 \(0\.0%\)$/);
+    expect(lines[9]).toBe(
+      "  The sidecar ejected the sick endpoint 31 ms after its first request, when it had got 5 attempts; it got 5 in all.",
+    );
+  });
+
+  it("without an ejection, says why a lone endpoint still helps; colour changes no text", () => {
+    const one = { ...headless, title: "one address", ejection: undefined };
+    const text = formatEndpointsPart(one, { color: false });
+    expect(text).toContain("One address is one endpoint, never ejected.");
+    expect(text).not.toContain("ejected the sick endpoint");
+    const coloured = formatEndpointsPart(one, { color: true });
+    expect(coloured).toContain("\x1b[");
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: stripping ANSI colour codes
+    expect(coloured.replace(/\x1b\[\d+m/g, "")).toBe(text);
   });
 });

@@ -94,9 +94,25 @@ function anchorsOf(markdown: string): Set<string> {
 describe("k8s/ kustomization", () => {
   it.skipIf(!kubectl)("builds with `kubectl kustomize k8s/`", () => {
     expect(built.map((m) => m.kind).sort()).toEqual(
-      ["ConfigMap", "ConfigMap", "Deployment", "PodMonitor", "PrometheusRule", "Service"].sort(),
+      ["ConfigMap", "ConfigMap", "Deployment", "PodMonitor", "PrometheusRule", "Service", "Service"].sort(),
     );
   });
+
+  it.skipIf(!kubectl)(
+    "sends to a headless Service over the billing pods: UPSTREAM_URL names it, with the pods' port",
+    () => {
+      const { settings } = partsOf(built);
+      const url = new URL(settings.UPSTREAM_URL as string);
+      const headless = built.find((m) => m.kind === "Service" && m.spec.clusterIP === "None");
+      if (headless === undefined) throw new Error("no Service with clusterIP: None");
+      const { name, namespace } = headless.metadata as { name: string; namespace: string };
+      expect(url.hostname).toBe(`${name}.${namespace}.svc.cluster.local`);
+      // No kube-proxy translates a headless Service's port: the sidecar connects to pod:port.
+      const ports = headless.spec.ports as { port: number; targetPort: number }[];
+      expect(ports.map((p) => [p.port, p.targetPort])).toEqual([[Number(url.port), Number(url.port)]]);
+      expect(headless.spec.selector).toEqual({ "app.kubernetes.io/name": "billing" });
+    },
+  );
 
   it.each(kustomizations)("%s: every file it or its components name exists", (dir) => {
     const inputs = kustomizationInputs(join(repoRoot, dir));
@@ -268,13 +284,15 @@ describe.skipIf(!kubectl)("the registration Deployment", () => {
 });
 
 describe("Prometheus Operator resources", () => {
-  it("has the five alerts, each with a severity, a summary, a description and a runbook that exists", () => {
+  it("has the seven alerts, each with a severity, a summary, a description and a runbook that exists", () => {
     const rules = alertRules();
     expect(rules.map((r) => r.alert).sort()).toEqual(
       [
         "RetrySidecarCircuitOpen",
         "RetrySidecarDown",
+        "RetrySidecarEndpointEjections",
         "RetrySidecarHighRetryRatio",
+        "RetrySidecarNoUpstreamEndpoints",
         "RetrySidecarRetriesExhausted",
         "RetrySidecarRetryBudgetExhausted",
       ].sort(),
@@ -316,6 +334,8 @@ describe("the Grafana dashboard ConfigMap", () => {
       "Retries skipped by reason",
       "Circuit state per route",
       "Latency p50 / p99",
+      "Upstream endpoints by state",
+      "Endpoint ejections and DNS resolutions",
     ]) {
       expect(titles).toContain(title);
     }

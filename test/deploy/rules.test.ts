@@ -120,6 +120,35 @@ const scenarios: Scenario[] = [
     evalTime: "8m",
     expected: [],
   },
+  {
+    name: "a sidecar ejecting endpoints again and again for 15 minutes fires the ejection alert",
+    // One ejection a minute: a sick pod re-ejected once each ENDPOINT_EJECT_MS (30 s) plus traffic.
+    series: { 'retry_sidecar_endpoint_ejections_total{namespace="shop",pod="p1"}': "0+1x30" },
+    alert: "RetrySidecarEndpointEjections",
+    evalTime: "20m",
+    expected: [{ severity: "warning", namespace: "shop" }],
+  },
+  {
+    name: "two ejections in a blip stay quiet",
+    series: { 'retry_sidecar_endpoint_ejections_total{namespace="shop",pod="p1"}': "0x5 2x25" },
+    alert: "RetrySidecarEndpointEjections",
+    evalTime: "20m",
+    expected: [],
+  },
+  {
+    name: "no endpoint known for minutes fires the no-endpoints alert",
+    series: { 'retry_sidecar_upstream_endpoints{namespace="shop",pod="p1",state="active"}': "0x10" },
+    alert: "RetrySidecarNoUpstreamEndpoints",
+    evalTime: "5m",
+    expected: [{ severity: "critical", namespace: "shop", pod: "p1" }],
+  },
+  {
+    name: "one endpoint known (a ClusterIP) stays quiet",
+    series: { 'retry_sidecar_upstream_endpoints{namespace="shop",pod="p1",state="active"}': "1x10" },
+    alert: "RetrySidecarNoUpstreamEndpoints",
+    evalTime: "5m",
+    expected: [],
+  },
 ];
 
 describe("alert rules (k8s/prometheusrule.yaml)", () => {
