@@ -3,26 +3,9 @@ import type { AttemptTracker } from "../endpoints/attempt-tracker.js";
 import type { Endpoint } from "../endpoints/endpoint.js";
 import { SidecarError } from "../errors/sidecar-error.js";
 import type { AttemptOutcome, FailureKind } from "../retry/outcome.js";
+import type { AttemptFailure, Forwarded, ResponseSink } from "./attempt-result.js";
+import { headerValue, toHeaderList } from "./raw-headers.js";
 import { classifyTransportError } from "./upstream-errors.js";
-
-/** Where a final answer's body goes. Node's ServerResponse is one, with no adapter. */
-export interface ResponseSink {
-  write(chunk: Buffer): boolean;
-  end(callback: () => void): unknown;
-  once(event: "drain", listener: () => void): unknown;
-  destroy(error?: Error): unknown;
-}
-
-/** How forwarding a final body ended: the client left first, or the upstream body broke. */
-export type Forwarded = (clientGone: boolean, error?: Error) => void;
-
-/** An attempt that ended without response headers: the retry loop's view of it. */
-export interface AttemptFailure {
-  readonly outcome: AttemptOutcome & { readonly kind: "failure" };
-  readonly response: undefined;
-  readonly error: SidecarError;
-  discard(): void;
-}
 
 // The attempt's life, one small integer instead of several flags.
 const WAITING = 0; // sent; no response headers yet
@@ -140,17 +123,8 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler {
     if (this.mode !== WAITING || status < 200) return true;
     clearTimeout(this.timer);
     this.resumeUpstream = resume;
-    const headers: string[] = new Array(rawHeaders.length);
-    let retryAfter: string | undefined;
-    for (let i = 0; i < rawHeaders.length; i += 2) {
-      const name = (rawHeaders[i] as Buffer).toString("latin1");
-      const value = (rawHeaders[i + 1] as Buffer).toString("latin1");
-      headers[i] = name;
-      headers[i + 1] = value;
-      if (name.length === 11 && retryAfter === undefined && name.toLowerCase() === "retry-after") {
-        retryAfter = value;
-      }
-    }
+    const headers = toHeaderList(rawHeaders);
+    const retryAfter = headerValue(headers, "retry-after");
     this.status = status;
     this.headers = headers;
     this.outcome = { kind: "response", status, retryAfter };

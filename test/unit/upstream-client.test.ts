@@ -2,8 +2,8 @@ import { MockAgent } from "undici";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { AttemptTracker } from "../../src/endpoints/attempt-tracker.js";
 import { newEndpoint } from "../../src/endpoints/endpoint.js";
+import type { ResponseSink } from "../../src/upstream/attempt-result.js";
 import { EndpointDispatchers } from "../../src/upstream/endpoint-dispatchers.js";
-import type { ResponseSink } from "../../src/upstream/upstream-attempt.js";
 import {
   type UpstreamClient as Client,
   isFailure,

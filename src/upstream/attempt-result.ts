@@ -1,0 +1,21 @@
+import type { SidecarError } from "../errors/sidecar-error.js";
+import type { AttemptOutcome } from "../retry/outcome.js";
+
+/** Where a final answer's body goes. Node's ServerResponse is one, with no adapter. */
+export interface ResponseSink {
+  write(chunk: Buffer): boolean;
+  end(callback: () => void): unknown;
+  once(event: "drain", listener: () => void): unknown;
+  destroy(error?: Error): unknown;
+}
+
+/** How forwarding a final body ended: the client left first, or the upstream body broke. */
+export type Forwarded = (clientGone: boolean, error?: Error) => void;
+
+/** An attempt that ended without response headers: the retry loop's view of it. */
+export interface AttemptFailure {
+  readonly outcome: AttemptOutcome & { readonly kind: "failure" };
+  readonly response: undefined;
+  readonly error: SidecarError;
+  discard(): void;
+}
