@@ -10,6 +10,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { manifestMemoryLimit, removeAllCgroupsSync } from "./lib/cgroup.js";
 import { formatProfileSummary, summarizeProfile } from "./lib/cpuprofile.js";
+import { dnsmasqInstalled, requestsPerEndpoint } from "./lib/dns-endpoints.js";
 import { computeGoals, measureRound, summarizeRows, warmUp } from "./lib/measure.js";
 import { type BenchOptions, parseOptions } from "./lib/options.js";
 import { killAllStartedSync, placement } from "./lib/procs.js";
@@ -29,8 +30,10 @@ import { shippedSettings } from "./lib/shipped.js";
 import { writeLua } from "./lib/wrk.js";
 import type { MemorySnapshot } from "./preload/memory-report.js";
 
+// Compiled to bench/results/tmp/build/bench/run.js (the build's root is the repository, since the
+// bench also compiles demo/dnsmasq.ts): buildDir is the compiled bench/, five levels below the root.
 const buildDir = dirname(fileURLToPath(import.meta.url));
-const repoDir = resolve(buildDir, "..", "..", "..", "..");
+const repoDir = resolve(buildDir, "..", "..", "..", "..", "..");
 const ROW_ORDER: RowId[] = [
   "direct",
   "nginx",
@@ -39,6 +42,7 @@ const ROW_ORDER: RowId[] = [
   "bare",
   "dispatch",
   "sidecar",
+  "sidecar-3ep",
   "sidecar-node20",
 ];
 
@@ -73,7 +77,7 @@ const version = (node: string) => execFileSync(node, ["--version"]).toString().t
 const major = (v: string) => v.split(".")[0];
 
 async function main(options: BenchOptions): Promise<void> {
-  ensureTools();
+  ensureTools({ dnsmasq: options.rows.includes("sidecar-3ep") });
   const node24 = node24Binary(options);
   const node20 = process.execPath;
   const versions = { node24: version(node24), node20: process.versions.node };
@@ -101,7 +105,13 @@ async function main(options: BenchOptions): Promise<void> {
     ...options.rows.filter((id) => id.startsWith("sidecar@")),
     ...(options.baselineMain !== undefined ? (["baseline"] as RowId[]) : []),
   ];
-  const rowIds = wanted.filter((id, i) => wanted.indexOf(id) === i && (haveSidecar || !isSidecarRow(id)));
+  let rowIds = wanted.filter((id, i) => wanted.indexOf(id) === i && (haveSidecar || !isSidecarRow(id)));
+  if (rowIds.includes("sidecar-3ep") && !dnsmasqInstalled()) {
+    const why = "dnsmasq (/usr/sbin/dnsmasq, Debian's dnsmasq-base) is not installed";
+    process.stderr.write(`bench: WARNING: skipping the sidecar-3ep row: ${why}\n`);
+    notes.push(`The "retry-sidecar, 3 endpoints" row was skipped: ${why}.`);
+    rowIds = rowIds.filter((id) => id !== "sidecar-3ep");
+  }
   const profileDir = join(repoDir, "bench", "results", "tmp", "profiles");
   if (options.cpuProf.length > 0) {
     rmSync(profileDir, { recursive: true, force: true });
@@ -211,6 +221,7 @@ async function main(options: BenchOptions): Promise<void> {
       for (const [id, f] of figures) perRound.get(id)?.push(f);
     }
     for (const id of rowIds) if (id !== "direct") await running.get(id)?.stop();
+    if (running.has("sidecar-3ep")) notes.push(await endpointSpread(join(dir, "sidecar-3ep.out")));
 
     const rows = summarizeRows(rowIds, perRound, describe, measureCtx);
     const results: BenchResults = {
@@ -280,6 +291,21 @@ async function main(options: BenchOptions): Promise<void> {
     await upstream.stop();
     if (!options.keepTemp) rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * How the three-endpoint row's requests spread over its endpoints, from the `endpoint` field of its
+ * `request completed` log lines (warm-up, saturation and fixed rate, after the rows stopped so that
+ * the log is complete). Fewer than three endpoints with requests is a broken row, said loudly.
+ */
+async function endpointSpread(logFile: string): Promise<string> {
+  const counts = [...(await requestsPerEndpoint(logFile))].sort(([a], [b]) => a.localeCompare(b));
+  const total = counts.reduce((sum, [, n]) => sum + n, 0);
+  const list = counts.map(([e, n]) => `${e} ${n} (${((100 * n) / total).toFixed(1)}%)`).join(", ");
+  const line = `retry-sidecar, 3 endpoints: requests per endpoint over the whole run (its log): ${list || "none"}.`;
+  if (counts.length >= 3) return line;
+  process.stderr.write(`bench: WARNING: ${line}\n`);
+  return `WARNING: ${line}`;
 }
 
 function report(results: BenchResults, options: BenchOptions): void {

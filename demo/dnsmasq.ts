@@ -26,6 +26,8 @@ export interface Dnsmasq {
   setHosts(hosts: Record<string, readonly string[]>): Promise<void>;
   /** What dnsmasq wrote on stderr (for a failing test's message). */
   readonly output: string;
+  /** Its process id, for a caller that must be able to stop it by PID on an abrupt exit (the bench). */
+  readonly pid: number | undefined;
   stop(): Promise<void>;
 }
 
@@ -87,6 +89,7 @@ export async function startDnsmasq(hosts: Record<string, readonly string[]>): Pr
     }
     return {
       server,
+      pid: child.pid,
       get output() {
         return output;
       },

@@ -310,11 +310,23 @@ export function computeGoals(
     "0",
     [
       [...perRound.keys()]
-        .filter((id) => id === "sidecar" || id === "sidecar-node20" || id.startsWith("sidecar@"))
+        .filter(
+          (id) =>
+            id === "sidecar" || id === "sidecar-3ep" || id === "sidecar-node20" || id.startsWith("sidecar@"),
+        )
         .reduce((sum, id) => sum + deaths(id), 0),
     ],
     (m) => m === 0,
     "count",
+  );
+  // The same build and settings with UPSTREAM_URL naming three endpoints (DNS) instead of one (an
+  // IP address): what choosing an endpoint per attempt costs.
+  const threeEndpoints = perRound.get("sidecar-3ep") ?? [];
+  add(
+    "CPU per request, 3 endpoints vs 1 endpoint",
+    "≤ 1.05×",
+    threeEndpoints.map((t, i) => t.satCpuUs / (sidecar[i]?.satCpuUs ?? Number.NaN)),
+    (m) => m <= 1.05,
   );
   if (perRound.has("sidecar-node20")) {
     // Not goals: what the Node line alone changes (the same build, limit and settings on Node 20).

@@ -24,8 +24,14 @@ http {
 `;
 }
 
+/**
+ * More loopback addresses on which the `ok` server also answers, on the same port: the three
+ * endpoints of the `sidecar-3ep` row (a DNS name that resolves to all three).
+ */
+export const EXTRA_UPSTREAM_ADDRESSES = ["127.0.0.2", "127.0.0.3", "127.0.0.4"] as const;
+
 export interface UpstreamPorts {
-  /** Always `201 {"id":12345}`. */
+  /** Always `201 {"id":12345}`, on 127.0.0.1 and on each of EXTRA_UPSTREAM_ADDRESSES. */
   ok: number;
   /** Always `503`: a full outage. */
   outage: number;
@@ -45,6 +51,7 @@ export function upstreamConfig(dir: string, ports: UpstreamPorts): string {
   split_clients "\${request_id}" $flaky_fail { 30% fail; * ok; }
   server {
     listen 127.0.0.1:${ports.ok} backlog=4096;
+${EXTRA_UPSTREAM_ADDRESSES.map((a) => `    listen ${a}:${ports.ok} backlog=4096;`).join("\n")}
     location / { ${ok} }
   }
   server {

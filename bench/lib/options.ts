@@ -51,6 +51,7 @@ const BASE_ROWS: RowId[] = [
   "bare",
   "dispatch",
   "sidecar",
+  "sidecar-3ep",
   "sidecar-node20",
 ];
 /** The Node 24 sidecar in these limits too: the goal is ≥ 90% of the 4Gi throughput at 128Mi. */

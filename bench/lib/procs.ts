@@ -36,6 +36,15 @@ export function pinned(cpu: string | undefined, cmd: string, args: readonly stri
 }
 
 const started = new Set<ChildProcess>();
+/** Processes a helper outside this file started (dnsmasq), by PID, for the same last-resort cleanup. */
+const startedElsewhere = new Set<number>();
+
+/** Records a PID for killAllStartedSync; the returned function forgets it (once it is stopped). */
+export function rememberPid(pid: number | undefined): () => void {
+  if (pid === undefined) return () => {};
+  startedElsewhere.add(pid);
+  return () => startedElsewhere.delete(pid);
+}
 
 export interface SpawnOptions {
   cpu?: string | undefined;
@@ -83,6 +92,13 @@ export function killAllStartedSync(): void {
   for (const child of started) {
     try {
       child.kill("SIGTERM");
+    } catch {
+      // already gone
+    }
+  }
+  for (const pid of startedElsewhere) {
+    try {
+      process.kill(pid, "SIGTERM");
     } catch {
       // already gone
     }

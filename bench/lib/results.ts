@@ -3,7 +3,9 @@ import type { Summary } from "./stats.js";
 
 /**
  * Row ids. "sidecar" is what ships: Node 24 (the image's), inside a memory cgroup with the limit of
- * k8s/components/retry-sidecar/native-sidecar.yaml. "sidecar-node20" is the same build on the machine's Node 20; "sidecar@128Mi"
+ * k8s/components/retry-sidecar/native-sidecar.yaml. "sidecar-3ep" is that row with UPSTREAM_URL naming
+ * a DNS name that resolves to three upstream addresses (three endpoints) instead of an IP address
+ * (one). "sidecar-node20" is the same build on the machine's Node 20; "sidecar@128Mi"
  * and the like the Node 24 sidecar inside another limit ("sidecar@none": outside any).
  */
 export type RowId =
@@ -14,6 +16,7 @@ export type RowId =
   | "bare"
   | "dispatch"
   | "sidecar"
+  | "sidecar-3ep"
   | "sidecar-node20"
   | "baseline"
   | `sidecar@${string}`;
@@ -26,12 +29,17 @@ export const ROW_LABELS: Record<Exclude<RowId, `sidecar@${string}`>, string> = {
   bare: "naive hono + undici request()",
   dispatch: "bare node:http + undici Pool.dispatch",
   sidecar: "retry-sidecar",
+  "sidecar-3ep": "retry-sidecar, 3 endpoints",
   "sidecar-node20": "retry-sidecar",
   baseline: "retry-sidecar (baseline build)",
 };
 
 export const isSidecarRow = (id: RowId) =>
-  id === "sidecar" || id === "sidecar-node20" || id === "baseline" || id.startsWith("sidecar@");
+  id === "sidecar" ||
+  id === "sidecar-3ep" ||
+  id === "sidecar-node20" ||
+  id === "baseline" ||
+  id.startsWith("sidecar@");
 
 /** What one row measured in one round. */
 export interface RoundFigures {

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { pathToFileURL } from "node:url";
 import { createMemoryCgroup, inCgroup, type MemoryCgroup, removeCgroup, sampleCgroup } from "./cgroup.js";
+import { startBenchDns, waitForActiveEndpoints } from "./dns-endpoints.js";
 import { haproxyConfig } from "./haproxy.js";
 import { proxyConfig, type UpstreamPorts, upstreamConfig, writeConfig } from "./nginx.js";
 import { freePort, startProcess, stopProcess, waitForPort } from "./procs.js";
@@ -13,6 +14,8 @@ import type { RowId } from "./results.js";
 /** A server under test, running. */
 export interface Running {
   port: number;
+  /** retry-sidecar rows: the admin port (GET /endpoints). */
+  adminPort?: number;
   /** The processes whose CPU and memory count for this row (re-read each time: workers may change). */
   pids: () => number[];
   stop: () => Promise<void>;
@@ -100,20 +103,30 @@ async function startDaemon(
 }
 
 export async function startUpstream(dir: string, cpu: string | undefined): Promise<Running & UpstreamPorts> {
-  const ports: UpstreamPorts = { ok: await freePort(), outage: await freePort(), flaky: await freePort() };
-  const conf = writeConfig(dir, "upstream", upstreamConfig(dir, ports));
-  const running = await startDaemon(
-    "upstream",
-    "nginx",
-    ["-p", dir, "-c", conf, "-e", join(dir, "upstream-error.log")],
-    join(dir, "upstream.pid"),
-    ports.ok,
-    dir,
-    cpu,
-  );
-  await waitForPort(ports.outage, "upstream (outage)");
-  await waitForPort(ports.flaky, "upstream (flaky)");
-  return { ...running, ...ports };
+  // The kernel picks ports free on 127.0.0.1; the `ok` port may still be taken on 127.0.0.2-4
+  // (nginx then exits at once): try again with other ports.
+  for (let attempt = 1; ; attempt++) {
+    const ports: UpstreamPorts = { ok: await freePort(), outage: await freePort(), flaky: await freePort() };
+    const conf = writeConfig(dir, "upstream", upstreamConfig(dir, ports));
+    let running: Running;
+    try {
+      running = await startDaemon(
+        "upstream",
+        "nginx",
+        ["-p", dir, "-c", conf, "-e", join(dir, "upstream-error.log")],
+        join(dir, "upstream.pid"),
+        ports.ok,
+        dir,
+        cpu,
+      );
+    } catch (error) {
+      if (attempt >= 3) throw error;
+      continue;
+    }
+    await waitForPort(ports.outage, "upstream (outage)");
+    await waitForPort(ports.flaky, "upstream (flaky)");
+    return { ...running, ...ports };
+  }
 }
 
 /** How a Node row runs: which node, inside which memory limit, with which flags and settings. */
@@ -233,7 +246,9 @@ export function sidecarEnv(port: number, adminPort: number, upstreamPort: number
 /** How each retry-sidecar row runs (Node, limit, flags); undefined for the other rows. */
 export function sidecarSpec(id: RowId, ctx: RowContext): (NodeSpec & { main: string }) | undefined {
   const sidecar = { nodeArgs: ctx.sidecarNodeArgs, env: ctx.sidecarEnv, main: ctx.sidecarMain };
-  if (id === "sidecar") return { ...sidecar, node: ctx.node24, memoryLimit: ctx.memoryLimit };
+  // sidecar-3ep: the same; startRow gives it a DNS name with three addresses for UPSTREAM_URL.
+  if (id === "sidecar" || id === "sidecar-3ep")
+    return { ...sidecar, node: ctx.node24, memoryLimit: ctx.memoryLimit };
   if (id === "sidecar-node20") return { ...sidecar, node: ctx.node20, memoryLimit: ctx.memoryLimit };
   if (id.startsWith("sidecar@")) {
     const limit = id.slice("sidecar@".length);
@@ -259,8 +274,40 @@ export async function startSidecar(
   spec: NodeSpec & { main: string },
 ): Promise<Running> {
   const port = await freePort();
-  const env = { ...sidecarEnv(port, await freePort(), upstreamPort), ...spec.env };
-  return startNode(name, spec.main, { ...spec, env }, port, ctx);
+  const adminPort = await freePort();
+  const env = { ...sidecarEnv(port, adminPort, upstreamPort), ...spec.env };
+  return { ...(await startNode(name, spec.main, { ...spec, env }, port, ctx)), adminPort };
+}
+
+/**
+ * The shipped sidecar with UPSTREAM_URL naming billing.bench, which a dnsmasq started here resolves
+ * to the upstream's three extra addresses: three endpoints. Stopping the row stops dnsmasq too.
+ */
+async function startThreeEndpointSidecar(ctx: RowContext, upstreamPort: number): Promise<Running> {
+  const spec = sidecarSpec("sidecar-3ep", ctx);
+  if (!spec) throw new Error("no sidecar-3ep spec");
+  const dns = await startBenchDns(upstreamPort);
+  let sidecar: Running | undefined;
+  try {
+    sidecar = await startSidecar(ctx, "sidecar-3ep", upstreamPort, {
+      ...spec,
+      env: { ...spec.env, ...dns.env },
+    });
+    const active = await waitForActiveEndpoints(sidecar.adminPort ?? 0, 3);
+    ctx.log(`bench: sidecar-3ep: ${dns.env.UPSTREAM_URL} -> endpoints ${active.join(", ")}`);
+  } catch (error) {
+    await sidecar?.stop();
+    await dns.stop();
+    throw error;
+  }
+  const running = sidecar;
+  return {
+    ...running,
+    stop: async () => {
+      await running.stop();
+      await dns.stop();
+    },
+  };
 }
 
 export async function startRow(id: Exclude<RowId, "direct">, ctx: RowContext): Promise<Running> {
@@ -312,6 +359,8 @@ export async function startRow(id: Exclude<RowId, "direct">, ctx: RowContext): P
       return peer("bare-hono-undici.js");
     case "dispatch":
       return peer("dispatch-forwarder.js");
+    case "sidecar-3ep":
+      return startThreeEndpointSidecar(ctx, up);
     default: {
       const spec = sidecarSpec(id, ctx);
       if (!spec) throw new Error(`unknown row ${id}`);
