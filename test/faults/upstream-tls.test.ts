@@ -1,12 +1,11 @@
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:https";
 import type { AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config/load-config.js";
 import { type Harness, startHarness } from "../support/sidecar-harness.js";
+import { makeTestCa, type TestCa } from "../support/test-ca.js";
 
 // UPSTREAM_CA_FILE: an https upstream whose certificate is signed by a private CA made here with
 // openssl (Debian package listed in .ci/apt-packages.txt). Trusted with the CA file; without it
@@ -20,62 +19,23 @@ const seen: string[] = [];
 /** Each request as it reached the upstream's application, body read to the end. */
 const received: Array<{ url: string; host: string | undefined; body: string }> = [];
 
-function openssl(...args: string[]): void {
-  execFileSync("openssl", args, { cwd: dir, stdio: "pipe" });
-}
+let ca: TestCa;
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), "sidecar-tls-"));
-  const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
-  openssl(
-    "req",
-    "-x509",
-    ...ec,
-    "-keyout",
-    "ca.key",
-    "-out",
-    "ca.pem",
-    "-days",
-    "2",
-    "-subj",
-    "/CN=sidecar test CA",
-  );
-  openssl("req", ...ec, "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=127.0.0.1");
-  writeFileSync(
-    join(dir, "server.ext"),
-    "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
-  );
-  openssl(
-    "x509",
-    "-req",
-    "-in",
-    "server.csr",
-    "-CA",
-    "ca.pem",
-    "-CAkey",
-    "ca.key",
-    "-CAcreateserial",
-    "-out",
-    "server.pem",
-    "-days",
-    "2",
-    "-extfile",
-    "server.ext",
-  );
+  // Certificate for the address only (subjectAltName IP:127.0.0.1), as the upstream URL names it.
+  ca = makeTestCa("IP:127.0.0.1");
+  dir = dirname(ca.caFile);
   writeFileSync(join(dir, "not-pem.txt"), "this is not a certificate\n");
-  upstream = createServer(
-    { key: readFileSync(join(dir, "server.key")), cert: readFileSync(join(dir, "server.pem")) },
-    (req, res) => {
-      seen.push(req.url ?? "");
-      const chunks: Buffer[] = [];
-      req.on("data", (chunk: Buffer) => chunks.push(chunk));
-      req.on("end", () => {
-        received.push({ url: req.url ?? "", host: req.headers.host, body: Buffer.concat(chunks).toString() });
-        res.writeHead(201, { "content-type": "text/plain" });
-        res.end("created over tls");
-      });
-    },
-  );
+  upstream = createServer({ key: ca.key, cert: ca.cert }, (req, res) => {
+    seen.push(req.url ?? "");
+    const chunks: Buffer[] = [];
+    req.on("data", (chunk: Buffer) => chunks.push(chunk));
+    req.on("end", () => {
+      received.push({ url: req.url ?? "", host: req.headers.host, body: Buffer.concat(chunks).toString() });
+      res.writeHead(201, { "content-type": "text/plain" });
+      res.end("created over tls");
+    });
+  });
   await new Promise<void>((resolve) => upstream.listen(0, "127.0.0.1", resolve));
   port = (upstream.address() as AddressInfo).port;
 }, 30_000);
@@ -89,7 +49,7 @@ afterEach(async () => {
 afterAll(async () => {
   upstream.closeAllConnections();
   await new Promise<void>((resolve) => upstream.close(() => resolve()));
-  rmSync(dir, { recursive: true, force: true });
+  ca.remove();
 });
 
 const env = (extra: Record<string, string>) => ({

@@ -5,7 +5,7 @@ import { FAST_ENV, send } from "../support/scenario.js";
 import { type Harness, startHarness } from "../support/sidecar-harness.js";
 import { startTcpRoundRobin, type TcpRoundRobin } from "../support/tcp-round-robin.js";
 
-// SPEC "Endpoints", Fresh connection, end to end: the sidecar knows ONE address, a connection-level
+// docs/contract.md "Endpoints", Fresh connection, end to end: the sidecar knows ONE address, a connection-level
 // balancer (a TCP round-robin, the way kube-proxy serves a ClusterIP) in front of three backends
 // on 127.0.0.2, .3 and .4. The backend the first connection goes to is sick (503 to everything):
 // the sidecar's kept-alive connection sticks to it. A retry reaches another backend only because

@@ -8,7 +8,7 @@ import { FAST_ENV, json, send } from "../support/scenario.js";
 import { type Harness, type LogLine, startHarness } from "../support/sidecar-harness.js";
 import { makeTestCa, type TestCa } from "../support/test-ca.js";
 
-// SPEC "Endpoints", Resolution, Changes and TLS, end to end: the real sidecar, its upstream name
+// docs/contract.md "Endpoints", Resolution, Changes and TLS, end to end: the real sidecar, its upstream name
 // answered by a real DNS server (dnsmasq) whose records the test rewrites, real upstreams on
 // 127.0.0.2 and .3.
 

@@ -6,7 +6,7 @@ import { FAST_ENV, type Reply, send, steppingClock } from "../support/scenario.j
 import type { Harness, LogLine } from "../support/sidecar-harness.js";
 import { startHarness } from "../support/sidecar-harness.js";
 
-// SPEC "Endpoints", Choosing and Ejection, end to end: the real sidecar in front of three real
+// docs/contract.md "Endpoints", Choosing and Ejection, end to end: the real sidecar in front of three real
 // upstreams on 127.0.0.2, .3 and .4 (one port, as the pods behind a headless Service), the name
 // resolved by a real DNS server (dnsmasq) through UPSTREAM_DNS_SERVERS. One upstream is sick: it
 // answers every request with 503.
