@@ -5,13 +5,13 @@ export type { Logger };
 // Log lines are collected into writes of at least this many bytes (about 15 "request completed"
 // lines), and whatever is pending is written at least this often, so a quiet sidecar's lines are
 // never more than a quarter second late. One write per line cost about a fifth of the CPU of a
-// proxied request (bench/README.md); pino flushes what is pending when the process exits.
+// proxied request (bench/README.md); the drain waits for what is pending before the process exits.
 const LOG_WRITE_MIN_BYTES = 4096;
 const LOG_FLUSH_INTERVAL_MS = 250;
 
 /**
  * pino JSON on stdout, one object per line. Written asynchronously (sonic-boom) so a request
- * never waits for the terminal or the log collector; `flush` runs at shutdown. Bodies and
+ * never waits for the terminal or the log collector; the drain flushes it at shutdown. Bodies and
  * credentials are never passed to the logger; the redact list is a second fence.
  */
 export function createLogger(

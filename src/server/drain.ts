@@ -37,8 +37,13 @@ export async function drain(parts: DrainParts): Promise<void> {
   parts.admin.closeAllConnections();
   await closeServer(parts.admin);
   logger.info("stopped");
-  logger.flush();
+  // Every line written before the process exits: an asynchronous write still in flight when
+  // process.exit runs would be lost (the request lines of the drain among them). Bounded, in case
+  // stdout's reader is stalled.
+  await waitAtMost(new Promise<void>((resolve) => logger.flush(() => resolve())), LOG_FLUSH_LIMIT_MS);
 }
+
+const LOG_FLUSH_LIMIT_MS = 2000;
 
 function closeServer(server: Server): Promise<void> {
   return new Promise((resolve) => server.close(() => resolve()));

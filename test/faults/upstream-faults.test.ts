@@ -227,8 +227,10 @@ describe("upstream faults after the response headers were sent", () => {
   it("client leaves in the middle of a slow body: counted 499, the upstream socket is let go", async () => {
     await start((socket) => socket.write("HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\nab"));
 
+    // The client gives up after 500 ms: long enough for the headers and "ab" to reach it on a
+    // loaded machine (the body never completes: 2 of 10 bytes).
     const result = await exchange(harness.sidecar.proxyPort, rawRequest("GET", "/provider/1"), {
-      timeoutMs: 100,
+      timeoutMs: 500,
     });
 
     expect(result.finals.map((r) => [r.status, r.complete])).toEqual([[200, false]]);
