@@ -40,30 +40,31 @@ export function createAttemptSender(
   let firstTried: Endpoint | undefined;
   let tried: Set<string> | undefined;
 
-  const send = ((attempt, timeoutMs): Promise<Attempt<UpstreamAttempt>> => {
-    let headers = first;
-    if (attempt > 1) {
-      headers = first.slice();
-      headers[headers.length - 1] = ATTEMPT_NUMBERS[attempt] ?? String(attempt);
-      if (tried === undefined) tried = new Set(firstTried === undefined ? [] : [firstTried.key]);
-    }
-    const endpoint = endpoints.choose(tried);
-    sender.target = endpoint?.key;
-    if (endpoint === undefined) return Promise.resolve(noEndpoint());
-    const fresh = tried?.has(endpoint.key) === true;
-    if (tried === undefined) firstTried = endpoint;
-    else tried.add(endpoint.key);
-    return upstream.send(
-      { method: template.method, pathAndQuery: template.pathAndQuery, headers, body },
-      timeoutMs,
-      signal,
-      endpoint,
-      fresh,
-    );
-  }) as SendAttempt<UpstreamAttempt> & { target: string | undefined };
-  const sender = send;
-  sender.target = undefined;
-  return sender;
+  const send: SendAttempt<UpstreamAttempt> & { target: string | undefined } = Object.assign(
+    (attempt: number, timeoutMs: number): Promise<Attempt<UpstreamAttempt>> => {
+      let headers = first;
+      if (attempt > 1) {
+        headers = first.slice();
+        headers[headers.length - 1] = ATTEMPT_NUMBERS[attempt] ?? String(attempt);
+        if (tried === undefined) tried = new Set(firstTried === undefined ? [] : [firstTried.key]);
+      }
+      const endpoint = endpoints.choose(tried);
+      send.target = endpoint?.key;
+      if (endpoint === undefined) return Promise.resolve(noEndpoint());
+      const fresh = tried?.has(endpoint.key) === true;
+      if (tried === undefined) firstTried = endpoint;
+      else tried.add(endpoint.key);
+      return upstream.send(
+        { method: template.method, pathAndQuery: template.pathAndQuery, headers, body },
+        timeoutMs,
+        signal,
+        endpoint,
+        fresh,
+      );
+    },
+    { target: undefined as string | undefined },
+  );
+  return send;
 }
 
 /** No endpoint is known (the host has not resolved yet): the attempt fails as a connect error. */
