@@ -12,7 +12,7 @@ import { manifestMemoryLimit, removeAllCgroupsSync } from "./lib/cgroup.js";
 import { formatProfileSummary, summarizeProfile } from "./lib/cpuprofile.js";
 import { dnsmasqInstalled, requestsPerEndpoint } from "./lib/dns-endpoints.js";
 import { computeGoals, measureRound, summarizeRows, warmUp } from "./lib/measure.js";
-import { type BenchOptions, parseOptions } from "./lib/options.js";
+import { BASE_ROWS, type BenchOptions, parseOptions } from "./lib/options.js";
 import { killAllStartedSync, placement } from "./lib/procs.js";
 import { chart, markdown, writeSection } from "./lib/report.js";
 import { type BenchResults, isSidecarRow, ROW_LABELS, type RoundFigures, type RowId } from "./lib/results.js";
@@ -34,17 +34,6 @@ import type { MemorySnapshot } from "./preload/memory-report.js";
 // bench also compiles demo/dnsmasq.ts): buildDir is the compiled bench/, five levels below the root.
 const buildDir = dirname(fileURLToPath(import.meta.url));
 const repoDir = resolve(buildDir, "..", "..", "..", "..", "..");
-const ROW_ORDER: RowId[] = [
-  "direct",
-  "nginx",
-  "haproxy",
-  "fastify",
-  "bare",
-  "dispatch",
-  "sidecar",
-  "sidecar-3ep",
-  "sidecar-node20",
-];
 
 const README_INTRO = `How retry-sidecar compares with nginx, HAProxy and a Node.js peer on the happy path (a fast
 upstream that always answers \`201\`), and how its retries behave in an outage. Reproduce with
@@ -101,7 +90,7 @@ async function main(options: BenchOptions): Promise<void> {
     cpSync(join(repoDir, "dist"), dirname(sidecarMain), { recursive: true });
   }
   const wanted = [
-    ...ROW_ORDER.filter((id) => options.rows.includes(id)),
+    ...BASE_ROWS.filter((id) => options.rows.includes(id)),
     ...options.rows.filter((id) => id.startsWith("sidecar@")),
     ...(options.baselineMain !== undefined ? (["baseline"] as RowId[]) : []),
   ];

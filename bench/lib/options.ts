@@ -43,7 +43,8 @@ export interface BenchOptions {
   command: string;
 }
 
-const BASE_ROWS: RowId[] = [
+/** Every fixed row, in the order the tables show them (the memory rows come after). */
+export const BASE_ROWS: RowId[] = [
   "direct",
   "nginx",
   "haproxy",
