@@ -145,3 +145,12 @@ export const logLevel = z.string().transform((raw, ctx) => {
   const found = levels.find((level) => level === text);
   return found ?? fail(ctx, `one of ${levels.join(", ")}`);
 });
+
+/** One of a fixed set of words (case-insensitive), such as `on`/`off`. */
+export function oneOf<const T extends string>(words: readonly T[]) {
+  return z.string().transform((raw, ctx): T => {
+    const text = raw.trim().toLowerCase();
+    const found = words.find((word) => word === text);
+    return found ?? fail(ctx, `one of ${words.join(", ")}`);
+  });
+}

@@ -7,6 +7,7 @@ import {
   integer,
   jitter,
   logLevel,
+  oneOf,
   routes,
   statusList,
   upstreamUrl,
@@ -175,6 +176,26 @@ export const settings = {
     default: "info",
     help: "pino level: fatal, error, warn, info, debug, trace or silent",
     parse: logLevel,
+  },
+  LOG_REQUESTS: {
+    key: "logRequests",
+    // Plain successes are counted by the metrics, not logged (an access log at 1,000 req/s is
+    // some 20 GB a day per pod); Envoy, Istio and Linkerd write none by default either.
+    default: "retried",
+    help: "which requests log 'request completed': retried (retried, 5xx, local answers, client gone), all, none",
+    parse: oneOf(["retried", "all", "none"]),
+  },
+  RETRY_THROTTLE: {
+    key: "retryThrottle",
+    default: "on",
+    help: "the fleet-safe retry throttle: retries stop adding load while most attempts fail; off disables it",
+    parse: oneOf(["on", "off"]),
+  },
+  OVERLOAD_PROTECTION: {
+    key: "overloadProtection",
+    default: "on",
+    help: "adaptive protection of an overloaded upstream (sheds with 503 overloaded); off disables it",
+    parse: oneOf(["on", "off"]),
   },
 } as const;
 

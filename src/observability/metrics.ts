@@ -1,13 +1,16 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 import type { SkipReason } from "../retry/outcome.js";
 
-const SKIP_REASONS: readonly SkipReason[] = [
+export const SKIP_REASONS: readonly SkipReason[] = [
   "budget",
+  "throttled",
   "deadline",
   "retry_after_too_long",
   "circuit_open",
   "client_gone",
   "body_too_large",
+  "not_idempotent",
+  "overloaded",
 ];
 
 // Client-facing latency includes retries and waits (up to REQUEST_TIMEOUT_MS, 20 s by default),

@@ -15,7 +15,13 @@ export type SkipReason =
   | "retry_after_too_long"
   | "circuit_open"
   | "client_gone"
-  | "body_too_large";
+  | "body_too_large"
+  /** POST/PATCH without an idempotency key after an outcome that may have reached the upstream. */
+  | "not_idempotent"
+  /** The fleet-safe retry throttle: most recent attempts to the upstream failed. */
+  | "throttled"
+  /** Overload protection held the retry back (retries are shed before first attempts). */
+  | "overloaded";
 
 /** Why the loop stopped: the outcome was fine, the retry limit was reached, or a skip reason. */
 export type StopReason = "not_retryable" | "exhausted" | SkipReason;

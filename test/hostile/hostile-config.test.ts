@@ -35,6 +35,9 @@ const HOSTILE: Record<string, string> = {
   ENDPOINT_EJECT_MS: "-30000",
   SHUTDOWN_GRACE_MS: "\u001b[31m-5",
   LOG_LEVEL: "verbose",
+  LOG_REQUESTS: "everything",
+  RETRY_THROTTLE: "yes",
+  OVERLOAD_PROTECTION: "auto",
 };
 
 let results: Map<string, CliResult>;

@@ -58,6 +58,9 @@ export const SPEC_SETTINGS: readonly SpecSetting[] = [
   { variable: "ENDPOINT_EJECT_MS", default: "30000", key: "endpointEjectMs", value: 30000 },
   { variable: "SHUTDOWN_GRACE_MS", default: "15000", key: "shutdownGraceMs", value: 15000 },
   { variable: "LOG_LEVEL", default: "info", key: "logLevel", value: "info" },
+  { variable: "LOG_REQUESTS", default: "retried", key: "logRequests", value: "retried" },
+  { variable: "RETRY_THROTTLE", default: "on", key: "retryThrottle", value: "on" },
+  { variable: "OVERLOAD_PROTECTION", default: "on", key: "overloadProtection", value: "on" },
 ];
 
 /** One invalid value per setting (several for some), as an operator could mistype them. */
@@ -104,4 +107,7 @@ export const INVALID_VALUES: ReadonlyArray<readonly [variable: string, value: st
   ["ENDPOINT_EJECT_MS", "30s"],
   ["SHUTDOWN_GRACE_MS", "1.5"],
   ["LOG_LEVEL", "loud"],
+  ["LOG_REQUESTS", "some"],
+  ["RETRY_THROTTLE", "maybe"],
+  ["OVERLOAD_PROTECTION", "1"],
 ];

@@ -34,6 +34,9 @@ describe("configuration", () => {
       endpointEjectMs: 30_000,
       shutdownGraceMs: 15_000,
       logLevel: "info",
+      logRequests: "retried",
+      retryThrottle: "on",
+      overloadProtection: "on",
     });
   });
 
