@@ -2,13 +2,19 @@
 import { helpText } from "./config/help-text.js";
 import { loadConfig, publicConfig } from "./config/load-config.js";
 import type { Config } from "./config/settings.js";
+import { findUnknownSettings } from "./config/unknown-settings.js";
 import { SidecarError } from "./errors/sidecar-error.js";
+import { packageVersion } from "./runtime/version.js";
 
 // The process entry: arguments, configuration, signals, exit codes. Exit 2 = bad configuration.
 
 const args = process.argv.slice(2);
 if (args.includes("--help") || args.includes("-h")) {
   process.stdout.write(helpText());
+  process.exit(0);
+}
+if (args.includes("--version")) {
+  process.stdout.write(`${packageVersion()}\n`);
   process.exit(0);
 }
 const unknown = args.filter((arg) => arg !== "--check-config");
@@ -22,13 +28,19 @@ try {
   config = loadConfig(process.env);
 } catch (error) {
   if (error instanceof SidecarError && error.code === "CONFIG_INVALID") {
-    process.stderr.write(`retry-sidecar: ${error.message}\n`);
+    // One line per invalid variable, all of them.
+    for (const line of error.message.split("\n")) process.stderr.write(`retry-sidecar: ${line}\n`);
     process.exit(2);
   }
   throw error;
 }
+// A likely typo never stops the process: the sidecar logs it (warn) once it has a logger.
+const unknownSettings = findUnknownSettings(process.env);
 
 if (args.includes("--check-config")) {
+  for (const { name, didYouMean } of unknownSettings) {
+    process.stderr.write(`retry-sidecar: warning: unknown setting ${name} (did you mean ${didYouMean}?)\n`);
+  }
   process.stdout.write(`${JSON.stringify(publicConfig(config), null, 2)}\n`);
   process.exit(0);
 }
@@ -36,7 +48,7 @@ if (args.includes("--check-config")) {
 try {
   // Loaded only now: --help, --check-config and a bad value answer without loading the servers.
   const { startSidecar } = await import("./sidecar.js");
-  const sidecar = await startSidecar(config);
+  const sidecar = await startSidecar(config, { unknownSettings });
   const stop = (signal: NodeJS.Signals) => {
     sidecar.logger.info({ signal }, "shutdown requested");
     sidecar.shutdown().then(

@@ -3,6 +3,7 @@ import type pino from "pino";
 import type { Dispatcher } from "undici";
 import { publicConfig } from "./config/load-config.js";
 import type { Config } from "./config/settings.js";
+import type { UnknownSetting } from "./config/unknown-settings.js";
 import { trackAttempts } from "./endpoints/attempt-tracker.js";
 import { createLogger, type Logger } from "./observability/logger.js";
 import { createMetrics, type Metrics } from "./observability/metrics.js";
@@ -21,13 +22,18 @@ import { createProxyListener } from "./server/proxy-listener.js";
 import { UpstreamClient } from "./upstream/upstream-client.js";
 import { createUpstreamEndpoints, type UpstreamEndpoints } from "./upstream/upstream-endpoints.js";
 
-/** What tests, the demo and the bench may replace; production uses the defaults. */
+/**
+ * What tests, the demo and the bench may replace (production uses the defaults), and what main.ts
+ * found in the environment before start-up.
+ */
 export interface SidecarOverrides {
   readonly clock?: Clock;
   readonly sleep?: Sleep;
   readonly random?: Random;
   readonly logDestination?: pino.DestinationStream;
   readonly dispatcher?: Dispatcher;
+  /** Environment variables that look like mistyped settings (main.ts finds them): logged at warn. */
+  readonly unknownSettings?: readonly UnknownSetting[];
 }
 
 export interface Sidecar {
@@ -49,6 +55,9 @@ const CLIENT_HEADERS_TIMEOUT_MS = 10_000;
 export async function startSidecar(config: Config, overrides: SidecarOverrides = {}): Promise<Sidecar> {
   const clock = overrides.clock ?? realClock;
   const logger = createLogger(config.logLevel, overrides.logDestination);
+  for (const { name, didYouMean } of overrides.unknownSettings ?? []) {
+    logger.warn({ name, didYouMean }, "unknown setting");
+  }
   const metrics = createMetrics(config.routes);
   const observer = createObserver(metrics, logger);
   const random = overrides.random ?? realRandom;
@@ -147,7 +156,7 @@ export async function startSidecar(config: Config, overrides: SidecarOverrides =
     {
       proxy: `${config.listenHost}:${proxy.port}`,
       admin: `${config.adminHost}:${admin.port}`,
-      upstream: publicConfig(config).upstreamUrl,
+      upstream: publicConfig(config).UPSTREAM_URL,
       routes: config.routes,
     },
     "retry-sidecar listening",

@@ -1,67 +1,78 @@
 import { readFileSync } from "node:fs";
-import { z } from "zod";
 import { SidecarError } from "../errors/sidecar-error.js";
+import { type ConfigProblem, findContradictions } from "./contradictions.js";
 import { type Config, type EnvName, settings } from "./settings.js";
 
 const names = Object.keys(settings) as EnvName[];
 
-// One zod object over the environment: a missing variable takes its documented default.
-const schema = z.object(
-  Object.fromEntries(names.map((name) => [name, settings[name].parse])) as {
-    [N in EnvName]: (typeof settings)[N]["parse"];
-  },
-);
-
 export type ReadFile = (path: string) => string;
 
 /**
- * Validates the environment into a Config. Throws SidecarError CONFIG_INVALID whose message is
- * the single line printed on stderr: the variable, the value and what is expected.
+ * Validates the environment into a Config. Throws SidecarError CONFIG_INVALID when any setting is
+ * invalid; its message holds one line per invalid variable (all of them, in the order of the
+ * settings table), each naming the variable, the value and what is expected. A missing variable
+ * takes its documented default.
  */
 export function loadConfig(
   env: Record<string, string | undefined>,
   readFile: ReadFile = (path) => readFileSync(path, "utf8"),
 ): Config {
-  const input = Object.fromEntries(names.map((name) => [name, env[name] ?? settings[name].default]));
-  const result = schema.safeParse(input);
-  if (!result.success) {
-    const issue = result.error.issues[0];
-    const name = String(issue?.path[0]) as EnvName;
-    throw invalid(name, input[name] ?? "", issue?.message ?? "a valid value");
+  const values: Record<string, unknown> = {};
+  const problems: ConfigProblem[] = [];
+  for (const name of names) {
+    const value = env[name] ?? settings[name].default;
+    const result = settings[name].parse.safeParse(value);
+    if (result.success) values[settings[name].key] = result.data;
+    else problems.push({ name, value, expected: result.error.issues[0]?.message ?? "a valid value" });
   }
-  const parsed = result.data;
-  const config = Object.fromEntries(names.map((name) => [settings[name].key, parsed[name]])) as Omit<
-    Config,
-    "upstreamCa"
-  >;
-  return { ...config, upstreamCa: readCa(config.upstreamCaFile, readFile) };
+  if (typeof values.upstreamCaFile === "string") {
+    const ca = readCa(values.upstreamCaFile, readFile);
+    if (typeof ca === "object") problems.push(ca);
+    else values.upstreamCa = ca;
+  }
+  // Contradictions between the settings that are valid on their own.
+  problems.push(...findContradictions(values as Partial<Config>, (name) => env[name]));
+  if (problems.length > 0) {
+    throw invalid(names.flatMap((name) => problems.filter((p) => p.name === name)));
+  }
+  return values as Config;
 }
 
-function readCa(path: string, readFile: ReadFile): string | undefined {
+/** The PEM text of the CA file (undefined: none configured), or the problem with it. */
+function readCa(path: string, readFile: ReadFile): string | ConfigProblem | undefined {
   if (path === "") return undefined;
+  const problem = (expected: string): ConfigProblem => ({ name: "UPSTREAM_CA_FILE", value: path, expected });
   let pem: string;
   try {
     pem = readFile(path);
   } catch {
-    throw invalid("UPSTREAM_CA_FILE", path, "a readable PEM file of CA certificates");
+    return problem("a readable PEM file of CA certificates");
   }
   if (!pem.includes("-----BEGIN CERTIFICATE-----")) {
-    throw invalid("UPSTREAM_CA_FILE", path, "a PEM file holding at least one CERTIFICATE block");
+    return problem("a PEM file holding at least one CERTIFICATE block");
   }
   return pem;
 }
 
-function invalid(name: string, value: string, expected: string): SidecarError {
-  return new SidecarError("CONFIG_INVALID", `invalid ${name}=${JSON.stringify(value)}: expected ${expected}`);
+/** The error's message: one line per problem, `invalid NAME="value": expected ...`. */
+function invalid(problems: readonly ConfigProblem[]): SidecarError {
+  const lines = problems.map((p) => `invalid ${p.name}=${JSON.stringify(p.value)}: expected ${p.expected}`);
+  return new SidecarError("CONFIG_INVALID", lines.join("\n"));
 }
 
-/** The configuration as shown by /config and --check-config: URL credentials redacted, no PEM text. */
-export function publicConfig(config: Config): Record<string, unknown> {
-  const { upstreamCa: _pem, ...shown } = config;
+/**
+ * The configuration as shown by /config and --check-config: under the variable names an operator
+ * sets, in the order of the settings table; URL credentials redacted, no PEM text.
+ */
+export function publicConfig(config: Config): Record<EnvName, unknown> {
+  const shown = Object.fromEntries(names.map((name) => [name, config[settings[name].key]])) as Record<
+    EnvName,
+    unknown
+  >;
   const url = new URL(config.upstreamUrl);
   if (url.username !== "" || url.password !== "") {
     url.username = url.username === "" ? "" : "REDACTED";
     url.password = url.password === "" ? "" : "REDACTED";
   }
-  return { ...shown, upstreamUrl: url.href.replace(/\/+$/, "") };
+  return { ...shown, UPSTREAM_URL: url.href.replace(/\/+$/, "") };
 }

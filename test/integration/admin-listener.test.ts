@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { rawRequest } from "../support/raw-http.js";
 import { useScenario } from "../support/scenario.js";
 import type { Harness } from "../support/sidecar-harness.js";
+import { SPEC_SETTINGS } from "../support/spec-settings.js";
 
 // docs/contract.md "Admin listener" and "Metrics": /metrics, /healthz, /readyz, /config on their own
 // port; the metric names, types and labels of the table; one count per response sent.
@@ -179,10 +180,12 @@ describe("probes and /config", () => {
     expect(text).not.toContain("s3cret-Pa55");
     expect(text).not.toContain("billinguser");
     const config = JSON.parse(text) as Record<string, unknown>;
-    expect(config.upstreamUrl).toBe(`http://REDACTED:REDACTED@127.0.0.1:${scenario.upstream.port}/base`);
-    expect(config.maxRetries).toBe(2);
-    expect(config.routes).toEqual(["/provider", "/invoice"]);
-    expect(config.retryOnStatus).toEqual([408, 429, 500, 502, 503, 504]);
+    expect(config.UPSTREAM_URL).toBe(`http://REDACTED:REDACTED@127.0.0.1:${scenario.upstream.port}/base`);
+    expect(config.MAX_RETRIES).toBe(2);
+    expect(config.ROUTES).toEqual(["/provider", "/invoice"]);
+    expect(config.RETRY_ON_STATUS).toEqual([408, 429, 500, 502, 503, 504]);
+    // Under the variable names an operator sets, and nothing else.
+    expect(Object.keys(config)).toEqual(SPEC_SETTINGS.map((s) => s.variable));
     // The redacted credentials are not leaked elsewhere either.
     expect(JSON.stringify(h.logs)).not.toContain("s3cret-Pa55");
     expect((await scrape(h)).text).not.toContain("s3cret-Pa55");

@@ -1,9 +1,10 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { rootCertificates } from "node:tls";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { builtMain, type CliResult, runCli } from "../support/built-main.js";
+import { builtMain, type CliResult, repoRoot, runCli } from "../support/built-main.js";
+import { startSidecarProcess } from "../support/sidecar-process.js";
 import { SPEC_SETTINGS } from "../support/spec-settings.js";
 
 // docs/contract.md "Running it" and "Configuration", through the real process: `node dist/main.js`
@@ -62,7 +63,9 @@ describe("--check-config", () => {
     expect(result.stderr).toBe("");
     expect(result.code).toBe(0);
     const config = JSON.parse(result.stdout) as Record<string, unknown>;
-    expect(config).toEqual(Object.fromEntries(SPEC_SETTINGS.map((s) => [s.key, s.value])));
+    // Under the variable names an operator sets, in the order of the table.
+    expect(config).toEqual(Object.fromEntries(SPEC_SETTINGS.map((s) => [s.variable, s.value])));
+    expect(Object.keys(config)).toEqual(SPEC_SETTINGS.map((s) => s.variable));
   });
 
   it("shows the values given in the environment, credentials of UPSTREAM_URL redacted", async () => {
@@ -78,11 +81,80 @@ describe("--check-config", () => {
     expect(result.stdout).not.toContain("s3cr3t-pw");
     expect(result.stdout).not.toContain("BEGIN CERTIFICATE");
     const config = JSON.parse(result.stdout) as Record<string, unknown>;
-    expect(config.upstreamUrl).toBe("https://REDACTED:REDACTED@billing.example:8443/api");
-    expect(config.upstreamCaFile).toBe(join(dir, "ca.pem"));
-    expect(config.maxRetries).toBe(5);
-    expect(config.routes).toEqual(["/provider", "/invoice"]);
-    expect(config.backoffJitter).toBe("full");
+    expect(config.UPSTREAM_URL).toBe("https://REDACTED:REDACTED@billing.example:8443/api");
+    expect(config.UPSTREAM_CA_FILE).toBe(join(dir, "ca.pem"));
+    expect(config.MAX_RETRIES).toBe(5);
+    expect(config.ROUTES).toEqual(["/provider", "/invoice"]);
+    expect(config.BACKOFF_JITTER).toBe("full");
+  });
+
+  it("warns on stderr about a likely typo of a setting's name, and still exits 0", async () => {
+    const result = await runCli(main, ["--check-config"], { MAX_RETIRES: "5" });
+    expect(result.code).toBe(0);
+    expect(result.stderr).toBe(
+      "retry-sidecar: warning: unknown setting MAX_RETIRES (did you mean MAX_RETRIES?)\n",
+    );
+    expect((JSON.parse(result.stdout) as Record<string, unknown>).MAX_RETRIES).toBe(3);
+  });
+});
+
+describe("--version", () => {
+  it("prints the version of package.json and exits 0", async () => {
+    const pkg = JSON.parse(readFileSync(join(repoRoot, "package.json"), "utf8")) as { version: string };
+    const result = await runCli(main, ["--version"], {});
+    expect(result).toEqual({ code: 0, stdout: `${pkg.version}\n`, stderr: "" });
+  });
+});
+
+describe("several invalid or contradicting settings: exit 2, one line for each of them", () => {
+  it("names every invalid variable, not only the first", async () => {
+    const result = await runCli(main, [], {
+      PORT: "abc",
+      MAX_RETRIES: "11",
+      LOG_LEVEL: "loud",
+      BACKOFF_BASE_MS: "5000",
+      BACKOFF_MAX_MS: "1000",
+      PER_TRY_TIMEOUT_MS: "3000",
+      REQUEST_TIMEOUT_MS: "2000",
+    });
+    expect(result.code).toBe(2);
+    expect(result.stdout).toBe("");
+    expect(result.stderr.trimEnd().split("\n")).toEqual([
+      'retry-sidecar: invalid PORT="abc": expected a port from 0 to 65535',
+      'retry-sidecar: invalid MAX_RETRIES="11": expected integer from 0 to 10',
+      'retry-sidecar: invalid BACKOFF_BASE_MS="5000": expected at most BACKOFF_MAX_MS (1000)',
+      'retry-sidecar: invalid PER_TRY_TIMEOUT_MS="3000": expected at most REQUEST_TIMEOUT_MS (2000)',
+      expect.stringMatching(/^retry-sidecar: invalid LOG_LEVEL="loud": expected one of /),
+    ]);
+  });
+
+  it.each([
+    [{ PORT: "9555", ADMIN_PORT: "9555", ADMIN_HOST: "127.0.0.1" }, "PORT"],
+    // 0.0.0.0 takes 127.0.0.1 too: the two listeners would collide at listen.
+    [{ PORT: "9555", ADMIN_PORT: "9555", ADMIN_HOST: "0.0.0.0" }, "PORT"],
+    [{ ADMIN_PORT: "8080" }, "ADMIN_PORT"],
+  ])("%j → exit 2 before listening, naming %s", async (env, variable) => {
+    const result = await runCli(main, [], env);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(
+      new RegExp(`^retry-sidecar: invalid ${variable}="\\d+": expected a port other than `),
+    );
+    expect(result.stderr.trimEnd().split("\n")).toHaveLength(1);
+  });
+});
+
+describe("an unknown setting at start-up", () => {
+  it("is logged as a warning naming the setting it probably meant; the sidecar still starts", async () => {
+    const p = await startSidecarProcess({ MAX_RETIRES: "5", UPSTREAM_URL: "http://127.0.0.1:9" });
+    try {
+      const warnings = p.logs.filter((line) => line.msg === "unknown setting");
+      expect(warnings).toEqual([expect.objectContaining({ name: "MAX_RETIRES", didYouMean: "MAX_RETRIES" })]);
+      // PATH (and the other ordinary variables the process got) are not reported.
+      expect(p.logs.some((line) => line.msg === "retry-sidecar listening")).toBe(true);
+    } finally {
+      p.child.kill("SIGTERM");
+      await p.exited;
+    }
   });
 });
 

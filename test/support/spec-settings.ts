@@ -1,13 +1,13 @@
 /**
  * The "Configuration" table of docs/contract.md, copied by hand (not imported from src/, so a
  * changed default fails the tests): the variable, its default as written in the table, and the
- * value the effective configuration (`--check-config`, `/config`) shows for it.
+ * value the effective configuration (`--check-config`, `/config`, keyed by `variable`) shows for it.
  */
 export interface SpecSetting {
   readonly variable: string;
   /** The default as the spec table writes it; "" for "(none)". */
   readonly default: string;
-  /** Key in the effective configuration JSON. */
+  /** Key of the setting in the typed configuration loadConfig returns (not shown to operators). */
   readonly key: string;
   /** The effective value of the default. */
   readonly value: unknown;

@@ -118,7 +118,110 @@ describe("configuration", () => {
   it("redacts URL credentials and leaves out the PEM text in what it shows", () => {
     const shown = publicConfig(loadConfig({ UPSTREAM_URL: "http://user:s3cret@billing:5002/api" }));
     expect(JSON.stringify(shown)).not.toContain("s3cret");
-    expect(shown.upstreamUrl).toBe("http://REDACTED:REDACTED@billing:5002/api");
+    expect(shown.UPSTREAM_URL).toBe("http://REDACTED:REDACTED@billing:5002/api");
     expect(shown).not.toHaveProperty("upstreamCa");
+    expect(shown).not.toHaveProperty("upstreamUrl");
+    expect(shown.MAX_RETRIES).toBe(3);
+  });
+});
+
+/** The lines of the CONFIG_INVALID error loadConfig throws for `env`. */
+function problems(env: Record<string, string | undefined>, readFile?: (path: string) => string): string[] {
+  try {
+    loadConfig(env, readFile);
+  } catch (error) {
+    expect(error).toBeInstanceOf(SidecarError);
+    expect((error as SidecarError).code).toBe("CONFIG_INVALID");
+    return (error as SidecarError).message.split("\n");
+  }
+  return [];
+}
+
+describe("every invalid setting at once", () => {
+  it("names each invalid variable on a line of its own, in the order of the settings table", () => {
+    const lines = problems(
+      { MAX_RETRIES: "11", PORT: "abc", LOG_LEVEL: "loud", UPSTREAM_CA_FILE: "/nope", ROUTES: "x" },
+      () => {
+        throw new Error("ENOENT");
+      },
+    );
+    expect(lines).toEqual([
+      'invalid UPSTREAM_CA_FILE="/nope": expected a readable PEM file of CA certificates',
+      'invalid PORT="abc": expected a port from 0 to 65535',
+      expect.stringMatching(/^invalid ROUTES="x": expected comma-separated path prefixes/),
+      'invalid MAX_RETRIES="11": expected integer from 0 to 10',
+      'invalid LOG_LEVEL="loud": expected one of fatal, error, warn, info, debug, trace, silent',
+    ]);
+  });
+
+  it("reports a contradiction next to an invalid value of another setting", () => {
+    expect(problems({ MAX_RETRIES: "x", BACKOFF_BASE_MS: "2000", BACKOFF_MAX_MS: "1000" })).toEqual([
+      'invalid MAX_RETRIES="x": expected integer from 0 to 10',
+      'invalid BACKOFF_BASE_MS="2000": expected at most BACKOFF_MAX_MS (1000)',
+    ]);
+  });
+});
+
+describe("settings that contradict each other", () => {
+  it.each([
+    [
+      { BACKOFF_BASE_MS: "2000", BACKOFF_MAX_MS: "1000" },
+      "BACKOFF_BASE_MS",
+      "2000",
+      "at most BACKOFF_MAX_MS (1000)",
+    ],
+    [{ BACKOFF_BASE_MS: "20000" }, "BACKOFF_BASE_MS", "20000", "at most BACKOFF_MAX_MS (10000)"],
+    [
+      { PER_TRY_TIMEOUT_MS: "3000", REQUEST_TIMEOUT_MS: "2000" },
+      "PER_TRY_TIMEOUT_MS",
+      "3000",
+      "at most REQUEST_TIMEOUT_MS (2000)",
+    ],
+    [{ PER_TRY_TIMEOUT_MS: "30000" }, "PER_TRY_TIMEOUT_MS", "30000", "at most REQUEST_TIMEOUT_MS (20000)"],
+    [
+      { PORT: "9000", ADMIN_PORT: "9000" },
+      "PORT",
+      "9000",
+      "a port other than ADMIN_PORT's (9000 on 0.0.0.0)",
+    ],
+    [{ PORT: "9464" }, "PORT", "9464", "a port other than ADMIN_PORT's (9464 on 0.0.0.0)"],
+    [{ ADMIN_PORT: "8080" }, "ADMIN_PORT", "8080", "a port other than PORT's (8080 on 127.0.0.1)"],
+    [
+      { PORT: "9000", ADMIN_PORT: "9000", ADMIN_HOST: "127.0.0.1" },
+      "PORT",
+      "9000",
+      "a port other than ADMIN_PORT's (9000 on 127.0.0.1)",
+    ],
+    [
+      { PORT: "9000", ADMIN_PORT: "9000", ADMIN_HOST: "::", LISTEN_HOST: "127.0.0.1" },
+      "PORT",
+      "9000",
+      "a port other than ADMIN_PORT's (9000 on ::)",
+    ],
+    [
+      { PORT: "9000", ADMIN_PORT: "9000", ADMIN_HOST: "localhost", LISTEN_HOST: "127.0.0.1" },
+      "PORT",
+      "9000",
+      "a port other than ADMIN_PORT's (9000 on localhost)",
+    ],
+  ])("refuses %j", (env, name, value, expected) => {
+    expect(problems(env)).toEqual([`invalid ${name}=${JSON.stringify(value)}: expected ${expected}`]);
+  });
+
+  it.each([
+    // Equal is no contradiction.
+    { BACKOFF_BASE_MS: "1000", BACKOFF_MAX_MS: "1000" },
+    { PER_TRY_TIMEOUT_MS: "2000", REQUEST_TIMEOUT_MS: "2000" },
+    // A default inner limit yields to an outer one set lower: the outer one bounds it.
+    { REQUEST_TIMEOUT_MS: "1000" },
+    { BACKOFF_MAX_MS: "100" },
+    // Port 0 picks a free port: two of them never collide.
+    { PORT: "0", ADMIN_PORT: "0" },
+    // The same port on addresses that do not overlap.
+    { PORT: "9000", ADMIN_PORT: "9000", LISTEN_HOST: "127.0.0.1", ADMIN_HOST: "127.0.0.2" },
+    { PORT: "9000", ADMIN_PORT: "9000", LISTEN_HOST: "::1", ADMIN_HOST: "0.0.0.0" },
+    { PORT: "9000", ADMIN_PORT: "9000", LISTEN_HOST: "127.0.0.1", ADMIN_HOST: "10.0.0.5" },
+  ])("accepts %j", (env) => {
+    expect(problems(env)).toEqual([]);
   });
 });
