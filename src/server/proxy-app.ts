@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Logger } from "../observability/logger.js";
+import { findAmbiguousHeader } from "../proxy/ambiguous-headers.js";
 import { sendJson } from "../proxy/error-replies.js";
 import { type ForwardDeps, forwardRequest } from "../proxy/forward-request.js";
 import { checkRequestTarget } from "../proxy/request-target.js";
@@ -17,8 +18,8 @@ export interface ProxyAppOptions {
 export type RequestHandler = (incoming: IncomingMessage, outgoing: ServerResponse) => void;
 
 /**
- * The proxy port's request handler: refuse unsafe targets (400) and unknown routes (404) with a
- * JSON body, hand everything else to the forwarder. It is a plain Node request listener, not a
+ * The proxy port's request handler: refuse unsafe targets and ambiguous headers (400) and unknown
+ * routes (404) with a JSON body, hand everything else to the forwarder. It is a plain Node request listener, not a
  * Hono app (the admin port is one): every proxied request would otherwise pay for a Web Request,
  * a Context and a router match it does not need, since routes are path prefixes and the
  * forwarder works on Node's own request and response (bench/README.md measures the difference).
@@ -57,6 +58,11 @@ export function createProxyApp(options: ProxyAppOptions): RequestHandler {
     const startedAt = forward.clock();
     const target = checkRequestTarget(incoming.url ?? "", options.ownAuthorities);
     if (!target.ok) return refuse(incoming, outgoing, 400, target.message, "bad_request_target", startedAt);
+    const ambiguous = findAmbiguousHeader(incoming.rawHeaders, incoming.headers.connection);
+    if (ambiguous !== undefined) {
+      const message = `header ${JSON.stringify(ambiguous)} reads as ${ambiguous.replaceAll("_", "-")} to some servers`;
+      return refuse(incoming, outgoing, 400, message, "ambiguous_header", startedAt, target.path);
+    }
     const route = matchRoute(target.path);
     if (route === undefined) {
       return refuse(
