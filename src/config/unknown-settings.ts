@@ -11,9 +11,15 @@ const KNOWN = new Set(SETTING_NAMES);
 
 // Only names shaped like the settings are candidates: upper case with an underscore (PATH, HOME,
 // HOSTNAME and HOST never are; HOST is one edit from PORT). Kubernetes service links
-// (BILLING_SERVICE_HOST, BILLING_PORT_443_TCP_ADDR, ...) are the platform's, not the operator's.
+// (BILLING_SERVICE_HOST, BILLING_PORT=tcp://..., BILLING_PORT_443_TCP_ADDR, ...) are the
+// platform's, not the operator's.
 const SHAPED_LIKE_A_SETTING = /^[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+$/;
 const SERVICE_LINK = /_SERVICE_|_PORT_\d+_(?:TCP|UDP|SCTP)/;
+const SERVICE_LINK_PORT = /^(?:tcp|udp|sctp):\/\//;
+
+function isServiceLink(name: string, value: string | undefined): boolean {
+  return SERVICE_LINK.test(name) || (name.endsWith("_PORT") && SERVICE_LINK_PORT.test(value ?? ""));
+}
 const MAX_EDITS = 2;
 
 /**
@@ -24,8 +30,8 @@ const MAX_EDITS = 2;
  */
 export function findUnknownSettings(env: Record<string, string | undefined>): UnknownSetting[] {
   const found: UnknownSetting[] = [];
-  for (const name of Object.keys(env)) {
-    if (KNOWN.has(name) || !SHAPED_LIKE_A_SETTING.test(name) || SERVICE_LINK.test(name)) continue;
+  for (const [name, value] of Object.entries(env)) {
+    if (KNOWN.has(name) || !SHAPED_LIKE_A_SETTING.test(name) || isServiceLink(name, value)) continue;
     let best: string | undefined;
     let bestDistance = MAX_EDITS + 1;
     for (const setting of SETTING_NAMES) {

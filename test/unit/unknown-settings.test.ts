@@ -67,6 +67,7 @@ describe("findUnknownSettings", () => {
       ADMIN_SERVICE_PORT: "9464",
       UPSTREAM_SERVICE_HOST: "10.96.3.5",
       UPSTREAM_PORT_80_TCP_PORT: "80",
+      ADMINS_PORT: "tcp://10.96.3.6:9464", // a Service named "admins": one edit from ADMIN_PORT
       BILLING_URL: "http://127.0.0.1:8080",
       max_retires: "5", // lower case: not shaped like a setting
       OTEL_SERVICE_NAME: "billing",
@@ -77,7 +78,10 @@ describe("findUnknownSettings", () => {
   });
 
   it("sorts the reports by name and picks the nearest setting", () => {
-    expect(findUnknownSettings({ ROUTES_: "/", MAX_RETIRES: "5", ADMIN_PORTS: "1" })).toEqual([
+    expect(
+      findUnknownSettings({ ROUTES_: "/", MAX_RETIRES: "5", ADMIN_PORTS: "1", ADMINS_PORT: "9464" }),
+    ).toEqual([
+      { name: "ADMINS_PORT", didYouMean: "ADMIN_PORT" },
       { name: "ADMIN_PORTS", didYouMean: "ADMIN_PORT" },
       { name: "MAX_RETIRES", didYouMean: "MAX_RETRIES" },
     ]);
