@@ -101,6 +101,7 @@ describe("k8s/retry-sidecar.env with the component's listeners.env", () => {
       timeout: 10_000,
     });
     expect(result.status, result.stderr).toBe(0);
+    expect(result.stderr, "no warning: every name is a setting, none a likely typo").toBe("");
     expect(JSON.parse(result.stdout)).toBeTypeOf("object");
   });
 

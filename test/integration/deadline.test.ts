@@ -26,8 +26,10 @@ describe("REQUEST_TIMEOUT_MS deadline", () => {
     expect(await h.metric("retry_sidecar_retries_exhausted_total")).toBe(0);
   });
 
-  it("the per-try timeout is clipped by the deadline", async () => {
-    const h = await s.start({ PER_TRY_TIMEOUT_MS: "5000", REQUEST_TIMEOUT_MS: "300" });
+  // PER_TRY_TIMEOUT_MS keeps its default (5000): set above REQUEST_TIMEOUT_MS it would be refused
+  // as a contradiction, while the default yields to the deadline.
+  it("the (default) per-try timeout is clipped by the deadline", async () => {
+    const h = await s.start({ REQUEST_TIMEOUT_MS: "300" });
     s.upstream.script({ status: 200, body: "too late", delayMs: 3000 });
     const reply = await send(h);
     expect(reply.status).toBe(504);
@@ -41,8 +43,7 @@ describe("REQUEST_TIMEOUT_MS deadline", () => {
 
   it("a retry's per-try timeout gets only what is left of the deadline", async () => {
     const h = await s.start({
-      PER_TRY_TIMEOUT_MS: "5000",
-      REQUEST_TIMEOUT_MS: "1000",
+      REQUEST_TIMEOUT_MS: "1000", // the per-try timeout keeps its default, 5000
       BACKOFF_BASE_MS: "100",
     });
     s.upstream.script({ status: 503 }, { status: 200, body: "too late", delayMs: 3000 });
