@@ -142,10 +142,11 @@ describe.skipIf(!kubectl)("the sidecar's sizes", () => {
     expect(limits.cpu).toBeUndefined();
   });
 
-  it("the dashboard and the alerts name no other memory size", () => {
+  it("the dashboard, the alerts, the runbooks and the README name no other memory size", () => {
     const texts = {
       "k8s/retry-sidecar-dashboard.json": readFileSync(join(k8sDir, "retry-sidecar-dashboard.json"), "utf8"),
       "k8s/prometheusrule.yaml": readFileSync(join(k8sDir, "prometheusrule.yaml"), "utf8"),
+      "README.md": readFileSync(join(repoRoot, "README.md"), "utf8"),
       "docs/kubernetes.md (runbooks)": readFileSync(join(repoRoot, "docs", "kubernetes.md"), "utf8").split(
         "## Runbooks",
       )[1],
