@@ -1,7 +1,7 @@
 /**
  * `npm run bench [-- --quick] [-- --rounds=N ...]`: retry-sidecar side by side with nginx, HAProxy
  * and Node peers on 127.0.0.1, interleaved round by round. Prints the table, writes
- * bench/results/{results.json,results.md,chart.svg} and the README's Performance section (full runs).
+ * bench/results/{results.json,results.md,chart.svg} and docs/performance.md (full runs).
  */
 import { execFileSync } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
@@ -35,11 +35,11 @@ import type { MemorySnapshot } from "./preload/memory-report.js";
 const buildDir = dirname(fileURLToPath(import.meta.url));
 const repoDir = resolve(buildDir, "..", "..", "..", "..", "..");
 
-const README_INTRO = `How retry-sidecar compares with nginx, HAProxy and a Node.js peer on the happy path (a fast
+const PERFORMANCE_INTRO = `How retry-sidecar compares with nginx, HAProxy and a Node.js peer on the happy path (a fast
 upstream that always answers \`201\`), and how its retries behave in an outage. Reproduce with
 \`npm run bench\` (installs wrk, nginx and HAProxy from Debian when missing; about ten minutes);
 \`npm run bench -- --quick\` is the few-seconds-per-row smoke version that CI runs. Method and
-choices: [bench/README.md](bench/README.md).`;
+choices: [bench/README.md](../bench/README.md).`;
 
 function commit(): string {
   try {
@@ -302,23 +302,23 @@ async function endpointSpread(logFile: string): Promise<string> {
 }
 
 function report(results: BenchResults, options: BenchOptions): void {
-  // Only a full run of every row goes to bench/results/ (and the README); the rest to tmp/.
+  // Only a full run of every row goes to bench/results/ (and docs/performance.md); the rest to tmp/.
   const outDir = options.quick
     ? join(repoDir, "bench", "results", "tmp", "quick")
     : options.writeReadme
       ? join(repoDir, "bench", "results")
       : join(repoDir, "bench", "results", "tmp", "last");
   mkdirSync(outDir, { recursive: true });
-  const md = markdown(results, options.writeReadme ? "bench/results/chart.svg" : "chart.svg");
+  // results.md links the chart beside it; docs/performance.md links it from docs/.
+  const md = markdown(results, "chart.svg");
   writeFileSync(join(outDir, "results.json"), `${JSON.stringify(results, null, 2)}\n`);
   writeFileSync(join(outDir, "results.md"), `${md}\n`);
   writeFileSync(join(outDir, "chart.svg"), chart(results));
   process.stdout.write(`\n${md}\n\nwritten: ${outDir}/{results.json,results.md,chart.svg}\n`);
   if (options.writeReadme) {
-    const readme = join(repoDir, "README.md");
-    const target = existsSync(readme) ? readme : join(repoDir, "docs", "performance.md");
+    const target = join(repoDir, "docs", "performance.md");
     mkdirSync(dirname(target), { recursive: true });
-    writeSection(target, md, README_INTRO);
+    writeSection(target, markdown(results, "../bench/results/chart.svg"), PERFORMANCE_INTRO);
     process.stdout.write(`updated: ${target}\n`);
   }
 }

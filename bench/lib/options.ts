@@ -82,7 +82,7 @@ const HELP = `npm run bench [-- options]
   --cpu-prof[=row,row]     record a CPU profile of these rows (default: sidecar) into
                            bench/results/tmp/profiles/, summarised at the end
   --no-memory-report   do not preload bench/preload/memory-report.ts into the Node rows
-  --no-readme          do not rewrite the README's Performance section
+  --no-readme          do not rewrite docs/performance.md
   --keep-temp          keep the temp dir (configs, logs)`;
 
 const absolute = (path: string | undefined) => (path === undefined ? undefined : resolve(path));

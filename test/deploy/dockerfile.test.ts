@@ -153,6 +153,7 @@ describe("memory settings where the process starts", () => {
     const pkg = JSON.parse(readFileSync(join(repoRoot, "package.json"), "utf8")) as {
       scripts: { start: string };
     };
-    expect(pkg.scripts.start).toBe(`MALLOC_ARENA_MAX=2 node ${flags.join(" ")} dist/main.js`);
+    // `exec`: the shell npm runs the script in becomes node, so npm's SIGTERM reaches the sidecar.
+    expect(pkg.scripts.start).toBe(`MALLOC_ARENA_MAX=2 exec node ${flags.join(" ")} dist/main.js`);
   });
 });

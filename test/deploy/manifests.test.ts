@@ -10,7 +10,8 @@ import {
   rawManifests,
 } from "./helpers/kustomize.js";
 import { alertRules, dashboard } from "./helpers/observability.js";
-import { existingAppDir, k8sDir, repoRoot } from "./helpers/paths.js";
+import { appOn8080Dir, existingAppDir, k8sDir, repoRoot } from "./helpers/paths.js";
+import { anchorsOf, findIn, partsOf, quantity } from "./helpers/rendered.js";
 import { modelModule, unknownFieldErrors } from "./helpers/strict-fields.js";
 
 const kubectl = findKubectl();
@@ -19,7 +20,7 @@ if (!kubectl) {
     "kubectl not found: the checks of `kubectl kustomize` output are skipped; the schema checks run on the files",
   );
 }
-const kustomizations = [k8sDir, existingAppDir].map((dir) => relative(repoRoot, dir));
+const kustomizations = [k8sDir, existingAppDir, appOn8080Dir].map((dir) => relative(repoRoot, dir));
 /** What `kubectl apply -k` would send, per kustomization (nothing where kubectl is missing). */
 const rendered = new Map(
   kustomizations.map((dir) => [dir, kubectl ? kubectlKustomize(kubectl, join(repoRoot, dir)) : []]),
@@ -28,32 +29,6 @@ const built = rendered.get("k8s") ?? [];
 const raw = kustomizations.flatMap((dir) =>
   rawManifests(join(repoRoot, dir)).map((m) => ({ dir, manifest: m })),
 );
-
-const findIn = (manifests: Manifest[], kind: string, name?: string) => {
-  const found = manifests.find((m) => m.kind === kind && (!name || m.metadata.name.startsWith(name)));
-  if (!found) throw new Error(`no ${kind} ${name ?? ""} in the kustomization`);
-  return found;
-};
-
-/** The parts of one rendered kustomization that the checks look at. */
-function partsOf(manifests: Manifest[]) {
-  const deployment = findIn(manifests, "Deployment");
-  const podSpec = deployment.spec.template.spec;
-  const sidecar = podSpec.initContainers?.find((c: { name: string }) => c.name === "retry-sidecar");
-  const config = findIn(manifests, "ConfigMap", "retry-sidecar-config-");
-  return {
-    deployment,
-    podSpec,
-    sidecar,
-    // The component adds the sidecar to initContainers, so the first container stays the app's.
-    app: podSpec.containers[0],
-    settings: config.data as Record<string, string>,
-    configName: config.metadata.name,
-    podMonitor: findIn(manifests, "PodMonitor"),
-    portNamed: (name: string) =>
-      sidecar?.ports.find((p: { name: string }) => p.name === name)?.containerPort as number | undefined,
-  };
-}
 
 /** kubernetes-models (Kubernetes 1.33 schemas) or @kubernetes-models/prometheus-operator (CRDs v0.65). */
 async function modelOf(manifest: Manifest) {
@@ -66,29 +41,6 @@ async function modelOf(manifest: Manifest) {
   const Model = exports[manifest.kind];
   if (!Model) throw new Error(`no model for ${manifest.apiVersion} ${manifest.kind}`);
   return Model;
-}
-
-/** Kubernetes quantities used here: 50m, 96Mi, 1Gi, 2. */
-function quantity(value: string): number {
-  const match = /^(\d+(?:\.\d+)?)(m|Ki|Mi|Gi)?$/.exec(value);
-  if (!match) throw new Error(`unexpected quantity ${value}`);
-  const scale = { m: 1e-3, Ki: 1024, Mi: 1024 ** 2, Gi: 1024 ** 3 }[match[2] ?? ""] ?? 1;
-  return Number(match[1]) * scale;
-}
-
-/** GitHub's heading anchors: lower case, punctuation dropped, spaces to dashes. */
-function anchorsOf(markdown: string): Set<string> {
-  const anchors = new Set<string>();
-  for (const [, heading] of markdown.matchAll(/^#{1,6}\s+(.+)$/gm)) {
-    anchors.add(
-      (heading ?? "")
-        .trim()
-        .toLowerCase()
-        .replace(/[^\p{L}\p{N} _-]/gu, "")
-        .replace(/ /g, "-"),
-    );
-  }
-  return anchors;
 }
 
 describe("k8s/ kustomization", () => {
@@ -192,7 +144,7 @@ describe.skipIf(!kubectl).each(kustomizations)("the sidecar the component adds, 
     const { sidecar, app } = parts();
     const { requests, limits } = sidecar.resources;
     expect(quantity(requests.cpu)).toBeGreaterThan(0);
-    // The peak RSS goal of `npm run bench` (README "Performance") is 80 MB: the request covers
+    // The peak RSS goal of `npm run bench` (docs/performance.md) is 80 MB: the request covers
     // it, the limit leaves headroom above what was measured.
     expect(quantity(requests.memory)).toBeGreaterThanOrEqual(80 * 1000 ** 2);
     expect(quantity(limits.memory)).toBeGreaterThan(quantity(requests.memory));
@@ -226,20 +178,43 @@ describe.skipIf(!kubectl).each(kustomizations)("the sidecar the component adds, 
     expect((podSpec.terminationGracePeriodSeconds ?? 30) * 1000).toBeGreaterThan(graceMs);
   });
 
-  it("has a PodMonitor that selects the pods and scrapes the sidecar's admin port", () => {
+  it("has a PodMonitor named after the app that selects its pods and scrapes the sidecar's admin port", () => {
     const { podMonitor, deployment } = parts();
+    expect(podMonitor.metadata.name).toBe(`retry-sidecar-${deployment.metadata.name}`);
+    // The Deployment's own selector: its pods and no other application's.
+    expect(podMonitor.spec.selector.matchLabels).toEqual(deployment.spec.selector.matchLabels);
     const podLabels = deployment.spec.template.metadata.labels;
-    expect(Object.keys(podMonitor.spec.selector.matchLabels).length).toBeGreaterThan(0);
     for (const [key, value] of Object.entries(podMonitor.spec.selector.matchLabels)) {
       expect(podLabels[key], key).toBe(value);
     }
+    expect(podLabels["retry-sidecar/inject"]).toBe("true");
     expect(podMonitor.spec.podMetricsEndpoints).toEqual([
       expect.objectContaining({ port: "sidecar-admin", path: "/metrics" }),
     ]);
+    // One job name for every application's sidecars: the alerts and the dashboard match it.
+    expect(podMonitor.spec.podMetricsEndpoints[0].relabelings).toEqual([
+      { action: "replace", targetLabel: "job", replacement: "retry-sidecar" },
+    ]);
   });
 
-  it("is the component's one container spec: the same in every kustomization but for image and ConfigMap", () => {
-    const strip = (container: Record<string, unknown>) => ({ ...container, image: "", envFrom: [] });
+  it("keeps the sidecar's ports off the app's own container ports", () => {
+    const { podSpec, settings } = parts();
+    const appPorts = podSpec.containers.flatMap((c: { ports?: { containerPort: number }[] }) =>
+      (c.ports ?? []).map((p) => p.containerPort),
+    );
+    expect(appPorts.length).toBeGreaterThan(0);
+    expect(appPorts).not.toContain(Number(settings.PORT));
+    expect(appPorts).not.toContain(Number(settings.ADMIN_PORT));
+    expect(settings.PORT).not.toBe(settings.ADMIN_PORT);
+  });
+
+  it("is the component's one container spec: the same in every kustomization but for image, ConfigMap and port numbers", () => {
+    const strip = (container: { ports: { name: string }[] }) => ({
+      ...container,
+      image: "",
+      envFrom: [],
+      ports: container.ports.map((p) => ({ ...p, containerPort: 0 })),
+    });
     const others = kustomizations.filter((d) => d !== dir);
     for (const other of others) {
       expect(strip(parts().sidecar)).toEqual(strip(partsOf(rendered.get(other) ?? []).sidecar));
@@ -259,9 +234,16 @@ describe.skipIf(!kubectl)("k8s/examples/existing-app: a plain Deployment adoptin
     ]);
   });
 
-  it("moves the billing address to the sidecar's UPSTREAM_URL and leaves the app otherwise as it was", () => {
+  it("sends to the headless Service over the billing pods it used to call, and leaves the app otherwise as it was", () => {
     const { app, settings } = out();
-    expect(settings.UPSTREAM_URL).toBe(file.spec.template.spec.containers[0].env[0].value);
+    const before = new URL(file.spec.template.spec.containers[0].env[0].value);
+    const upstream = new URL(settings.UPSTREAM_URL as string);
+    // billing.billing.svc... (ClusterIP) became billing-headless.billing.svc... (k8s/billing-headless-service.yaml).
+    const headless = findIn(rawManifests(k8sDir), "Service", "billing-headless");
+    const { name, namespace } = headless.metadata as { name: string; namespace: string };
+    expect(upstream.hostname).toBe(`${name}.${namespace}.svc.cluster.local`);
+    expect(before.hostname).toBe(`billing.${namespace}.svc.cluster.local`);
+    expect(upstream.port).toBe(String(headless.spec.ports[0].port));
     const { env: _before, ...restBefore } = file.spec.template.spec.containers[0];
     const { env: _after, ...restAfter } = app;
     expect(restAfter).toEqual(restBefore);
@@ -284,7 +266,7 @@ describe.skipIf(!kubectl)("the registration Deployment", () => {
 });
 
 describe("Prometheus Operator resources", () => {
-  it("has the seven alerts, each with a severity, a summary, a description and a runbook that exists", () => {
+  it("has the seven alerts, each with a severity, a summary, a description and an absolute runbook link that exists", () => {
     const rules = alertRules();
     expect(rules.map((r) => r.alert).sort()).toEqual(
       [
@@ -301,7 +283,8 @@ describe("Prometheus Operator resources", () => {
       expect(["warning", "critical"], rule.alert).toContain(rule.labels?.severity);
       expect(rule.annotations?.summary, rule.alert).toBeTruthy();
       expect(rule.annotations?.description, rule.alert).toBeTruthy();
-      const runbook = /^(README\.md|docs\/kubernetes\.md)#([a-z0-9-]+)$/.exec(
+      // The placeholder address of k8s/runbooks-url.yaml, then the anchor of docs/kubernetes.md.
+      const runbook = /^https:\/\/[a-z0-9.-]+\/[^#\s]*\/(docs\/kubernetes\.md)#([a-z0-9-]+)$/.exec(
         rule.annotations?.runbook_url ?? "",
       );
       expect(runbook, `${rule.alert} runbook_url`).not.toBeNull();

@@ -47,7 +47,7 @@ beforeAll(async () => {
   launching = false;
   // The last requests must have been accepted and read by the sidecar before the signal: a
   // connection still in the kernel's accept queue when the listener closes is reset by the
-  // kernel, on any server (see README "Guarantees"). 400 ms is far more than that takes, and
+  // kernel, on any server (see docs/architecture.md "Guarantees"). 400 ms is far more than that takes, and
   // less than one attempt (600 ms), so the requests of the last 200 ms are still in flight.
   await new Promise((resolve) => setTimeout(resolve, 400));
   inFlightAtSignal = load.pending();

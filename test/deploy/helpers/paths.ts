@@ -18,3 +18,5 @@ export function requireBuild(): string {
   }
   return distMain;
 }
+/** An application that listens on 8080 itself adopting the component, its sidecar's ports moved. */
+export const appOn8080Dir = join(k8sDir, "examples", "app-on-8080");
