@@ -27,8 +27,16 @@ export function createLogger(
     {
       level,
       name: "retry-sidecar",
+      // Level names and ISO 8601 UTC times, as log pipelines expect ("level":"info",
+      // "time":"2026-12-04T21:08:23.123Z") rather than pino's numbers.
+      formatters: { level: levelName },
+      timestamp: pino.stdTimeFunctions.isoTime,
       redact: ["headers.authorization", "headers.cookie", "req.headers.authorization", "req.headers.cookie"],
     },
     destination,
   );
+}
+
+function levelName(label: string): { level: string } {
+  return { level: label };
 }

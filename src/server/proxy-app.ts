@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Logger } from "../observability/logger.js";
 import { sendJson } from "../proxy/error-replies.js";
 import { type ForwardDeps, forwardRequest } from "../proxy/forward-request.js";
+import { requestIdOf } from "../proxy/request-id.js";
 import { checkRequestTarget } from "../proxy/request-target.js";
 import { createRouteMatcher } from "../proxy/route-match.js";
 
@@ -33,14 +34,14 @@ export function createProxyApp(options: ProxyAppOptions): RequestHandler {
     status: 400 | 404,
     message: string,
     reason: string,
+    requestId: string,
     startedAt: number,
     path = "",
   ): void => {
     incoming.resume(); // the body is not wanted; let it drain so the connection stays usable
-    sendJson(outgoing, status, { error: message, reason });
-    const requestId = incoming.headers["x-request-id"];
+    sendJson(outgoing, status, { error: message, reason }, requestId);
     forward.completed({
-      requestId: typeof requestId === "string" ? requestId : "",
+      requestId,
       route: "none",
       method: incoming.method ?? "",
       path,
@@ -50,13 +51,17 @@ export function createProxyApp(options: ProxyAppOptions): RequestHandler {
       durationMs: forward.clock() - startedAt,
       stop: undefined,
       retryable: false,
+      localReason: reason,
     });
   };
 
   return (incoming, outgoing) => {
     const startedAt = forward.clock();
+    const requestId = requestIdOf(incoming.headers["x-request-id"], forward.newId);
     const target = checkRequestTarget(incoming.url ?? "", options.ownAuthorities);
-    if (!target.ok) return refuse(incoming, outgoing, 400, target.message, "bad_request_target", startedAt);
+    if (!target.ok) {
+      return refuse(incoming, outgoing, 400, target.message, "bad_request", requestId, startedAt);
+    }
     const route = matchRoute(target.path);
     if (route === undefined) {
       return refuse(
@@ -65,6 +70,7 @@ export function createProxyApp(options: ProxyAppOptions): RequestHandler {
         404,
         "no route forwards this path",
         "no_route",
+        requestId,
         startedAt,
         target.path,
       );
@@ -72,13 +78,14 @@ export function createProxyApp(options: ProxyAppOptions): RequestHandler {
     forwardRequest(
       incoming,
       outgoing,
-      { route, path: target.path, pathAndQuery: target.pathAndQuery, startedAt },
+      { requestId, route, path: target.path, pathAndQuery: target.pathAndQuery, startedAt },
       forward,
     ).catch((error: unknown) => {
       // A bug, not an upstream failure: answer if we still can, never crash the process.
-      logger.error({ err: error, route }, "forwarding failed");
-      if (!outgoing.headersSent)
-        sendJson(outgoing, 500, { error: "internal error in retry-sidecar", reason: "internal" });
+      logger.error({ err: error, route, reqId: requestId }, "forwarding failed");
+      if (!outgoing.headersSent) {
+        sendJson(outgoing, 500, { error: "internal error in retry-sidecar", reason: "internal" }, requestId);
+      }
       else outgoing.destroy();
     });
   };
