@@ -50,7 +50,7 @@ export async function startSidecar(config: Config, overrides: SidecarOverrides =
   const clock = overrides.clock ?? realClock;
   const logger = createLogger(config.logLevel, overrides.logDestination);
   const metrics = createMetrics(config.routes);
-  const observer = createObserver(metrics, logger);
+  const observer = createObserver(metrics, logger, config.logRequests);
   const random = overrides.random ?? realRandom;
   const endpoints = createUpstreamEndpoints(config, {
     clock,

@@ -1,8 +1,8 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { EndpointSet } from "../endpoints/endpoint-set.js";
+import { ShutdownAbort } from "../retry/abort-cause.js";
 import type { CircuitBreaker } from "../retry/circuit-breaker.js";
 import type { Clock } from "../retry/clock.js";
-import { ShutdownAbort } from "../retry/abort-cause.js";
 import type { StopReason } from "../retry/outcome.js";
 import { type RetryDeps, type RetryPolicy, type RetryResult, runWithRetries } from "../retry/retry-loop.js";
 import type { UpstreamClient } from "../upstream/upstream-client.js";
@@ -166,7 +166,16 @@ export async function forwardRequest(
       release();
       // Shutdown may cut the upstream's body off while it streams: the status stays the one sent.
       const cut = controller.reason instanceof ShutdownAbort;
-      report(deps, outgoing, target, method, status, cut ? { ...result, stop: "shutdown" } : result, error, send.target);
+      report(
+        deps,
+        outgoing,
+        target,
+        method,
+        status,
+        cut ? { ...result, stop: "shutdown" } : result,
+        error,
+        send.target,
+      );
     });
   } catch (error) {
     // A bug below must not hold shutdown for the whole grace period, nor keep the route's

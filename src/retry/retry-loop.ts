@@ -115,7 +115,13 @@ export async function runWithRetries<R>(
       // about the upstream's health, so it is neither counted nor given to the breaker.
       result.discard();
       if (request.isProbe) request.breaker.releaseProbe();
-      return { last: undefined, attempts: attempt, retries, stop: stopOnAbort(request.signal), retryable: false };
+      return {
+        last: undefined,
+        attempts: attempt,
+        retries,
+        stop: stopOnAbort(request.signal),
+        retryable: false,
+      };
     }
     const outcome = result.outcome;
     const retryable = isRetryable(outcome, policy.retryOnStatus);

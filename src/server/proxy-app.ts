@@ -85,8 +85,7 @@ export function createProxyApp(options: ProxyAppOptions): RequestHandler {
       logger.error({ err: error, route, reqId: requestId }, "forwarding failed");
       if (!outgoing.headersSent) {
         sendJson(outgoing, 500, { error: "internal error in retry-sidecar", reason: "internal" }, requestId);
-      }
-      else outgoing.destroy();
+      } else outgoing.destroy();
     });
   };
 }
