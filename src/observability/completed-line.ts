@@ -37,11 +37,11 @@ export function createCompletedLineWriter(logger: Logger): (fields: CompletedFie
   let lastMs = -1;
   let lastTime = "";
   return (fields) => {
-    if (logger.levelVal > INFO) return;
     if (fields.error !== undefined) {
       logger.warn(fields, "request completed");
       return;
     }
+    if (logger.levelVal > INFO) return; // LOG_LEVEL=warn and above
     const now = Date.now();
     // Lines of one millisecond share their timestamp text (toISOString is a third of the line).
     if (now !== lastMs) {
