@@ -59,7 +59,7 @@ export async function startSidecar(config: Config, overrides: SidecarOverrides =
     logger.warn({ name, didYouMean }, "unknown setting");
   }
   const metrics = createMetrics(config.routes);
-  const observer = createObserver(metrics, logger);
+  const observer = createObserver(metrics, logger, config.logRequests);
   const random = overrides.random ?? realRandom;
   const endpoints = createUpstreamEndpoints(config, {
     clock,

@@ -187,7 +187,7 @@ export const settings = {
     // Plain successes are counted by the metrics, not logged (an access log at 1,000 req/s is
     // some 20 GB a day per pod); Envoy, Istio and Linkerd write none by default either.
     default: "retried",
-    help: "which requests log request completed: retried (more than one attempt, a status of 500 or more, an answer the sidecar made itself, or a client that left), all, or none",
+    help: "which requests log request completed: retried (more than one attempt, a status of 500 or more, an answer the sidecar made itself, a client that left, retrying stopped early, or a broken body; see Logs), all, or none",
     parse: oneOf(["retried", "all", "none"]),
   },
   RETRY_THROTTLE: {

@@ -1,5 +1,6 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 import type { SkipReason } from "../retry/outcome.js";
+import { buildInfo } from "./build-info.js";
 
 export const SKIP_REASONS: readonly SkipReason[] = [
   "budget",
@@ -12,6 +13,23 @@ export const SKIP_REASONS: readonly SkipReason[] = [
   "not_idempotent",
   "overloaded",
 ];
+
+/** The `reason`s of answers to requests that match no route (counted with route="none"). */
+export const UNROUTED_REPLY_REASONS = ["no_route", "bad_request", "ambiguous_header"] as const;
+/**
+ * The `reason`s of the sidecar's own answers (their JSON body's): the series that exist from
+ * start-up, for every route ("none" has the unrouted ones). The counter takes any reason a local
+ * answer carries.
+ */
+export const LOCAL_REPLY_REASONS = [
+  ...UNROUTED_REPLY_REASONS,
+  "circuit_open",
+  "overloaded",
+  "connect_error",
+  "reset",
+  "timeout",
+  "shutdown",
+] as const;
 
 // Client-facing latency includes retries and waits (up to REQUEST_TIMEOUT_MS, 20 s by default),
 // so the buckets reach past prom-client's default 10 s.
@@ -72,6 +90,18 @@ export function createMetrics(routes: readonly string[]) {
       labelNames: ["route", "reason"] as const,
       registers: [registry],
     }),
+    localReplies: new Counter({
+      name: "retry_sidecar_local_replies_total",
+      help: "Answers the sidecar made itself, by the reason of their JSON body.",
+      labelNames: ["route", "reason"] as const,
+      registers: [registry],
+    }),
+    buildInfo: new Gauge({
+      name: "retry_sidecar_build_info",
+      help: "1, labelled with the sidecar's version and the Node.js version running it.",
+      labelNames: ["version", "node"] as const,
+      registers: [registry],
+    }),
     circuitState: new Gauge({
       name: "retry_sidecar_circuit_state",
       help: "Circuit breaker state per route: 0 closed, 1 open, 2 half-open.",
@@ -112,7 +142,10 @@ export function createMetrics(routes: readonly string[]) {
     metrics.retriesExhausted.labels(route).inc(0);
     metrics.circuitState.labels(route).set(0);
     for (const reason of SKIP_REASONS) metrics.retriesSkipped.labels(route, reason).inc(0);
+    for (const reason of LOCAL_REPLY_REASONS) metrics.localReplies.labels(route, reason).inc(0);
   }
+  for (const reason of UNROUTED_REPLY_REASONS) metrics.localReplies.labels("none", reason).inc(0);
+  metrics.buildInfo.labels(buildInfo.version, buildInfo.node).set(1);
   const onEndpointsScrape = (counts: () => { active: number; ejected: number }) => {
     endpointCounts = counts;
   };

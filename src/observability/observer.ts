@@ -5,30 +5,29 @@ import type { CircuitState } from "../retry/circuit-breaker.js";
 import { type SkipReason, statusLabel } from "../retry/outcome.js";
 import type { RetryEvents } from "../retry/retry-loop.js";
 import type { RefreshEvents } from "../upstream/endpoint-refresh.js";
+import { type CompletedFields, createCompletedLineWriter } from "./completed-line.js";
+import { type LogRequests, logsCompleted } from "./log-requests.js";
 import type { Logger } from "./logger.js";
 import type { Metrics } from "./metrics.js";
-
-/** The fields of a "request completed" log line (docs/contract.md "Logs"). */
-interface CompletedFields {
-  reqId: string;
-  route: string;
-  method: string;
-  path: string;
-  status: number;
-  attempts: number;
-  durationMs: number;
-  endpoint?: string;
-  retryStopped?: string;
-  error?: { code: string | undefined; message: string };
-}
+import { RouteSeries } from "./route-series.js";
 
 const CIRCUIT_GAUGE: Record<CircuitState, number> = { closed: 0, open: 1, "half-open": 2 };
 
 /**
  * Turns the retry loop's and the forwarder's events into metrics and log lines: the one place
- * that knows both what happened and how it is reported.
+ * that knows both what happened and how it is reported. `logRequests` is LOG_REQUESTS.
  */
-export function createObserver(metrics: Metrics, logger: Logger) {
+export function createObserver(metrics: Metrics, logger: Logger, logRequests: LogRequests) {
+  const byRoute = new Map<string, RouteSeries>();
+  const seriesOf = (route: string): RouteSeries => {
+    let series = byRoute.get(route);
+    if (series === undefined) {
+      series = new RouteSeries(metrics, route);
+      byRoute.set(route, series);
+    }
+    return series;
+  };
+  const writeCompleted = createCompletedLineWriter(logger);
   const events: RetryEvents &
     EndpointEvents &
     RefreshEvents & {
@@ -36,7 +35,7 @@ export function createObserver(metrics: Metrics, logger: Logger) {
       circuit(route: string, state: CircuitState): void;
     } = {
     attempt(route: string, outcome: string) {
-      metrics.attempts.labels(route, outcome).inc();
+      seriesOf(route).attempt(outcome).inc();
     },
     /** `endpoint`: the endpoint the retry goes to. */
     retry(
@@ -47,21 +46,26 @@ export function createObserver(metrics: Metrics, logger: Logger) {
       reason: string,
       endpoint?: string,
     ) {
-      metrics.retries.labels(route, reason).inc();
+      seriesOf(route).retry(reason).inc();
       const fields = { reqId: requestId, route, attempt, delayMs, reason };
       logger.info(endpoint === undefined ? fields : { ...fields, endpoint }, "upstream retry");
     },
     skipped(route: string, reason: SkipReason) {
-      metrics.retriesSkipped.labels(route, reason).inc();
+      seriesOf(route).skipped(reason).inc();
     },
     completed(event: RequestCompleted) {
-      const code = statusLabel(event.status);
-      metrics.requests.labels(event.route, event.method, code).inc();
-      metrics.duration.labels(event.route, event.method, code).observe(event.durationMs / 1000);
+      const series = seriesOf(event.route);
+      const answer = series.answer(event.method, statusLabel(event.status));
+      answer.count.inc();
+      answer.duration.observe(event.durationMs / 1000);
       if (event.retries > 0 && !event.retryable && event.stop === "not_retryable") {
-        metrics.retrySuccess.labels(event.route).inc();
+        series.retrySuccess.inc();
       }
-      if (event.stop === "exhausted" && event.retries > 0) metrics.retriesExhausted.labels(event.route).inc();
+      // "exhausted" is one thing in the body, the log and the metric: the request ended retryable
+      // after all the retries it was allowed, none included (x-retry-max: 0, MAX_RETRIES=0).
+      if (event.stop === "exhausted") series.retriesExhausted.inc();
+      if (event.localReason !== undefined) series.localReply(event.localReason).inc();
+      if (!logsCompleted(logRequests, event)) return;
       const fields: CompletedFields = {
         reqId: event.requestId,
         route: event.route,
@@ -75,12 +79,10 @@ export function createObserver(metrics: Metrics, logger: Logger) {
       if (event.endpoint !== undefined) fields.endpoint = event.endpoint;
       if (event.stop !== undefined && event.stop !== "not_retryable") fields.retryStopped = event.stop;
       const error = event.error;
-      if (error === undefined) {
-        logger.info(fields, "request completed");
-        return;
+      if (error !== undefined) {
+        fields.error = { code: (error as { code?: string }).code, message: error.message };
       }
-      fields.error = { code: (error as { code?: string }).code, message: error.message };
-      logger.warn(fields, "request completed");
+      writeCompleted(fields);
     },
     circuit(route: string, state: CircuitState) {
       metrics.circuitState.labels(route).set(CIRCUIT_GAUGE[state]);

@@ -22,8 +22,34 @@ export function answerCircuitOpen(
   sendJson(
     outgoing,
     503,
-    { error: "circuit open: the upstream failed repeatedly", reason: "circuit_open", route, attempts },
-    { "retry-after": Math.ceil(retryAfterMs / 1000), "x-request-id": requestId, "x-attempt-count": attempts },
+    {
+      error: "circuit open: the upstream failed repeatedly",
+      reason: "circuit_open",
+      route,
+      attempts,
+      retryStopped: "circuit_open",
+    },
+    requestId,
+    { "retry-after": Math.ceil(retryAfterMs / 1000), "x-attempt-count": attempts },
+  );
+}
+
+/**
+ * The 503 of a request that shutdown cut off before its answer started (the grace period ran
+ * out): the client learns it may retry elsewhere instead of seeing its connection drop.
+ */
+export function answerShutdown(outgoing: ServerResponse, requestId: string, attempts: number): void {
+  sendJson(
+    outgoing,
+    503,
+    {
+      error: "the sidecar is shutting down: the request outlasted the grace period",
+      reason: "shutdown",
+      attempts,
+      retryStopped: "shutdown",
+    },
+    requestId,
+    { "x-attempt-count": attempts },
   );
 }
 
@@ -56,9 +82,12 @@ export function answerClient(
         error: FAILURE_TEXT[failure],
         reason: failure,
         attempts: result.attempts,
-        retry_stopped: result.stop,
+        // The same value as the log line's: absent for a plain final failure (an untrusted TLS
+        // certificate), which no retry could fix.
+        retryStopped: result.stop === "not_retryable" ? undefined : result.stop,
       },
-      { "x-request-id": requestId, "x-attempt-count": result.attempts },
+      requestId,
+      { "x-attempt-count": result.attempts },
     );
     answered(status, last.error);
     return;

@@ -1,20 +1,40 @@
 import type { ServerResponse } from "node:http";
 
+/** The JSON body of an answer the sidecar makes itself: `reason` names it (and counts it). */
+export interface LocalReplyBody {
+  readonly error: string;
+  readonly reason: string;
+  readonly [field: string]: unknown;
+}
+
+// The reason of the sidecar's own answer rides on the response, so that whoever reports the
+// request (the forwarder, the router) finds it in one place, whatever code path answered.
+const LOCAL_REASON = Symbol("retry-sidecar.localReason");
+type Marked = ServerResponse & { [LOCAL_REASON]?: string };
+
 /**
- * The answers the sidecar gives itself (everything else is the upstream's): a JSON body,
- * so that a client can tell them from the upstream's, and the request id.
+ * The answers the sidecar gives itself (everything else is the upstream's): a JSON body, so that
+ * a client can tell them from the upstream's, and the request id, as on every answer.
  */
 export function sendJson(
   outgoing: ServerResponse,
   status: number,
-  body: Record<string, unknown>,
+  body: LocalReplyBody,
+  requestId: string,
   headers: Record<string, string | number> = {},
 ): void {
   const text = JSON.stringify(body);
   outgoing.writeHead(status, {
     "content-type": "application/json",
     "content-length": Buffer.byteLength(text),
+    "x-request-id": requestId,
     ...headers,
   });
+  (outgoing as Marked)[LOCAL_REASON] = body.reason;
   outgoing.end(text);
+}
+
+/** The `reason` of the sidecar's own answer on this response; undefined when it is the upstream's. */
+export function localReasonOf(outgoing: ServerResponse): string | undefined {
+  return (outgoing as Marked)[LOCAL_REASON];
 }

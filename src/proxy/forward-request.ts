@@ -1,13 +1,15 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { EndpointSet } from "../endpoints/endpoint-set.js";
+import { ShutdownAbort } from "../retry/abort-cause.js";
 import type { CircuitBreaker } from "../retry/circuit-breaker.js";
 import type { Clock } from "../retry/clock.js";
 import type { StopReason } from "../retry/outcome.js";
 import { type RetryDeps, type RetryPolicy, type RetryResult, runWithRetries } from "../retry/retry-loop.js";
 import type { UpstreamClient } from "../upstream/upstream-client.js";
-import { answerCircuitOpen, answerClient } from "./answer-client.js";
+import { answerCircuitOpen, answerClient, answerShutdown } from "./answer-client.js";
 import { createAttemptSender } from "./attempt-sender.js";
 import { ClientGone } from "./client-gone.js";
+import { localReasonOf } from "./error-replies.js";
 import type { InFlight } from "./in-flight.js";
 import { type RequestBody, readRequestBody } from "./request-body.js";
 import { retryLimit } from "./retry-limit.js";
@@ -19,12 +21,15 @@ export interface RequestCompleted {
   readonly route: string;
   readonly method: string;
   readonly path: string;
-  /** Status sent to the client; 499 when the client went away first (nginx's convention). */
+  /**
+   * Status sent to the client; 499 when the client went away first (nginx's convention); 503
+   * when shutdown cut the request off before its answer started.
+   */
   readonly status: number;
   readonly attempts: number;
   readonly retries: number;
   readonly durationMs: number;
-  /** Why retrying stopped; undefined for answers that never went upstream (circuit open). */
+  /** Why retrying stopped; undefined for requests never offered to the retry loop (404, 400). */
   readonly stop: StopReason | undefined;
   /** The last outcome was retryable (so stop "exhausted" means retries were used up). */
   readonly retryable: boolean;
@@ -32,6 +37,8 @@ export interface RequestCompleted {
   readonly error?: Error | undefined;
   /** The endpoint of the last attempt ("10.1.2.3:5002"); undefined when none was made. */
   readonly endpoint?: string | undefined;
+  /** The `reason` of the JSON body when the sidecar answered itself (404, 400, 502, 503, 504). */
+  readonly localReason?: string | undefined;
 }
 
 export interface ForwardSettings {
@@ -57,6 +64,8 @@ export interface ForwardDeps {
 
 /** One matched request, after the target check. */
 export interface ForwardTarget {
+  /** The client's X-Request-Id, or one generated for it (see request-id.ts). */
+  readonly requestId: string;
   readonly route: string;
   readonly path: string;
   readonly pathAndQuery: string;
@@ -76,16 +85,14 @@ export async function forwardRequest(
   const route = target.route;
   const method = incoming.method ?? "GET";
   const headers = incoming.headers;
-  const requestIdHeader = headers["x-request-id"];
-  const requestId =
-    typeof requestIdHeader === "string" && requestIdHeader !== "" ? requestIdHeader : deps.newId();
+  const requestId = target.requestId;
 
   const breaker = deps.breakerFor(route);
   const admission = breaker.admit();
   if (!admission.admitted) {
     incoming.resume();
     answerCircuitOpen(outgoing, route, admission.retryAfterMs, requestId, 0);
-    report(deps, target, requestId, method, 503, undefined);
+    report(deps, outgoing, target, method, 503, CIRCUIT_REFUSED);
     return;
   }
   deps.retry.budget.deposit();
@@ -101,7 +108,7 @@ export async function forwardRequest(
     // The client went away (or broke the framing) while sending its body: nothing to answer.
     if (admission.probe) breaker.releaseProbe();
     release();
-    report(deps, target, requestId, method, 499, CLIENT_LEFT_EARLY);
+    report(deps, outgoing, target, method, 499, CLIENT_LEFT_EARLY);
     return;
   }
 
@@ -131,6 +138,8 @@ export async function forwardRequest(
         maxRetries: retryLimit(headers["x-retry-max"], deps.settings.maxRetries),
         // A request without a body is always replayable; a streamed one never is.
         replayable: body.replayable,
+        // With IDEMPOTENCY_HEADER set, every POST/PATCH carries a key (its own or a generated one).
+        idempotent: idempotencyName !== "" || !NON_IDEMPOTENT.has(method),
         deadlineAt: target.startedAt + deps.settings.requestTimeoutMs,
         signal: controller.signal,
         breaker,
@@ -144,12 +153,29 @@ export async function forwardRequest(
       // The circuit opened while this request waited to retry: the circuit's own answer.
       answerCircuitOpen(outgoing, route, breaker.retryAfterMs(), requestId, result.attempts);
       release();
-      report(deps, target, requestId, method, 503, result, undefined, send.target);
+      report(deps, outgoing, target, method, 503, result, undefined, send.target);
+      return;
+    }
+    if (result.stop === "shutdown") {
+      answerShutdown(outgoing, requestId, result.attempts);
+      release();
+      report(deps, outgoing, target, method, 503, result, undefined, send.target);
       return;
     }
     answerClient(outgoing, result, requestId, (status, error) => {
       release();
-      report(deps, target, requestId, method, status, result, error, send.target);
+      // Shutdown may cut the upstream's body off while it streams: the status stays the one sent.
+      const cut = controller.reason instanceof ShutdownAbort;
+      report(
+        deps,
+        outgoing,
+        target,
+        method,
+        status,
+        cut ? { ...result, stop: "shutdown" } : result,
+        error,
+        send.target,
+      );
     });
   } catch (error) {
     // A bug below must not hold shutdown for the whole grace period, nor keep the route's
@@ -164,12 +190,13 @@ export async function forwardRequest(
 type Summary = Pick<RetryResult<unknown>, "attempts" | "retries" | "stop" | "retryable">;
 
 const CLIENT_LEFT_EARLY: Summary = { attempts: 0, retries: 0, stop: "client_gone", retryable: false };
+const CIRCUIT_REFUSED: Summary = { attempts: 0, retries: 0, stop: "circuit_open", retryable: false };
 
 /** Tells the subscribers (metrics, logs) how a request ended: one object per request. */
 function report(
   deps: ForwardDeps,
+  outgoing: ServerResponse,
   target: ForwardTarget,
-  requestId: string,
   method: string,
   status: number,
   summary: Summary | undefined,
@@ -177,7 +204,7 @@ function report(
   endpoint?: string,
 ): void {
   deps.completed({
-    requestId,
+    requestId: target.requestId,
     route: target.route,
     method,
     path: target.path,
@@ -189,6 +216,7 @@ function report(
     retryable: summary?.retryable ?? false,
     error,
     endpoint,
+    localReason: localReasonOf(outgoing),
   });
 }
 

@@ -1,6 +1,6 @@
 /** What shutdown needs of a request in flight: a way to abort it (an AbortController will do). */
 export interface Abortable {
-  abort(): void;
+  abort(reason?: unknown): void;
 }
 
 /**
@@ -33,8 +33,9 @@ export class InFlight {
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
-  abortAll(): void {
-    for (const controller of this.active) controller.abort();
+  /** Aborts every request in flight with `reason`, which their signals carry (the abort's cause). */
+  abortAll(reason: unknown): void {
+    for (const controller of this.active) controller.abort(reason);
   }
 
   private wakeIdle(): void {

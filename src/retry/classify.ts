@@ -8,3 +8,11 @@ import type { AttemptOutcome } from "./outcome.js";
 export function isRetryable(outcome: AttemptOutcome, retryOnStatus: ReadonlySet<number>): boolean {
   return outcome.kind === "response" ? retryOnStatus.has(outcome.status) : outcome.retryable;
 }
+
+/**
+ * The outcome proves the request never reached the upstream: the connection was never made
+ * (refused, unreachable, DNS, connect timeout). After a reset or a timeout it may have arrived.
+ */
+export function provesNotSent(outcome: AttemptOutcome): boolean {
+  return outcome.kind === "failure" && outcome.failure === "connect_error";
+}

@@ -9,6 +9,13 @@ export interface RetryQuestion {
   readonly maxRetries: number;
   /** The request body can be sent again (it was buffered, not streamed). */
   readonly replayable: boolean;
+  /**
+   * Sending the request twice is safe: its method is idempotent, or it carries an idempotency
+   * key. False only for POST/PATCH with IDEMPOTENCY_HEADER empty.
+   */
+  readonly idempotent: boolean;
+  /** The outcome proves the request never reached the upstream (it failed to connect). */
+  readonly neverSent: boolean;
   readonly clientGone: boolean;
   /** The parsed Retry-After of the response in ms, if it had a valid one. */
   readonly retryAfterMs: number | undefined;
@@ -23,7 +30,7 @@ export interface RetryQuestion {
 
 export type RetryDecision =
   | { readonly retry: true; readonly delayMs: number }
-  | { readonly retry: false; readonly reason: StopReason };
+  | { readonly retry: false; readonly reason: Exclude<StopReason, "shutdown"> };
 
 /**
  * Whether to retry, and after how long. The order of the checks decides which reason is
@@ -33,6 +40,8 @@ export type RetryDecision =
 export function decideRetry(q: RetryQuestion): RetryDecision {
   if (!q.retryable) return { retry: false, reason: "not_retryable" };
   if (q.retriesMade >= q.maxRetries) return { retry: false, reason: "exhausted" };
+  // Nothing dedupes a repeat: only an attempt that never left may be sent again (nginx's rule).
+  if (!q.idempotent && !q.neverSent) return { retry: false, reason: "not_idempotent" };
   if (!q.replayable) return { retry: false, reason: "body_too_large" };
   if (q.clientGone) return { retry: false, reason: "client_gone" };
   if (q.retryAfterMs !== undefined && q.retryAfterMs > q.retryAfterMaxMs) {

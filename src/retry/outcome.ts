@@ -23,8 +23,11 @@ export type SkipReason =
   /** Overload protection held the retry back (retries are shed before first attempts). */
   | "overloaded";
 
-/** Why the loop stopped: the outcome was fine, the retry limit was reached, or a skip reason. */
-export type StopReason = "not_retryable" | "exhausted" | SkipReason;
+/**
+ * Why the loop stopped: the outcome was fine, the retry limit was reached, shutdown cut the
+ * request off (its grace period ran out), or a skip reason.
+ */
+export type StopReason = "not_retryable" | "exhausted" | "shutdown" | SkipReason;
 
 export function outcomeLabel(outcome: AttemptOutcome): string {
   return outcome.kind === "response" ? statusLabel(outcome.status) : outcome.failure;

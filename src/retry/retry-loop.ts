@@ -1,6 +1,7 @@
+import { stopOnAbort } from "./abort-cause.js";
 import { type BackoffOptions, backoffDelayMs } from "./backoff.js";
 import type { CircuitBreaker } from "./circuit-breaker.js";
-import { isRetryable } from "./classify.js";
+import { isRetryable, provesNotSent } from "./classify.js";
 import type { Clock, Random, Sleep } from "./clock.js";
 import { decideRetry, type RetryDecision } from "./decide-retry.js";
 import { type AttemptOutcome, outcomeLabel, type SkipReason, type StopReason } from "./outcome.js";
@@ -66,6 +67,8 @@ export interface RetryRequest {
   readonly requestId: string;
   readonly maxRetries: number;
   readonly replayable: boolean;
+  /** Sending it twice is safe (idempotent method or an idempotency key); see decide-retry.ts. */
+  readonly idempotent: boolean;
   /** Clock time at which REQUEST_TIMEOUT_MS runs out. */
   readonly deadlineAt: number;
   /** Aborts when the client goes away (or shutdown gives up on it). */
@@ -112,7 +115,13 @@ export async function runWithRetries<R>(
       // about the upstream's health, so it is neither counted nor given to the breaker.
       result.discard();
       if (request.isProbe) request.breaker.releaseProbe();
-      return { last: undefined, attempts: attempt, retries, stop: "client_gone", retryable: false };
+      return {
+        last: undefined,
+        attempts: attempt,
+        retries,
+        stop: stopOnAbort(request.signal),
+        retryable: false,
+      };
     }
     const outcome = result.outcome;
     const retryable = isRetryable(outcome, policy.retryOnStatus);
@@ -128,6 +137,8 @@ export async function runWithRetries<R>(
           retriesMade: retries,
           maxRetries: request.maxRetries,
           replayable: request.replayable,
+          idempotent: request.idempotent,
+          neverSent: provesNotSent(outcome),
           clientGone: request.signal.aborted,
           retryAfterMs:
             outcome.kind === "response" ? parseRetryAfterMs(outcome.retryAfter, clock()) : undefined,
@@ -148,9 +159,11 @@ export async function runWithRetries<R>(
     result.discard();
     await deps.sleep(decision.delayMs, request.signal);
     if (request.signal.aborted) {
-      events.skipped(request.route, "client_gone");
+      // Shutdown cutting the wait off is not a retry skipped for the client's sake.
+      const stop = stopOnAbort(request.signal);
+      if (stop === "client_gone") events.skipped(request.route, "client_gone");
       if (request.isProbe) request.breaker.releaseProbe();
-      return { last: undefined, attempts: attempt, retries, stop: "client_gone", retryable: true };
+      return { last: undefined, attempts: attempt, retries, stop, retryable: true };
     }
     // Other requests may have opened the circuit during the wait: then the retry must not go.
     // A transport failure is answered as it was; a response was dropped before the wait.

@@ -1,6 +1,7 @@
 import type { Server } from "node:http";
 import type { Logger } from "../observability/logger.js";
 import type { InFlight } from "../proxy/in-flight.js";
+import { ShutdownAbort } from "../retry/abort-cause.js";
 
 export interface DrainParts {
   readonly proxy: Server;
@@ -28,7 +29,9 @@ export async function drain(parts: DrainParts): Promise<void> {
   const graceOver = await waitAtMost(inFlight.idle(), parts.graceMs);
   if (graceOver) {
     logger.warn({ inFlight: inFlight.size }, "grace period over: aborting requests still in flight");
-    inFlight.abortAll();
+    // The cause rides on each request's signal: they are logged as cut by shutdown, not as
+    // clients that left.
+    inFlight.abortAll(new ShutdownAbort());
     await waitAtMost(inFlight.idle(), 1000);
   }
   proxy.closeAllConnections();

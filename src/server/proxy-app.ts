@@ -3,6 +3,7 @@ import type { Logger } from "../observability/logger.js";
 import { findAmbiguousHeader } from "../proxy/ambiguous-headers.js";
 import { sendJson } from "../proxy/error-replies.js";
 import { type ForwardDeps, forwardRequest } from "../proxy/forward-request.js";
+import { requestIdOf } from "../proxy/request-id.js";
 import { checkRequestTarget } from "../proxy/request-target.js";
 import { createRouteMatcher } from "../proxy/route-match.js";
 
@@ -34,14 +35,14 @@ export function createProxyApp(options: ProxyAppOptions): RequestHandler {
     status: 400 | 404,
     message: string,
     reason: string,
+    requestId: string,
     startedAt: number,
     path = "",
   ): void => {
     incoming.resume(); // the body is not wanted; let it drain so the connection stays usable
-    sendJson(outgoing, status, { error: message, reason });
-    const requestId = incoming.headers["x-request-id"];
+    sendJson(outgoing, status, { error: message, reason }, requestId);
     forward.completed({
-      requestId: typeof requestId === "string" ? requestId : "",
+      requestId,
       route: "none",
       method: incoming.method ?? "",
       path,
@@ -51,17 +52,21 @@ export function createProxyApp(options: ProxyAppOptions): RequestHandler {
       durationMs: forward.clock() - startedAt,
       stop: undefined,
       retryable: false,
+      localReason: reason,
     });
   };
 
   return (incoming, outgoing) => {
     const startedAt = forward.clock();
+    const requestId = requestIdOf(incoming.headers["x-request-id"], forward.newId);
     const target = checkRequestTarget(incoming.url ?? "", options.ownAuthorities);
-    if (!target.ok) return refuse(incoming, outgoing, 400, target.message, "bad_request_target", startedAt);
+    if (!target.ok) {
+      return refuse(incoming, outgoing, 400, target.message, "bad_request", requestId, startedAt);
+    }
     const ambiguous = findAmbiguousHeader(incoming.rawHeaders, incoming.headers.connection);
     if (ambiguous !== undefined) {
       const message = `header ${JSON.stringify(ambiguous)} reads as ${ambiguous.replaceAll("_", "-")} to some servers`;
-      return refuse(incoming, outgoing, 400, message, "ambiguous_header", startedAt, target.path);
+      return refuse(incoming, outgoing, 400, message, "ambiguous_header", requestId, startedAt, target.path);
     }
     const route = matchRoute(target.path);
     if (route === undefined) {
@@ -71,6 +76,7 @@ export function createProxyApp(options: ProxyAppOptions): RequestHandler {
         404,
         "no route forwards this path",
         "no_route",
+        requestId,
         startedAt,
         target.path,
       );
@@ -78,14 +84,14 @@ export function createProxyApp(options: ProxyAppOptions): RequestHandler {
     forwardRequest(
       incoming,
       outgoing,
-      { route, path: target.path, pathAndQuery: target.pathAndQuery, startedAt },
+      { requestId, route, path: target.path, pathAndQuery: target.pathAndQuery, startedAt },
       forward,
     ).catch((error: unknown) => {
       // A bug, not an upstream failure: answer if we still can, never crash the process.
-      logger.error({ err: error, route }, "forwarding failed");
-      if (!outgoing.headersSent)
-        sendJson(outgoing, 500, { error: "internal error in retry-sidecar", reason: "internal" });
-      else outgoing.destroy();
+      logger.error({ err: error, route, reqId: requestId }, "forwarding failed");
+      if (!outgoing.headersSent) {
+        sendJson(outgoing, 500, { error: "internal error in retry-sidecar", reason: "internal" }, requestId);
+      } else outgoing.destroy();
     });
   };
 }

@@ -168,7 +168,7 @@ describe("upstream faults that persist: the client gets the sidecar's own 502/50
     expect(await harness.metric("retry_sidecar_retries_exhausted_total", { route: "/provider" })).toBe(1);
     expect(await answered(String(status))).toBe(1);
     const line = harness.logs.find((l) => l.msg === "request completed" && l.status === status);
-    expect(line).toMatchObject({ level: 40, attempts: 3 });
+    expect(line).toMatchObject({ level: "warn", attempts: 3 });
     await expectAlive();
   });
 
@@ -220,7 +220,7 @@ describe("upstream faults after the response headers were sent", () => {
     expect(await answered("200", "GET")).toBe(1);
     expect(await answered("499", "GET")).toBe(0);
     const line = harness.logs.find((l) => l.msg === "request completed");
-    expect(line).toMatchObject({ level: 40, status: 200, error: { code: "ECONNRESET" } });
+    expect(line).toMatchObject({ level: "warn", status: 200, error: { code: "ECONNRESET" } });
     await expectAlive();
   });
 
@@ -281,7 +281,7 @@ describe("upstream faults after the response headers were sent", () => {
     expect(result.ms).toBeLessThan(3000);
     await expect.poll(() => answered("200", "GET")).toBe(1);
     const line = harness.logs.find((l) => l.msg === "request completed");
-    expect(line).toMatchObject({ level: 40, status: 200, error: { code: "UND_ERR_BODY_TIMEOUT" } });
+    expect(line).toMatchObject({ level: "warn", status: 200, error: { code: "UND_ERR_BODY_TIMEOUT" } });
     await expectAlive();
   });
 });

@@ -100,7 +100,7 @@ describe("https upstream signed by a private CA", () => {
     ).toBe(1);
     expect(await harness.metric("retry_sidecar_retries_total", { route: "/provider" })).toBe(0);
     const line = harness.logs.find((l) => l.msg === "request completed");
-    expect(line).toMatchObject({ level: 40, status: 502, error: { code: "UPSTREAM_TLS" } });
+    expect(line).toMatchObject({ level: "warn", status: 502, error: { code: "UPSTREAM_TLS" } });
     expect(String((line?.error as { message?: string } | undefined)?.message)).toMatch(
       /TLS handshake failed \((UNABLE_TO_VERIFY_LEAF_SIGNATURE|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_GET_ISSUER_CERT_LOCALLY)\)/,
     );

@@ -63,7 +63,7 @@ describe("an ejection, seen from outside", () => {
     set.report(sick, "retryable");
 
     expect(h.logs.find((l) => l.msg === "endpoint ejected")).toMatchObject({
-      level: 40,
+      level: "warn",
       endpoint: "127.0.0.3:5002",
       failures: 2,
       ejectedMs: 30000,
@@ -99,7 +99,7 @@ describe("an ejection, seen from outside", () => {
     expect(after).toContain('retry_sidecar_upstream_endpoints{state="active"} 2\n');
     expect(after).toContain('retry_sidecar_upstream_endpoints{state="ejected"} 0\n');
     expect(h.logs.filter((l) => l.msg === "endpoint restored")).toEqual([
-      expect.objectContaining({ level: 30, endpoint: "127.0.0.3:5002" }),
+      expect.objectContaining({ level: "info", endpoint: "127.0.0.3:5002" }),
     ]);
     expect((await view(h)).endpoints[1]).toMatchObject({
       state: "active",

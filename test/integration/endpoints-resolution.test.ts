@@ -37,6 +37,7 @@ async function start(url: string, env: Record<string, string> = {}): Promise<Har
     UPSTREAM_DNS_SERVERS: dnsmasq.server,
     UPSTREAM_DNS_REFRESH_MS: "50",
     ...FAST_ENV,
+    LOG_REQUESTS: "all", // plain successes' lines name their endpoint
     ...env,
   });
   return harness;

@@ -49,6 +49,8 @@ async function start(b: Backends, env: Record<string, string>, clock?: () => num
       UPSTREAM_URL: `http://${NAME}:${b.port}`,
       UPSTREAM_DNS_SERVERS: dnsmasq.server,
       ...FAST_ENV,
+      // The endpoint of every request is read from its "request completed" line.
+      LOG_REQUESTS: "all",
       ...env,
     },
     clock === undefined ? {} : { clock },
@@ -146,7 +148,7 @@ describe("ejection under traffic", () => {
     // Two first attempts on it, two 503 in a row: ejected.
     expect(b.at(SICK).received).toHaveLength(2);
     expect(h.logs.filter((l) => l.msg === "endpoint ejected")).toEqual([
-      expect.objectContaining({ level: 40, endpoint: sickKey, failures: 2, ejectedMs: 5000 }),
+      expect.objectContaining({ level: "warn", endpoint: sickKey, failures: 2, ejectedMs: 5000 }),
     ]);
     expect(await h.metric("retry_sidecar_endpoint_ejections_total")).toBe(1);
     const metrics = await exposition(h);
@@ -173,7 +175,7 @@ describe("ejection under traffic", () => {
     }
     expect(b.at(SICK).received).toHaveLength(3);
     expect(h.logs.filter((l) => l.msg === "endpoint restored")).toEqual([
-      expect.objectContaining({ level: 30, endpoint: sickKey }),
+      expect.objectContaining({ level: "info", endpoint: sickKey }),
     ]);
     expect(await exposition(h)).toContain('retry_sidecar_upstream_endpoints{state="ejected"} 0');
     expect((await view(h)).endpoints.find((e) => e.address === sickKey)).toMatchObject({
@@ -188,7 +190,7 @@ describe("ejection under traffic", () => {
     const h = await start(b, { ENDPOINT_EJECT_AFTER: "2", ENDPOINT_EJECT_MS: "300" });
     for (let i = 0; i < 100 && !h.logs.some((l) => l.msg === "endpoint ejected"); i++) await call(h);
     const ejected = await h.waitForLog((l) => l.msg === "endpoint ejected", 100);
-    const ejectedAt = ejected.time as number;
+    const ejectedAt = Date.parse(ejected.time as string);
     expect(b.at(SICK).received).toHaveLength(2);
 
     // Steady traffic until the sick one is reached again (bounded: 3 s at most).

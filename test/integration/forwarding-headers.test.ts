@@ -113,7 +113,7 @@ describe("Host and X-Forwarded-*", () => {
 
 describe("X-Request-Id", () => {
   it("keeps the client's id: upstream, response and log", async () => {
-    const h = await scenario.start();
+    const h = await scenario.start({ LOG_REQUESTS: "all" });
     const res = await fetch(`${h.url}/provider`, { headers: { "x-request-id": "Req-ABC-123" } });
     await res.arrayBuffer();
     expect(res.headers.get("x-request-id")).toBe("Req-ABC-123");

@@ -1,10 +1,11 @@
 import { describe, expect, it } from "vitest";
-import type { Received } from "../support/fake-upstream.js";
-import { send, UUID, useScenario } from "../support/scenario.js";
+import { type Received, startFakeUpstream } from "../support/fake-upstream.js";
+import { closedPort, json, send, UUID, until, useScenario } from "../support/scenario.js";
 
 // docs/contract.md "When it retries": non-idempotent requests (POST, PATCH) without the IDEMPOTENCY_HEADER
 // get one generated (a UUID) before the first attempt, and every attempt carries the same value;
-// a value the client sent is kept. IDEMPOTENCY_HEADER renames it; empty turns it off.
+// a value the client sent is kept. IDEMPOTENCY_HEADER renames it; empty turns it off, and then a
+// POST or PATCH is retried only after a failure that proves it never reached the upstream.
 
 const s = useScenario({ status: 200, body: "ok" });
 
@@ -87,18 +88,88 @@ describe("idempotency key", () => {
     expect(values(a, "x-dedupe-id")).toEqual(["mine"]);
   });
 
-  it("IDEMPOTENCY_HEADER= (empty) turns it off", async () => {
+  it("IDEMPOTENCY_HEADER= (empty) sends no key", async () => {
     const h = await s.start({ IDEMPOTENCY_HEADER: "" });
-    s.upstream.script({ status: 503 });
-    const post = await send(h);
-    expect(post.attempts).toBe(2);
+    await send(h);
     await send(h, "/provider", { method: "PATCH", body: "{}" });
-    expect(s.upstream.received).toHaveLength(3);
+    expect(s.upstream.received).toHaveLength(2);
     for (const r of s.upstream.received) {
       expect(values(r, "idempotency-key")).toEqual([]);
       for (const [name, value] of Object.entries(r.headers)) {
         if (name !== "x-request-id") expect(String(value)).not.toMatch(UUID);
       }
+    }
+  });
+});
+
+describe("IDEMPOTENCY_HEADER= (empty): nothing makes a repeated POST or PATCH safe", () => {
+  it.each([
+    ["POST", "a 503", { status: 503, body: "busy" }, "503"],
+    ["PATCH", "a reset", { reset: true }, "502"],
+    ["POST", "a timeout", { status: 200, delayMs: 1000 }, "504"],
+  ] as const)(
+    "a %s after %s is final: the upstream sees it once (not_idempotent)",
+    async (method, _what, first, code) => {
+      const h = await s.start({ IDEMPOTENCY_HEADER: "", PER_TRY_TIMEOUT_MS: "300" });
+      s.upstream.script(first);
+      const reply = await send(h, "/provider", {
+        method,
+        body: "{}",
+        headers: { "x-request-id": "keyless" },
+      });
+      expect(String(reply.status)).toBe(code);
+      expect(reply.attempts).toBe(1);
+      expect(s.upstream.received).toHaveLength(1);
+      expect(s.upstream.received[0]?.method).toBe(method);
+      if (code !== "503") expect(json(reply)).toMatchObject({ retryStopped: "not_idempotent" });
+      expect(
+        await h.metric("retry_sidecar_retries_skipped_total", {
+          route: "/provider",
+          reason: "not_idempotent",
+        }),
+      ).toBe(1);
+      expect(await h.waitForLog((l) => l.msg === "request completed" && l.reqId === "keyless")).toMatchObject(
+        {
+          attempts: 1,
+          retryStopped: "not_idempotent",
+        },
+      );
+    },
+  );
+
+  it("a PUT (idempotent) is still retried after a 503", async () => {
+    const h = await s.start({ IDEMPOTENCY_HEADER: "" });
+    s.upstream.script({ status: 503 });
+    const reply = await send(h, "/provider", { method: "PUT", body: "{}" });
+    expect([reply.status, reply.attempts]).toEqual([200, 2]);
+  });
+
+  it("a POST is retried after connection refused: the retry reaches the upstream once it listens", async () => {
+    const port = await closedPort();
+    const h = await s.start({
+      IDEMPOTENCY_HEADER: "",
+      UPSTREAM_URL: `http://127.0.0.1:${port}`,
+      BACKOFF_BASE_MS: "300",
+    });
+    const pending = send(h, "/provider", { method: "POST", body: "{}" });
+    await until(
+      async () =>
+        (await h.metric("retry_sidecar_upstream_attempts_total", { outcome: "connect_error" })) >= 1,
+    );
+    const late = await startFakeUpstream({ status: 201, body: "made" }, { port });
+    try {
+      const reply = await pending;
+      expect([reply.status, reply.text]).toEqual([201, "made"]);
+      expect(reply.attempts).toBe(2);
+      expect(late.received.map((r) => r.method)).toEqual(["POST"]);
+      expect(
+        await h.metric("retry_sidecar_retries_skipped_total", {
+          route: "/provider",
+          reason: "not_idempotent",
+        }),
+      ).toBe(0);
+    } finally {
+      await late.close();
     }
   });
 });

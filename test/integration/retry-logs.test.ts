@@ -6,7 +6,7 @@ import { retryLogs, send, useScenario } from "../support/scenario.js";
 
 const s = useScenario({ status: 200, body: "ok" });
 
-const INFO = 30;
+const INFO = "info";
 
 describe("retry logs", () => {
   it("logs each retry with reqId, route, attempt, delayMs and reason", async () => {

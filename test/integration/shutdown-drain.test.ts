@@ -7,7 +7,9 @@ import { tryConnect } from "../support/sidecar-process.js";
 
 // docs/contract.md "Shutdown" and "Admin listener" /readyz, in-process (the real process and its signals:
 // shutdown-process.test.ts): readyz 503 at once, no new connections, in-flight requests (their
-// retries included) finish, the rest are aborted when SHUTDOWN_GRACE_MS is over.
+// retries included) finish, the rest are aborted when SHUTDOWN_GRACE_MS is over: answered 503
+// (reason "shutdown") when their answer had not started, and logged as cut by shutdown, not as
+// clients that left.
 
 const scenario = useScenario({ status: 201, body: "real answer" }, { BACKOFF_JITTER: "0" });
 
@@ -67,11 +69,15 @@ describe("drain", () => {
     expect(scenario.upstream.received).toHaveLength(2);
   });
 
-  it("aborts what is still running when SHUTDOWN_GRACE_MS is over", async () => {
+  it("aborts what is still running when SHUTDOWN_GRACE_MS is over: 503 shutdown, logged as such", async () => {
     const h = await scenario.start({ SHUTDOWN_GRACE_MS: "200", PER_TRY_TIMEOUT_MS: "10000" });
     scenario.upstream.script({ status: 201, delayMs: 10_000 });
-    const inFlight = fetch(`${h.url}/provider`).then(
-      (res) => res.status,
+    const inFlight = fetch(`${h.url}/provider`, { headers: { "x-request-id": "cut-1" } }).then(
+      async (res) => ({
+        status: res.status,
+        id: res.headers.get("x-request-id"),
+        body: (await res.json()) as Record<string, unknown>,
+      }),
       (error: Error) => error.name,
     );
     await scenario.upstream.waitForRequests(1);
@@ -81,8 +87,37 @@ describe("drain", () => {
     expect(took).toBeGreaterThanOrEqual(190);
     expect(took).toBeLessThan(1200);
     expect(await scenario.upstream.closed(0)).toBe("aborted");
-    expect(await inFlight).toBe("TypeError"); // fetch failed: the connection was closed, no answer
+    expect(await inFlight).toEqual({
+      status: 503,
+      id: "cut-1",
+      body: expect.objectContaining({ reason: "shutdown", retryStopped: "shutdown", attempts: 1 }),
+    });
     expect(h.logs.some((l) => l.msg === "grace period over: aborting requests still in flight")).toBe(true);
+    expect(h.logs.filter((l) => l.msg === "request completed")).toEqual([
+      expect.objectContaining({ reqId: "cut-1", status: 503, attempts: 1, retryStopped: "shutdown" }),
+    ]);
+    expect(await h.metric("retry_sidecar_requests_total", { code: "499" })).toBe(0);
+    expect(
+      await h.metric("retry_sidecar_local_replies_total", { route: "/provider", reason: "shutdown" }),
+    ).toBe(1);
+    expect(await h.metric("retry_sidecar_retries_skipped_total", { reason: "client_gone" })).toBe(0);
+  });
+
+  it("a request cut during its backoff wait is logged as cut by shutdown, not as a client that left", async () => {
+    const h = await scenario.start({ SHUTDOWN_GRACE_MS: "100", BACKOFF_BASE_MS: "5000" });
+    scenario.upstream.script({ status: 503 });
+    const inFlight = fetch(`${h.url}/provider`, { headers: { "x-request-id": "cut-2" } });
+    await scenario.upstream.waitForRequests(1);
+    await h.sidecar.shutdown();
+    const res = await inFlight;
+    expect(res.status).toBe(503);
+    expect(await res.json()).toMatchObject({ reason: "shutdown", retryStopped: "shutdown" });
+    expect(await h.waitForLog((l) => l.msg === "request completed")).toMatchObject({
+      reqId: "cut-2",
+      status: 503,
+      retryStopped: "shutdown",
+    });
+    expect(await h.metric("retry_sidecar_retries_skipped_total", { reason: "client_gone" })).toBe(0);
   });
 
   it("closes idle keep-alive connections at once", async () => {

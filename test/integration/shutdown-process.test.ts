@@ -51,7 +51,7 @@ describe.each(["SIGTERM", "SIGINT"] as const)("%s", (signal) => {
     // SIGINT: on the ports given in PORT / ADMIN_PORT (SIGTERM: ephemeral ones).
     const ports: Record<string, string> =
       signal === "SIGINT" ? { PORT: String(await freePort()), ADMIN_PORT: String(await freePort()) } : {};
-    const p = await startProcess(ports);
+    const p = await startProcess({ ...ports, LOG_REQUESTS: "all" });
     if (signal === "SIGINT")
       expect([String(p.proxyPort), String(p.adminPort)]).toEqual([ports.PORT, ports.ADMIN_PORT]);
     expect(await readyz(p)).toBe(200);
@@ -84,7 +84,9 @@ describe.each(["SIGTERM", "SIGINT"] as const)("%s", (signal) => {
   it("aborts a hanging request at the end of SHUTDOWN_GRACE_MS and still exits 0 promptly", async () => {
     upstream = await startFakeUpstream({ status: 201, body: "too late", delayMs: 10_000 });
     const p = await startProcess({ SHUTDOWN_GRACE_MS: "200", PER_TRY_TIMEOUT_MS: "20000" });
-    const inFlight = fetch(`http://127.0.0.1:${p.proxyPort}/provider`).then(
+    const inFlight = fetch(`http://127.0.0.1:${p.proxyPort}/provider`, {
+      headers: { "x-request-id": "hanging-1" },
+    }).then(
       (res) => `status ${res.status}`,
       (error: Error) => error.name,
     );
@@ -96,7 +98,13 @@ describe.each(["SIGTERM", "SIGINT"] as const)("%s", (signal) => {
     const took = exit.at - signalledAt;
     expect(took).toBeGreaterThanOrEqual(190);
     expect(took).toBeLessThan(200 + 1000);
-    expect(await inFlight).toBe("TypeError"); // the connection closed without an answer
+    expect(await inFlight).toBe("status 503"); // the sidecar's own answer: reason "shutdown"
     expect(await upstream.closed(0)).toBe("aborted");
+    // Written before the process exited (the drain flushes the log): cut by shutdown, not a 499.
+    expect(p.logs.find((l) => l.msg === "request completed")).toMatchObject({
+      reqId: "hanging-1",
+      status: 503,
+      retryStopped: "shutdown",
+    });
   });
 });

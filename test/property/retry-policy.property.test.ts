@@ -141,6 +141,8 @@ const question = fc.record({
   retriesMade: fc.nat({ max: 12 }),
   maxRetries: fc.nat({ max: 10 }),
   replayable: fc.boolean(),
+  idempotent: fc.boolean(),
+  neverSent: fc.boolean(),
   clientGone: fc.boolean(),
   retryAfterMs: fc.option(fc.nat({ max: 100_000 }), { nil: undefined }),
   retryAfterMaxMs: fc.nat({ max: 60_000 }),
@@ -160,6 +162,7 @@ describe("the retry decision", () => {
           q.retryable &&
           q.retriesMade < q.maxRetries &&
           q.replayable &&
+          (q.idempotent || q.neverSent) &&
           !q.clientGone &&
           (q.retryAfterMs === undefined || q.retryAfterMs <= q.retryAfterMaxMs) &&
           delay < q.remainingMs &&

@@ -69,14 +69,19 @@ beforeAll(async () => {
   if (process.env.SOAK_DEBUG) {
     console.log("LAG max ms", lag.max / 1e6, "p99", lag.percentile(99) / 1e6);
     const circuit = sidecar.logs.filter((l) => l.msg === "circuit state changed");
-    console.log("CIRCUIT", JSON.stringify(circuit.map((l) => [Number(l.time) - started, l.state])));
-    const firstOpen = Number(circuit[0]?.time ?? 0);
+    console.log(
+      "CIRCUIT",
+      JSON.stringify(circuit.map((l) => [Date.parse(String(l.time)) - started, l.state])),
+    );
+    const firstOpen = circuit[0] === undefined ? 0 : Date.parse(String(circuit[0].time));
     console.log(
       "BEFORE",
       JSON.stringify(
         sidecar.logs
-          .filter((l) => Number(l.time) <= firstOpen && Number(l.time) > firstOpen - 700)
-          .map((l) => [Number(l.time) - started, l.msg, l.status ?? l.reason, l.durationMs]),
+          .filter(
+            (l) => Date.parse(String(l.time)) <= firstOpen && Date.parse(String(l.time)) > firstOpen - 700,
+          )
+          .map((l) => [Date.parse(String(l.time)) - started, l.msg, l.status ?? l.reason, l.durationMs]),
       ),
     );
     console.log(

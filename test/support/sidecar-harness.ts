@@ -4,7 +4,7 @@ import { type Sidecar, type SidecarOverrides, startSidecar } from "../../src/sid
 
 export interface LogLine {
   readonly msg: string;
-  readonly level: number;
+  readonly level: string;
   readonly [field: string]: unknown;
 }
 

@@ -6,6 +6,8 @@ const base: RetryQuestion = {
   retriesMade: 0,
   maxRetries: 3,
   replayable: true,
+  idempotent: true,
+  neverSent: false,
   clientGone: false,
   retryAfterMs: undefined,
   retryAfterMaxMs: 30_000,
@@ -25,6 +27,16 @@ describe("decideRetry", () => {
     ["x-retry-max 0 means no retry", { maxRetries: 0 }, { retry: false, reason: "exhausted" }],
     ["a streamed body cannot be replayed", { replayable: false }, { retry: false, reason: "body_too_large" }],
     ["the client left", { clientGone: true }, { retry: false, reason: "client_gone" }],
+    [
+      "a keyless POST after an outcome that may have reached the upstream",
+      { idempotent: false },
+      { retry: false, reason: "not_idempotent" },
+    ],
+    [
+      "a keyless POST that never reached the upstream (failed to connect)",
+      { idempotent: false, neverSent: true },
+      { retry: true, delayMs: 500 },
+    ],
     [
       "Retry-After over the maximum",
       { retryAfterMs: 30_001 },
@@ -48,6 +60,8 @@ describe("decideRetry", () => {
 
   it.each<[string, Partial<RetryQuestion>, string]>([
     ["exhausted before body", { retriesMade: 3, replayable: false }, "exhausted"],
+    ["exhausted before not idempotent", { maxRetries: 0, idempotent: false }, "exhausted"],
+    ["not idempotent before body", { idempotent: false, replayable: false }, "not_idempotent"],
     ["body before client gone", { replayable: false, clientGone: true }, "body_too_large"],
     [
       "too-long Retry-After before deadline",

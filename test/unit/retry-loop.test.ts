@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { ShutdownAbort } from "../../src/retry/abort-cause.js";
 import { CircuitBreaker } from "../../src/retry/circuit-breaker.js";
 import type { AttemptOutcome } from "../../src/retry/outcome.js";
 import { RetryBudget } from "../../src/retry/retry-budget.js";
@@ -25,6 +26,8 @@ const status = (s: number, retryAfter?: string): AttemptOutcome => ({
   retryAfter,
 });
 const reset: AttemptOutcome = { kind: "failure", failure: "reset", retryable: true };
+const refused: AttemptOutcome = { kind: "failure", failure: "connect_error", retryable: true };
+const timeout: AttemptOutcome = { kind: "failure", failure: "timeout", retryable: true };
 
 function setup(outcomes: AttemptOutcome[], request: Partial<RetryRequest> = {}, budgetMinPerSec = 10) {
   const clock = { now: 1_000_000 };
@@ -46,6 +49,7 @@ function setup(outcomes: AttemptOutcome[], request: Partial<RetryRequest> = {}, 
         requestId: "req-1",
         maxRetries: 3,
         replayable: true,
+        idempotent: true,
         deadlineAt: clock.now + 20_000,
         signal: controller.signal,
         breaker,
@@ -138,6 +142,38 @@ describe("retry loop", () => {
     expect(t.events).toEqual(["attempt 503", "skipped client_gone"]);
   });
 
+  it("shutdown cutting an attempt off is told apart from a client that left", async () => {
+    const t = setup([status(503)]);
+    t.controller.abort(new ShutdownAbort());
+    const result = await t.run();
+    expect(result).toMatchObject({ attempts: 1, stop: "shutdown", last: undefined });
+    expect(t.events).toEqual([]);
+  });
+
+  it("shutdown cutting the wait off is not a retry skipped for client_gone", async () => {
+    const t = setup([status(503), status(200)]);
+    const result = await runAbortingDuringSleep(t, new ShutdownAbort());
+    expect(result).toMatchObject({ attempts: 1, stop: "shutdown", last: undefined });
+    expect(t.events).toEqual(["attempt 503"]);
+  });
+
+  it.each([
+    ["a 503", status(503)],
+    ["a reset", reset],
+    ["a timeout", timeout],
+  ])("a request that may not be repeated is final after %s (not_idempotent)", async (_name, outcome) => {
+    const t = setup([outcome, status(200)], { idempotent: false });
+    const result = await t.run();
+    expect(result).toMatchObject({ attempts: 1, retries: 0, stop: "not_idempotent", retryable: true });
+    expect(t.events.at(-1)).toBe("skipped not_idempotent");
+  });
+
+  it("a request that may not be repeated is retried after a failure to connect", async () => {
+    const t = setup([refused, refused, status(201)], { idempotent: false });
+    const result = await t.run();
+    expect(result).toMatchObject({ attempts: 3, retries: 2, stop: "not_retryable" });
+  });
+
   it("a client that leaves during an attempt: nothing counted, nothing retried", async () => {
     const t = setup([status(503)]);
     t.controller.abort();
@@ -158,7 +194,7 @@ describe("retry loop", () => {
 });
 
 /** Runs the loop with a sleep that aborts the client's signal instead of waiting. */
-async function runAbortingDuringSleep(t: ReturnType<typeof setup>) {
+async function runAbortingDuringSleep(t: ReturnType<typeof setup>, reason?: unknown) {
   const original = t.controller;
   const result = await runWithRetries(
     {
@@ -166,6 +202,7 @@ async function runAbortingDuringSleep(t: ReturnType<typeof setup>) {
       requestId: "req-1",
       maxRetries: 3,
       replayable: true,
+      idempotent: true,
       deadlineAt: t.clock.now + 20_000,
       signal: original.signal,
       breaker: t.breaker,
@@ -175,7 +212,7 @@ async function runAbortingDuringSleep(t: ReturnType<typeof setup>) {
     policy,
     {
       clock: () => t.clock.now,
-      sleep: async () => original.abort(),
+      sleep: async () => original.abort(reason),
       random: () => 0.5,
       budget: new RetryBudget({ ratio: 0, minPerSec: 10 }, () => t.clock.now),
       events: {
