@@ -56,7 +56,7 @@ function readCa(path: string, readFile: ReadFile): string | ConfigProblem | unde
 
 /** The error's message: one line per problem, `invalid NAME="value": expected ...`. */
 function invalid(problems: readonly ConfigProblem[]): SidecarError {
-  const lines = problems.map((p) => `invalid ${p.name}=${JSON.stringify(p.value)}: expected ${p.expected}`);
+  const lines = problems.map((p) => `invalid ${p.name}=${quoted(p.value)}: expected ${p.expected}`);
   return new SidecarError("CONFIG_INVALID", lines.join("\n"));
 }
 
@@ -75,4 +75,12 @@ export function publicConfig(config: Config): Record<EnvName, unknown> {
     url.password = url.password === "" ? "" : "REDACTED";
   }
   return { ...shown, UPSTREAM_URL: url.href.replace(/\/+$/, "") };
+}
+
+/**
+ * The value as a JSON string, with the two line separators JSON leaves raw (U+2028, U+2029)
+ * escaped too, so that each invalid variable stays on one line of stderr whatever it holds.
+ */
+function quoted(value: string): string {
+  return JSON.stringify(value).replace(/[\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16)}`);
 }

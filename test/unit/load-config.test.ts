@@ -154,6 +154,13 @@ describe("every invalid setting at once", () => {
     ]);
   });
 
+  it("keeps a value holding a line separator (U+2028, U+2029) on its own line, escaped", () => {
+    expect(problems({ UPSTREAM_URL: " \u2028", ROUTES: "\u2029" })).toEqual([
+      'invalid UPSTREAM_URL=" \\u2028": expected an absolute http:// or https:// URL',
+      expect.stringMatching(/^invalid ROUTES="\\u2029": expected /),
+    ]);
+  });
+
   it("reports a contradiction next to an invalid value of another setting", () => {
     expect(problems({ MAX_RETRIES: "x", BACKOFF_BASE_MS: "2000", BACKOFF_MAX_MS: "1000" })).toEqual([
       'invalid MAX_RETRIES="x": expected integer from 0 to 10',
