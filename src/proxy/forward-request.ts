@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { EndpointSet } from "../endpoints/endpoint-set.js";
+import { admitRequest } from "../retry/admit-request.js";
 import type { CircuitBreaker } from "../retry/circuit-breaker.js";
 import type { Clock } from "../retry/clock.js";
 import type { StopReason } from "../retry/outcome.js";
@@ -81,14 +82,13 @@ export async function forwardRequest(
     typeof requestIdHeader === "string" && requestIdHeader !== "" ? requestIdHeader : deps.newId();
 
   const breaker = deps.breakerFor(route);
-  const admission = breaker.admit();
+  const admission = admitRequest(breaker, deps.retry.budget, deps.retry.throttle);
   if (!admission.admitted) {
     incoming.resume();
     answerCircuitOpen(outgoing, route, admission.retryAfterMs, requestId, 0);
     report(deps, target, requestId, method, 503, undefined);
     return;
   }
-  deps.retry.budget.deposit();
 
   const controller = new ClientGone();
   const release = deps.inFlight.add(controller);
