@@ -37,8 +37,9 @@ export const NO_THROTTLE: RetryThrottle = {
   take() {},
 };
 
-// The weight of one first attempt in the moving average of their success (about the last 5-10).
-const FIRST_ALPHA = 0.2;
+// The weight of one first attempt in the moving average of their success (mostly the last 3-6):
+// quick enough to follow a pod whose kept-alive connection went to the sick instance.
+const FIRST_ALPHA = 0.3;
 // Retries route around a fault when they succeed this much more often than first attempts do.
 const LIFT_MARGIN = 0.3;
 // The most evidence of that kept: a few failed retries in a row use it up.
