@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { EndpointSet } from "../endpoints/endpoint-set.js";
 import { ShutdownAbort } from "../retry/abort-cause.js";
+import { admitRequest } from "../retry/admit-request.js";
 import type { CircuitBreaker } from "../retry/circuit-breaker.js";
 import type { Clock } from "../retry/clock.js";
 import type { StopReason } from "../retry/outcome.js";
@@ -88,14 +89,13 @@ export async function forwardRequest(
   const requestId = target.requestId;
 
   const breaker = deps.breakerFor(route);
-  const admission = breaker.admit();
+  const admission = admitRequest(breaker, deps.retry.budget, deps.retry.throttle);
   if (!admission.admitted) {
     incoming.resume();
     answerCircuitOpen(outgoing, route, admission.retryAfterMs, requestId, 0);
     report(deps, outgoing, target, method, 503, CIRCUIT_REFUSED);
     return;
   }
-  deps.retry.budget.deposit();
 
   const controller = new ClientGone();
   const release = deps.inFlight.add(controller);

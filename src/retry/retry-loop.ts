@@ -7,6 +7,7 @@ import { decideRetry, type RetryDecision } from "./decide-retry.js";
 import { type AttemptOutcome, outcomeLabel, type SkipReason, type StopReason } from "./outcome.js";
 import { parseRetryAfterMs } from "./retry-after.js";
 import type { RetryBudget } from "./retry-budget.js";
+import { NO_THROTTLE, type RetryThrottle } from "./retry-throttle.js";
 
 const NOT_RETRYABLE: RetryDecision = { retry: false, reason: "not_retryable" };
 
@@ -58,6 +59,8 @@ export interface RetryDeps {
   readonly sleep: Sleep;
   readonly random: Random;
   readonly budget: RetryBudget;
+  /** The fleet-safe retry throttle of the upstream; absent means RETRY_THROTTLE=off. */
+  readonly throttle?: RetryThrottle | undefined;
   readonly events: RetryEvents;
 }
 
@@ -101,6 +104,7 @@ export async function runWithRetries<R>(
   deps: RetryDeps,
 ): Promise<RetryResult<R>> {
   const { clock, events } = deps;
+  const throttle = deps.throttle ?? NO_THROTTLE;
   let retries = 0;
   let delayMs = 0;
   let reason = "";
@@ -128,6 +132,7 @@ export async function runWithRetries<R>(
     const label = outcomeLabel(outcome);
     events.attempt(request.route, label);
     request.breaker.record(retryable);
+    throttle.record(attempt > 1, retryable);
 
     // A fine answer (the common case) needs no backoff, Retry-After, budget or breaker look-up.
     const decision = !retryable
@@ -146,6 +151,7 @@ export async function runWithRetries<R>(
           backoffMs: backoffDelayMs(retries + 1, policy.backoff, deps.random),
           remainingMs: request.deadlineAt - clock(),
           circuitBlocks: request.breaker.blocksRetry(request.isProbe),
+          throttleAllows: throttle.allows(),
           budgetAllows: deps.budget.canWithdraw(),
         });
     if (!decision.retry) {
@@ -155,6 +161,7 @@ export async function runWithRetries<R>(
       return { last: result, attempts: attempt, retries, stop: decision.reason, retryable };
     }
 
+    throttle.take();
     deps.budget.withdraw();
     result.discard();
     await deps.sleep(decision.delayMs, request.signal);

@@ -37,6 +37,9 @@ const HOSTILE: Record<string, string> = {
   LOG_LEVEL: "verbose",
   LOG_REQUESTS: "everything",
   RETRY_THROTTLE: "yes",
+  RETRY_THROTTLE_TOKENS: "Infinity",
+  RETRY_THROTTLE_RATIO: "0,7",
+  RETRY_THROTTLE_PROBE_RATIO: "NaN",
   OVERLOAD_PROTECTION: "auto",
 };
 

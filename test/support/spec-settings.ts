@@ -60,6 +60,9 @@ export const SPEC_SETTINGS: readonly SpecSetting[] = [
   { variable: "LOG_LEVEL", default: "info", key: "logLevel", value: "info" },
   { variable: "LOG_REQUESTS", default: "retried", key: "logRequests", value: "retried" },
   { variable: "RETRY_THROTTLE", default: "on", key: "retryThrottle", value: "on" },
+  { variable: "RETRY_THROTTLE_TOKENS", default: "5", key: "retryThrottleTokens", value: 5 },
+  { variable: "RETRY_THROTTLE_RATIO", default: "0.7", key: "retryThrottleRatio", value: 0.7 },
+  { variable: "RETRY_THROTTLE_PROBE_RATIO", default: "0.05", key: "retryThrottleProbeRatio", value: 0.05 },
   { variable: "OVERLOAD_PROTECTION", default: "on", key: "overloadProtection", value: "on" },
 ];
 
@@ -109,5 +112,9 @@ export const INVALID_VALUES: ReadonlyArray<readonly [variable: string, value: st
   ["LOG_LEVEL", "loud"],
   ["LOG_REQUESTS", "some"],
   ["RETRY_THROTTLE", "maybe"],
+  ["RETRY_THROTTLE_TOKENS", "0"],
+  ["RETRY_THROTTLE_TOKENS", "five"],
+  ["RETRY_THROTTLE_RATIO", "-0.1"],
+  ["RETRY_THROTTLE_PROBE_RATIO", "1.5"],
   ["OVERLOAD_PROTECTION", "1"],
 ];

@@ -14,6 +14,7 @@ const base: RetryQuestion = {
   backoffMs: 500,
   remainingMs: 20_000,
   circuitBlocks: false,
+  throttleAllows: true,
   budgetAllows: true,
 };
 
@@ -53,6 +54,7 @@ describe("decideRetry", () => {
       { retry: false, reason: "deadline" },
     ],
     ["the circuit is open", { circuitBlocks: true }, { retry: false, reason: "circuit_open" }],
+    ["the throttle is engaged", { throttleAllows: false }, { retry: false, reason: "throttled" }],
     ["the budget is spent", { budgetAllows: false }, { retry: false, reason: "budget" }],
   ])("%s", (_name, change, expected) => {
     expect(decideRetry({ ...base, ...change })).toEqual(expected);
@@ -70,6 +72,8 @@ describe("decideRetry", () => {
     ],
     ["deadline before circuit", { remainingMs: 1, circuitBlocks: true }, "deadline"],
     ["circuit before budget", { circuitBlocks: true, budgetAllows: false }, "circuit_open"],
+    ["circuit before throttle", { circuitBlocks: true, throttleAllows: false }, "circuit_open"],
+    ["throttle before budget", { throttleAllows: false, budgetAllows: false }, "throttled"],
   ])("reports one reason when several apply: %s", (_name, change, reason) => {
     expect(decideRetry({ ...base, ...change })).toEqual({ retry: false, reason });
   });

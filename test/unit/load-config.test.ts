@@ -36,6 +36,9 @@ describe("configuration", () => {
       logLevel: "info",
       logRequests: "retried",
       retryThrottle: "on",
+      retryThrottleTokens: 5,
+      retryThrottleRatio: 0.7,
+      retryThrottleProbeRatio: 0.05,
       overloadProtection: "on",
     });
   });
