@@ -199,19 +199,19 @@ export const settings = {
   RETRY_THROTTLE_TOKENS: {
     key: "retryThrottleTokens",
     default: "5",
-    help: "failed attempts in a row (first attempts and retries) that engage the throttle",
+    help: "the throttle's bucket: how many failed attempts in a row (first attempts and retries) engage it",
     parse: decimal(0.001, 1_000_000, "tokens"),
   },
   RETRY_THROTTLE_RATIO: {
     key: "retryThrottleRatio",
     default: "0.7",
-    help: "tokens a successful attempt earns back (a failed one costs 1): balances at ratio/(1+ratio) failures",
+    help: "tokens a successful attempt earns back, a failed one costing 1: retries stop while more than ratio / (1 + ratio) of attempts fail (41%)",
     parse: decimal(0, 1000, "a ratio"),
   },
   RETRY_THROTTLE_PROBE_RATIO: {
     key: "retryThrottleProbeRatio",
     default: "0.05",
-    help: "while the throttle is engaged, probe retries per request (so it learns retries work again)",
+    help: "while the throttle is engaged, this many retries per request still go, so that it learns when retries help again",
     parse: decimal(0, 1, "a ratio"),
   },
   OVERLOAD_PROTECTION: {
