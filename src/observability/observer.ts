@@ -29,14 +29,18 @@ const CIRCUIT_GAUGE: Record<CircuitState, number> = { closed: 0, open: 1, "half-
  * that knows both what happened and how it is reported.
  */
 export function createObserver(metrics: Metrics, logger: Logger) {
+  const attemptDuration = labelledChildren((route: string, outcome: string) =>
+    metrics.attemptDuration.labels(route, outcome),
+  );
   const events: RetryEvents &
     EndpointEvents &
     RefreshEvents & {
       completed(event: RequestCompleted): void;
       circuit(route: string, state: CircuitState): void;
     } = {
-    attempt(route: string, outcome: string) {
+    attempt(route: string, outcome: string, durationMs: number) {
       metrics.attempts.labels(route, outcome).inc();
+      attemptDuration(route, outcome).observe(durationMs / 1000);
     },
     /** `endpoint`: the endpoint the retry goes to. */
     retry(
@@ -62,6 +66,7 @@ export function createObserver(metrics: Metrics, logger: Logger) {
         metrics.retrySuccess.labels(event.route).inc();
       }
       if (event.stop === "exhausted" && event.retries > 0) metrics.retriesExhausted.labels(event.route).inc();
+      if (event.stop === "overloaded" && event.attempts === 0) metrics.requestsShed.labels(event.route).inc();
       const fields: CompletedFields = {
         reqId: event.requestId,
         route: event.route,
@@ -112,3 +117,26 @@ export function createObserver(metrics: Metrics, logger: Logger) {
 }
 
 export type Observer = ReturnType<typeof createObserver>;
+
+/**
+ * The labelled child of a metric per (route, outcome), made once: prom-client's `labels()` builds
+ * and hashes a label object on every call, which the per-attempt path can do without.
+ */
+function labelledChildren<T>(
+  make: (route: string, outcome: string) => T,
+): (route: string, outcome: string) => T {
+  const byRoute = new Map<string, Map<string, T>>();
+  return (route, outcome) => {
+    let byOutcome = byRoute.get(route);
+    if (byOutcome === undefined) {
+      byOutcome = new Map();
+      byRoute.set(route, byOutcome);
+    }
+    let child = byOutcome.get(outcome);
+    if (child === undefined) {
+      child = make(route, outcome);
+      byOutcome.set(outcome, child);
+    }
+    return child;
+  };
+}

@@ -27,6 +27,20 @@ export function answerCircuitOpen(
   );
 }
 
+/**
+ * The 503 of overload protection: the upstream is overloaded and this request was not sent
+ * (`attempts` 0), or its retry was refused after the previous answer was dropped. Retry-After: 1,
+ * since the limit regrows within about a second once the upstream answers in time.
+ */
+export function answerOverloaded(outgoing: ServerResponse, requestId: string, attempts: number): void {
+  sendJson(
+    outgoing,
+    503,
+    { error: "upstream overloaded", reason: "overloaded", attempts },
+    { "retry-after": 1, "x-request-id": requestId, "x-attempt-count": attempts },
+  );
+}
+
 /** How the answer ended: the status the client got (499: it left first) and the error behind it. */
 export type Answered = (status: number, error?: Error) => void;
 

@@ -1,11 +1,12 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { EndpointSet } from "../endpoints/endpoint-set.js";
+import type { OverloadProtection } from "../overload/overload-protection.js";
 import type { CircuitBreaker } from "../retry/circuit-breaker.js";
 import type { Clock } from "../retry/clock.js";
 import type { StopReason } from "../retry/outcome.js";
 import { type RetryDeps, type RetryPolicy, type RetryResult, runWithRetries } from "../retry/retry-loop.js";
 import type { UpstreamClient } from "../upstream/upstream-client.js";
-import { answerCircuitOpen, answerClient } from "./answer-client.js";
+import { answerCircuitOpen, answerClient, answerOverloaded } from "./answer-client.js";
 import { createAttemptSender } from "./attempt-sender.js";
 import { ClientGone } from "./client-gone.js";
 import type { InFlight } from "./in-flight.js";
@@ -49,6 +50,8 @@ export interface ForwardDeps {
   readonly upstream: UpstreamClient;
   readonly endpoints: EndpointSet;
   readonly breakerFor: (route: string) => CircuitBreaker;
+  /** The upstream's overload protection; the same object the retry loop asks (retry.overload). */
+  readonly overload: OverloadProtection;
   readonly clock: Clock;
   readonly newId: () => string;
   readonly inFlight: InFlight;
@@ -88,6 +91,15 @@ export async function forwardRequest(
     report(deps, target, requestId, method, 503, undefined);
     return;
   }
+  // From here the request holds a place among the attempts in flight, given back by the retry
+  // loop when its first attempt ends (or below, when it never gets there).
+  if (!deps.overload.admitFirst()) {
+    if (admission.probe) breaker.releaseProbe();
+    incoming.resume();
+    answerOverloaded(outgoing, requestId, 0);
+    report(deps, target, requestId, method, 503, SHED);
+    return;
+  }
   deps.retry.budget.deposit();
 
   const controller = new ClientGone();
@@ -100,6 +112,7 @@ export async function forwardRequest(
   } catch {
     // The client went away (or broke the framing) while sending its body: nothing to answer.
     if (admission.probe) breaker.releaseProbe();
+    deps.overload.release();
     release();
     report(deps, target, requestId, method, 499, CLIENT_LEFT_EARLY);
     return;
@@ -108,6 +121,7 @@ export async function forwardRequest(
   const idempotencyName = deps.settings.idempotencyHeader;
   const needsKey =
     idempotencyName !== "" && NON_IDEMPOTENT.has(method) && headers[idempotencyName] === undefined;
+  let looping = false;
   try {
     const baseHeaders = buildUpstreamHeaders({
       rawHeaders: incoming.rawHeaders,
@@ -124,6 +138,7 @@ export async function forwardRequest(
       { method, pathAndQuery: target.pathAndQuery, headers: baseHeaders, body },
       controller.signal,
     );
+    looping = true;
     const result = await runWithRetries(
       {
         route,
@@ -147,6 +162,13 @@ export async function forwardRequest(
       report(deps, target, requestId, method, 503, result, undefined, send.target);
       return;
     }
+    if (result.last === undefined && result.stop === "overloaded") {
+      // Overload protection refused the retry after its wait, and the response was dropped before it.
+      answerOverloaded(outgoing, requestId, result.attempts);
+      release();
+      report(deps, target, requestId, method, 503, result, undefined, send.target);
+      return;
+    }
     answerClient(outgoing, result, requestId, (status, error) => {
       release();
       report(deps, target, requestId, method, status, result, error, send.target);
@@ -156,6 +178,7 @@ export async function forwardRequest(
     // half-open probe taken (every later request would get the circuit's 503).
     release();
     if (admission.probe) breaker.releaseProbe();
+    if (!looping) deps.overload.release();
     throw error;
   }
 }
@@ -164,6 +187,8 @@ export async function forwardRequest(
 type Summary = Pick<RetryResult<unknown>, "attempts" | "retries" | "stop" | "retryable">;
 
 const CLIENT_LEFT_EARLY: Summary = { attempts: 0, retries: 0, stop: "client_gone", retryable: false };
+/** Shed by overload protection: answered 503 without an attempt. */
+const SHED: Summary = { attempts: 0, retries: 0, stop: "overloaded", retryable: false };
 
 /** Tells the subscribers (metrics, logs) how a request ended: one object per request. */
 function report(

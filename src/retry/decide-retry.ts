@@ -18,6 +18,8 @@ export interface RetryQuestion {
   /** Time left until REQUEST_TIMEOUT_MS runs out. */
   readonly remainingMs: number;
   readonly circuitBlocks: boolean;
+  /** Overload protection lets a retry go now (retries are held back before first attempts). */
+  readonly overloadAllows: boolean;
   readonly budgetAllows: boolean;
 }
 
@@ -41,6 +43,7 @@ export function decideRetry(q: RetryQuestion): RetryDecision {
   const delayMs = q.retryAfterMs ?? q.backoffMs;
   if (delayMs >= q.remainingMs) return { retry: false, reason: "deadline" };
   if (q.circuitBlocks) return { retry: false, reason: "circuit_open" };
+  if (!q.overloadAllows) return { retry: false, reason: "overloaded" };
   if (!q.budgetAllows) return { retry: false, reason: "budget" };
   return { retry: true, delayMs };
 }

@@ -29,7 +29,8 @@ export interface SendAttempt<R> {
 
 /** What the loop reports; metrics and logs subscribe (the loop never imports them). */
 export interface RetryEvents {
-  attempt(route: string, outcome: string): void;
+  /** An attempt's outcome, and how long it took from sending to its response headers or failure. */
+  attempt(route: string, outcome: string, durationMs: number): void;
   /**
    * A retry is starting now: `attempt` is its number, `reason` the outcome that caused it,
    * `target` where it goes (when the sender says).
@@ -52,11 +53,32 @@ export interface RetryPolicy {
   readonly perTryTimeoutMs: number;
 }
 
+/**
+ * Overload protection as the loop sees it (../overload/overload-protection.ts). The first attempt
+ * was admitted before the loop (a refused one never reaches it); each retry is admitted here, and
+ * every attempt is given back once: `finished` with its timing, or `release` when it says nothing.
+ */
+export interface OverloadGate {
+  retryAllowed(): boolean;
+  admitRetry(): boolean;
+  finished(sentAt: number, now: number): void;
+  release(): void;
+}
+
+const NO_OVERLOAD: OverloadGate = {
+  retryAllowed: () => true,
+  admitRetry: () => true,
+  finished: () => {},
+  release: () => {},
+};
+
 export interface RetryDeps {
   readonly clock: Clock;
   readonly sleep: Sleep;
   readonly random: Random;
   readonly budget: RetryBudget;
+  /** The upstream's overload protection; absent admits every retry (OVERLOAD_PROTECTION=off). */
+  readonly overload?: OverloadGate | undefined;
   readonly events: RetryEvents;
 }
 
@@ -98,11 +120,13 @@ export async function runWithRetries<R>(
   deps: RetryDeps,
 ): Promise<RetryResult<R>> {
   const { clock, events } = deps;
+  const overload = deps.overload ?? NO_OVERLOAD;
   let retries = 0;
   let delayMs = 0;
   let reason = "";
   for (let attempt = 1; ; attempt++) {
-    const remaining = request.deadlineAt - clock();
+    const sentAt = clock();
+    const remaining = request.deadlineAt - sentAt;
     const sent = send(attempt, Math.max(1, Math.min(policy.perTryTimeoutMs, remaining)));
     // After the send call, which picks the target synchronously, so the event can name it.
     if (attempt > 1) events.retry(request.route, request.requestId, attempt, delayMs, reason, send.target);
@@ -111,13 +135,16 @@ export async function runWithRetries<R>(
       // The client left mid-attempt: nothing will read the answer, and the attempt says nothing
       // about the upstream's health, so it is neither counted nor given to the breaker.
       result.discard();
+      overload.release();
       if (request.isProbe) request.breaker.releaseProbe();
       return { last: undefined, attempts: attempt, retries, stop: "client_gone", retryable: false };
     }
+    const endedAt = clock();
+    overload.finished(sentAt, endedAt);
     const outcome = result.outcome;
     const retryable = isRetryable(outcome, policy.retryOnStatus);
     const label = outcomeLabel(outcome);
-    events.attempt(request.route, label);
+    events.attempt(request.route, label, endedAt - sentAt);
     request.breaker.record(retryable);
 
     // A fine answer (the common case) needs no backoff, Retry-After, budget or breaker look-up.
@@ -135,6 +162,7 @@ export async function runWithRetries<R>(
           backoffMs: backoffDelayMs(retries + 1, policy.backoff, deps.random),
           remainingMs: request.deadlineAt - clock(),
           circuitBlocks: request.breaker.blocksRetry(request.isProbe),
+          overloadAllows: overload.retryAllowed(),
           budgetAllows: deps.budget.canWithdraw(),
         });
     if (!decision.retry) {
@@ -158,6 +186,13 @@ export async function runWithRetries<R>(
       events.skipped(request.route, "circuit_open");
       const last = result.response === undefined ? result : undefined;
       return { last, attempts: attempt, retries, stop: "circuit_open", retryable: true };
+    }
+    // Admitted only now, after the wait: the limit may have fallen meanwhile (asked before the
+    // wait too, so that a retry that cannot go is not waited for). Refused: as the circuit above.
+    if (!overload.admitRetry()) {
+      events.skipped(request.route, "overloaded");
+      const last = result.response === undefined ? result : undefined;
+      return { last, attempts: attempt, retries, stop: "overloaded", retryable: true };
     }
     retries += 1;
     delayMs = decision.delayMs;

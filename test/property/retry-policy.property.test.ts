@@ -147,6 +147,7 @@ const question = fc.record({
   backoffMs: fc.nat({ max: 20_000 }),
   remainingMs: fc.integer({ min: -1000, max: 30_000 }),
   circuitBlocks: fc.boolean(),
+  overloadAllows: fc.boolean(),
   budgetAllows: fc.boolean(),
 });
 
@@ -164,6 +165,7 @@ describe("the retry decision", () => {
           (q.retryAfterMs === undefined || q.retryAfterMs <= q.retryAfterMaxMs) &&
           delay < q.remainingMs &&
           !q.circuitBlocks &&
+          q.overloadAllows &&
           q.budgetAllows;
         expect(decision.retry).toBe(allowed);
         if (decision.retry) {

@@ -61,6 +61,11 @@ export const SPEC_SETTINGS: readonly SpecSetting[] = [
   { variable: "LOG_REQUESTS", default: "retried", key: "logRequests", value: "retried" },
   { variable: "RETRY_THROTTLE", default: "on", key: "retryThrottle", value: "on" },
   { variable: "OVERLOAD_PROTECTION", default: "on", key: "overloadProtection", value: "on" },
+  { variable: "OVERLOAD_LATE_RATIO", default: "0.8", key: "overloadLateRatio", value: 0.8 },
+  { variable: "OVERLOAD_DECREASE", default: "0.1", key: "overloadDecrease", value: 0.1 },
+  { variable: "OVERLOAD_RECOVERY_MS", default: "1500", key: "overloadRecoveryMs", value: 1500 },
+  { variable: "OVERLOAD_MIN_LIMIT", default: "0.02", key: "overloadMinLimit", value: 0.02 },
+  { variable: "OVERLOAD_RETRY_SHARE", default: "0.5", key: "overloadRetryShare", value: 0.5 },
 ];
 
 /** One invalid value per setting (several for some), as an operator could mistype them. */
@@ -110,4 +115,10 @@ export const INVALID_VALUES: ReadonlyArray<readonly [variable: string, value: st
   ["LOG_REQUESTS", "some"],
   ["RETRY_THROTTLE", "maybe"],
   ["OVERLOAD_PROTECTION", "1"],
+  ["OVERLOAD_LATE_RATIO", "0"],
+  ["OVERLOAD_LATE_RATIO", "1.5"],
+  ["OVERLOAD_DECREASE", "1"],
+  ["OVERLOAD_RECOVERY_MS", "5"],
+  ["OVERLOAD_MIN_LIMIT", "0"],
+  ["OVERLOAD_RETRY_SHARE", "half"],
 ];

@@ -12,6 +12,7 @@ const base: RetryQuestion = {
   backoffMs: 500,
   remainingMs: 20_000,
   circuitBlocks: false,
+  overloadAllows: true,
   budgetAllows: true,
 };
 
@@ -42,6 +43,11 @@ describe("decideRetry", () => {
     ],
     ["the circuit is open", { circuitBlocks: true }, { retry: false, reason: "circuit_open" }],
     ["the budget is spent", { budgetAllows: false }, { retry: false, reason: "budget" }],
+    [
+      "overload protection holds the retry back",
+      { overloadAllows: false },
+      { retry: false, reason: "overloaded" },
+    ],
   ])("%s", (_name, change, expected) => {
     expect(decideRetry({ ...base, ...change })).toEqual(expected);
   });
@@ -56,6 +62,12 @@ describe("decideRetry", () => {
     ],
     ["deadline before circuit", { remainingMs: 1, circuitBlocks: true }, "deadline"],
     ["circuit before budget", { circuitBlocks: true, budgetAllows: false }, "circuit_open"],
+    ["circuit before overload", { circuitBlocks: true, overloadAllows: false }, "circuit_open"],
+    [
+      "overload before budget (a held-back retry spends no budget)",
+      { overloadAllows: false, budgetAllows: false },
+      "overloaded",
+    ],
   ])("reports one reason when several apply: %s", (_name, change, reason) => {
     expect(decideRetry({ ...base, ...change })).toEqual({ retry: false, reason });
   });

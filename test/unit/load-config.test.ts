@@ -37,6 +37,11 @@ describe("configuration", () => {
       logRequests: "retried",
       retryThrottle: "on",
       overloadProtection: "on",
+      overloadLateRatio: 0.8,
+      overloadDecrease: 0.1,
+      overloadRecoveryMs: 1500,
+      overloadMinLimit: 0.02,
+      overloadRetryShare: 0.5,
     });
   });
 
