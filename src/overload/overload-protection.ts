@@ -1,5 +1,10 @@
 import type { Clock, Random } from "../retry/clock.js";
 import { ConcurrencyLimit, type LimitOptions } from "./concurrency-limit.js";
+import { LateShare } from "./late-share.js";
+
+// A late answer cuts the limit only when at least this share of the recent answers were late: a
+// queue makes most answers late; a request that hangs among many answered in time is no queue.
+const LATE_SHARE_TO_CUT = 0.25;
 
 export interface OverloadOptions extends LimitOptions {
   /** OVERLOAD_PROTECTION: off admits everything (the in-flight count is still kept, for the gauge). */
@@ -29,6 +34,7 @@ export class OverloadProtection {
   /** Attempts admitted whose outcome is not known yet. */
   inFlight = 0;
   private readonly limit: ConcurrencyLimit;
+  private readonly lateShare: LateShare;
   /** A first attempt was refused since the last cut: the limit binds, and may fall below one. */
   private refused = false;
 
@@ -38,6 +44,7 @@ export class OverloadProtection {
     private readonly random: Random,
   ) {
     this.limit = new ConcurrencyLimit(options);
+    this.lateShare = new LateShare(options.lateMs);
   }
 
   /** The limit now (Infinity while none is in force or protection is off). */
@@ -74,10 +81,13 @@ export class OverloadProtection {
     const out = this.inFlight;
     this.inFlight = out - 1;
     if (!this.options.enabled) return;
-    if (now - sentAt < this.options.lateMs) {
+    const late = now - sentAt >= this.options.lateMs;
+    const share = this.lateShare.record(now, late);
+    if (!late) {
       this.limit.onTime(now, sentAt);
       return;
     }
+    if (share < LATE_SHARE_TO_CUT) return;
     // Below one attempt in flight only while the limit binds: a lone caller whose attempts time
     // out one after the other (a hung upstream, not a queue it builds) is never shed by this.
     if (this.limit.late(now, sentAt, out, this.refused ? this.options.minLimit : 1)) this.refused = false;

@@ -56,6 +56,21 @@ describe("overload protection", () => {
     expect(t.policy.currentLimit()).toBeLessThan(3);
   });
 
+  it("one late answer among many in time is no queue: no cut (a request that hangs, a lost packet)", () => {
+    const t = setup();
+    for (let i = 0; i < 30; i++) {
+      t.round(20, 50); // 20 in flight, answered in 50 ms
+      if (i % 5 === 0) {
+        const sentAt = t.clock.now;
+        t.admit(1);
+        t.clock.now += 1000; // one of them hangs until its timeout
+        t.policy.finished(sentAt, t.clock.now);
+      }
+    }
+    expect(t.policy.currentLimit()).toBe(Number.POSITIVE_INFINITY);
+    expect(t.admit(100)).toBe(100);
+  });
+
   it("cuts once per round trip: the late answers of attempts sent before the cut are old news", () => {
     const t = setup();
     const sentAt = t.clock.now;
