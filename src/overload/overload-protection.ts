@@ -35,7 +35,7 @@ export class OverloadProtection {
   inFlight = 0;
   private readonly limit: ConcurrencyLimit;
   private readonly lateShare: LateShare;
-  /** A first attempt was refused since the last cut: the limit binds, and may fall below one. */
+  /** A first attempt was refused since the last cut: the limit binds (and may fall below one). */
   private refused = false;
 
   constructor(
@@ -88,9 +88,11 @@ export class OverloadProtection {
       return;
     }
     if (share < LATE_SHARE_TO_CUT) return;
-    // Below one attempt in flight only while the limit binds: a lone caller whose attempts time
-    // out one after the other (a hung upstream, not a queue it builds) is never shed by this.
-    if (this.limit.late(now, sentAt, out, this.refused ? this.options.minLimit : 1)) this.refused = false;
+    // Below one attempt in flight only when this pod builds the queue: it had other attempts out,
+    // or the limit turned requests away. A lone caller whose attempts time out one after the other
+    // (a hung upstream, not a queue it builds) is never shed by this.
+    const floor = out > 1 || this.refused ? this.options.minLimit : 1;
+    if (this.limit.late(now, sentAt, out, floor)) this.refused = false;
   }
 
   /** The attempt admitted ended without saying anything of the upstream (the client left). */

@@ -82,7 +82,7 @@ describe("overload protection", () => {
     expect(t.policy.currentLimit()).toBe(afterFirst);
   });
 
-  it("falls below one attempt (an admission probability) only while the limit turns requests away", () => {
+  it("falls below one attempt (an admission probability) only when this caller builds the queue", () => {
     const lone = setup();
     // One caller, one attempt at a time, every one late (a hung upstream, not a queue it builds).
     for (let i = 0; i < 10; i++) lone.round(1, 1000);
@@ -90,13 +90,17 @@ describe("overload protection", () => {
     expect(lone.admit(1)).toBe(1);
 
     const busy = setup({}, () => 0.99);
-    busy.round(10, 1000); // limit 1
-    const sentAt = busy.clock.now;
-    expect(busy.admit(5)).toBe(1); // four turned away: the limit binds
-    busy.clock.now += 1000;
-    busy.policy.finished(sentAt, busy.clock.now);
-    expect(busy.policy.currentLimit()).toBeCloseTo(0.1, 2);
-    expect(busy.admit(1)).toBe(0); // random 0.99 >= 0.1
+    busy.round(5, 1000); // five out at once, all late: a tenth of five
+    expect(busy.policy.currentLimit()).toBeCloseTo(0.5, 2);
+    expect(busy.admit(1)).toBe(0); // random 0.99 >= 0.5
+
+    const bound = setup({}, () => 0.99);
+    bound.round(10, 1000); // limit 1
+    const sentAt = bound.clock.now;
+    expect(bound.admit(5)).toBe(1); // four turned away: the limit binds
+    bound.clock.now += 1000;
+    bound.policy.finished(sentAt, bound.clock.now); // the one admitted is late too, alone
+    expect(bound.policy.currentLimit()).toBeCloseTo(0.1, 2);
   });
 
   it("below one attempt, admits with that probability and only while nothing is in flight", () => {
