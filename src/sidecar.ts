@@ -13,6 +13,7 @@ import { InFlight } from "./proxy/in-flight.js";
 import { CircuitBreaker } from "./retry/circuit-breaker.js";
 import type { Clock, Random, Sleep } from "./retry/clock.js";
 import { RetryBudget } from "./retry/retry-budget.js";
+import { TokenRetryThrottle } from "./retry/retry-throttle.js";
 import { newId, realClock, realRandom, realSleep } from "./runtime/real-time.js";
 import { createAdminApp } from "./server/admin-app.js";
 import { drain } from "./server/drain.js";
@@ -120,6 +121,15 @@ export async function startSidecar(config: Config, overrides: SidecarOverrides =
         { ratio: config.retryBudgetRatio, minPerSec: config.retryBudgetMinPerSec },
         clock,
       ),
+      // One per upstream: every route and endpoint shares what the upstream has been answering.
+      throttle:
+        config.retryThrottle === "on"
+          ? new TokenRetryThrottle({
+              tokens: config.retryThrottleTokens,
+              ratio: config.retryThrottleRatio,
+              probeRatio: config.retryThrottleProbeRatio,
+            })
+          : undefined,
       overload,
       events: observer,
     },

@@ -191,6 +191,24 @@ export const settings = {
     help: "the fleet-safe retry throttle: retries stop adding load while most attempts fail; off disables it",
     parse: oneOf(["on", "off"]),
   },
+  RETRY_THROTTLE_TOKENS: {
+    key: "retryThrottleTokens",
+    default: "5",
+    help: "failed attempts in a row (first attempts and retries) that engage the throttle",
+    parse: decimal(0.001, 1_000_000, "tokens"),
+  },
+  RETRY_THROTTLE_RATIO: {
+    key: "retryThrottleRatio",
+    default: "0.7",
+    help: "tokens a successful attempt earns back (a failed one costs 1): balances at ratio/(1+ratio) failures",
+    parse: decimal(0, 1000, "a ratio"),
+  },
+  RETRY_THROTTLE_PROBE_RATIO: {
+    key: "retryThrottleProbeRatio",
+    default: "0.05",
+    help: "while the throttle is engaged, probe retries per request (so it learns retries work again)",
+    parse: decimal(0, 1, "a ratio"),
+  },
   OVERLOAD_PROTECTION: {
     key: "overloadProtection",
     default: "on",

@@ -1,4 +1,5 @@
 import type { Clock, Random } from "../retry/clock.js";
+import type { OverloadGate } from "../retry/overload-gate.js";
 import { ConcurrencyLimit, type LimitOptions } from "./concurrency-limit.js";
 import { LateShare } from "./late-share.js";
 
@@ -30,7 +31,7 @@ export interface OverloadOptions extends LimitOptions {
  * Every attempt admitted (`admitFirst`, `admitRetry`) must be given back once: `finished` when its
  * outcome is known (its latency is a sample), `release` when it says nothing (the client left).
  */
-export class OverloadProtection {
+export class OverloadProtection implements OverloadGate {
   /** Attempts admitted whose outcome is not known yet. */
   inFlight = 0;
   private readonly limit: ConcurrencyLimit;

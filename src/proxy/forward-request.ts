@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { EndpointSet } from "../endpoints/endpoint-set.js";
 import type { OverloadProtection } from "../overload/overload-protection.js";
+import { admitRequest, OVERLOADED } from "../retry/admit-request.js";
 import type { CircuitBreaker } from "../retry/circuit-breaker.js";
 import type { Clock } from "../retry/clock.js";
 import type { StopReason } from "../retry/outcome.js";
@@ -84,23 +85,20 @@ export async function forwardRequest(
     typeof requestIdHeader === "string" && requestIdHeader !== "" ? requestIdHeader : deps.newId();
 
   const breaker = deps.breakerFor(route);
-  const admission = breaker.admit();
+  // An admitted request holds a place among the attempts in flight, given back by the retry loop
+  // when its first attempt ends (or below, when it never gets there).
+  const admission = admitRequest(breaker, deps.retry.budget, deps.retry.throttle, deps.overload);
   if (!admission.admitted) {
     incoming.resume();
-    answerCircuitOpen(outgoing, route, admission.retryAfterMs, requestId, 0);
-    report(deps, target, requestId, method, 503, undefined);
+    if (admission === OVERLOADED) {
+      answerOverloaded(outgoing, requestId, 0);
+      report(deps, target, requestId, method, 503, SHED);
+    } else {
+      answerCircuitOpen(outgoing, route, admission.retryAfterMs, requestId, 0);
+      report(deps, target, requestId, method, 503, undefined);
+    }
     return;
   }
-  // From here the request holds a place among the attempts in flight, given back by the retry
-  // loop when its first attempt ends (or below, when it never gets there).
-  if (!deps.overload.admitFirst()) {
-    if (admission.probe) breaker.releaseProbe();
-    incoming.resume();
-    answerOverloaded(outgoing, requestId, 0);
-    report(deps, target, requestId, method, 503, SHED);
-    return;
-  }
-  deps.retry.budget.deposit();
 
   const controller = new ClientGone();
   const release = deps.inFlight.add(controller);

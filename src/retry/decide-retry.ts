@@ -20,6 +20,8 @@ export interface RetryQuestion {
   readonly circuitBlocks: boolean;
   /** Overload protection lets a retry go now (retries are held back before first attempts). */
   readonly overloadAllows: boolean;
+  /** The fleet-safe retry throttle allows a retry (always true with RETRY_THROTTLE=off). */
+  readonly throttleAllows: boolean;
   readonly budgetAllows: boolean;
 }
 
@@ -29,8 +31,11 @@ export type RetryDecision =
 
 /**
  * Whether to retry, and after how long. The order of the checks decides which reason is
- * reported when several apply: the cheapest certainties first, the budget last (it is the
- * only shared resource, and a request stopped for another reason must not be counted against it).
+ * reported when several apply: the cheapest certainties first, then the circuit, then overload
+ * protection (the upstream is overloaded now: the most specific of the fleet-wide reasons), then the
+ * throttle (what the upstream has been answering: a fleet-wide reason, reported before the
+ * pod-local budget so that an engaged throttle shows as "throttled", not as a spent budget),
+ * the budget last (a request stopped for another reason must not be counted against it).
  */
 export function decideRetry(q: RetryQuestion): RetryDecision {
   if (!q.retryable) return { retry: false, reason: "not_retryable" };
@@ -44,6 +49,7 @@ export function decideRetry(q: RetryQuestion): RetryDecision {
   if (delayMs >= q.remainingMs) return { retry: false, reason: "deadline" };
   if (q.circuitBlocks) return { retry: false, reason: "circuit_open" };
   if (!q.overloadAllows) return { retry: false, reason: "overloaded" };
+  if (!q.throttleAllows) return { retry: false, reason: "throttled" };
   if (!q.budgetAllows) return { retry: false, reason: "budget" };
   return { retry: true, delayMs };
 }

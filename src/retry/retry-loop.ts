@@ -4,8 +4,10 @@ import { isRetryable } from "./classify.js";
 import type { Clock, Random, Sleep } from "./clock.js";
 import { decideRetry, type RetryDecision } from "./decide-retry.js";
 import { type AttemptOutcome, outcomeLabel, type SkipReason, type StopReason } from "./outcome.js";
+import { NO_OVERLOAD, type OverloadGate } from "./overload-gate.js";
 import { parseRetryAfterMs } from "./retry-after.js";
 import type { RetryBudget } from "./retry-budget.js";
+import { NO_THROTTLE, type RetryThrottle } from "./retry-throttle.js";
 
 const NOT_RETRYABLE: RetryDecision = { retry: false, reason: "not_retryable" };
 
@@ -53,31 +55,17 @@ export interface RetryPolicy {
   readonly perTryTimeoutMs: number;
 }
 
-/**
- * Overload protection as the loop sees it (../overload/overload-protection.ts). The first attempt
- * was admitted before the loop (a refused one never reaches it); each retry is admitted here, and
- * every attempt is given back once: `finished` with its timing, or `release` when it says nothing.
- */
-export interface OverloadGate {
-  retryAllowed(): boolean;
-  admitRetry(): boolean;
-  finished(sentAt: number, now: number): void;
-  release(): void;
-}
-
-const NO_OVERLOAD: OverloadGate = {
-  retryAllowed: () => true,
-  admitRetry: () => true,
-  finished: () => {},
-  release: () => {},
-};
-
 export interface RetryDeps {
   readonly clock: Clock;
   readonly sleep: Sleep;
   readonly random: Random;
   readonly budget: RetryBudget;
-  /** The upstream's overload protection; absent admits every retry (OVERLOAD_PROTECTION=off). */
+  /** The fleet-safe retry throttle of the upstream; absent means RETRY_THROTTLE=off. */
+  readonly throttle?: RetryThrottle | undefined;
+  /**
+   * The upstream's overload protection; absent admits every retry (OVERLOAD_PROTECTION=off). The
+   * first attempt was admitted before the loop (admit-request.ts); each retry is admitted here.
+   */
   readonly overload?: OverloadGate | undefined;
   readonly events: RetryEvents;
 }
@@ -120,6 +108,7 @@ export async function runWithRetries<R>(
   deps: RetryDeps,
 ): Promise<RetryResult<R>> {
   const { clock, events } = deps;
+  const throttle = deps.throttle ?? NO_THROTTLE;
   const overload = deps.overload ?? NO_OVERLOAD;
   let retries = 0;
   let delayMs = 0;
@@ -146,6 +135,7 @@ export async function runWithRetries<R>(
     const label = outcomeLabel(outcome);
     events.attempt(request.route, label, endedAt - sentAt);
     request.breaker.record(retryable);
+    throttle.record(attempt > 1, retryable);
 
     // A fine answer (the common case) needs no backoff, Retry-After, budget or breaker look-up.
     const decision = !retryable
@@ -162,6 +152,7 @@ export async function runWithRetries<R>(
           backoffMs: backoffDelayMs(retries + 1, policy.backoff, deps.random),
           remainingMs: request.deadlineAt - clock(),
           circuitBlocks: request.breaker.blocksRetry(request.isProbe),
+          throttleAllows: throttle.allows(),
           overloadAllows: overload.retryAllowed(),
           budgetAllows: deps.budget.canWithdraw(),
         });
@@ -172,6 +163,7 @@ export async function runWithRetries<R>(
       return { last: result, attempts: attempt, retries, stop: decision.reason, retryable };
     }
 
+    throttle.take();
     deps.budget.withdraw();
     result.discard();
     await deps.sleep(decision.delayMs, request.signal);

@@ -1,11 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { retryLogs, send, useScenario } from "../support/scenario.js";
+import { FAST_ENV, retryLogs, send, useScenario } from "../support/scenario.js";
 
 // docs/contract.md "When it retries": the delay before retry N is min(BACKOFF_MAX_MS, BACKOFF_BASE_MS x 2^(N-1))
 // with jitter (a factor uniform in [1-j, 1+j]; "full" = uniform in [0, delay]; 0 = none), and at
 // most MAX_RETRIES retries are made. The 0.5 s / 1 s default timing is in legacy-client-behaviours.
 
-const s = useScenario({ status: 503, body: "down" });
+// The throttle off: these runs fail every attempt on purpose, and the delays are what is measured.
+const s = useScenario({ status: 503, body: "down" }, { ...FAST_ENV, RETRY_THROTTLE: "off" });
 
 const delays = async (env: Record<string, string>, requests = 1) => {
   const h = await s.start(env);

@@ -270,7 +270,12 @@ describe("circuit breaker", () => {
   });
 
   it("CIRCUIT_FAILURE_THRESHOLD=0 never opens", async () => {
-    const h = await s.start({ CIRCUIT_FAILURE_THRESHOLD: "0", CIRCUIT_OPEN_MS: "5000" });
+    // The retry throttle would stop the retries of this all-failing upstream (not the breaker).
+    const h = await s.start({
+      CIRCUIT_FAILURE_THRESHOLD: "0",
+      CIRCUIT_OPEN_MS: "5000",
+      RETRY_THROTTLE: "off",
+    });
     for (let i = 0; i < 12; i++) expect((await once(h)).text).toBe("down");
     const retried = await send(h);
     expect(retried.attempts).toBe(4);

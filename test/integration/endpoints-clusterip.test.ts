@@ -77,8 +77,9 @@ describe("one address behind a connection-level balancer (a ClusterIP Service)",
     ) {
       return dispatcherFor.call(this, endpoint, false);
     });
-    // 12 failed attempts in a row would open the circuit (10) and cut the retries short.
-    const { h, b, lb } = await clusterIp({ CIRCUIT_FAILURE_THRESHOLD: "0" });
+    // 12 failed attempts in a row would open the circuit (10) and engage the retry throttle (5),
+    // either of which would cut the retries short.
+    const { h, b, lb } = await clusterIp({ CIRCUIT_FAILURE_THRESHOLD: "0", RETRY_THROTTLE: "off" });
     for (let i = 0; i < 3; i++) {
       const id = `clusterip-reused-${i}`;
       const reply = await send(h, "/provider", { headers: { "x-request-id": id } });

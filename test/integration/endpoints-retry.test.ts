@@ -210,9 +210,10 @@ describe("ejection under traffic", () => {
     const h = await start(b, {
       ENDPOINT_EJECT_AFTER: "2",
       ENDPOINT_EJECT_MS: "60000",
-      // The breaker and the retry budget would stop the traffic this test needs.
+      // The breaker, the retry budget and the throttle would stop the traffic this test needs.
       CIRCUIT_FAILURE_THRESHOLD: "0",
       RETRY_BUDGET_MIN_PER_SEC: "1000",
+      RETRY_THROTTLE: "off",
     });
     for (let i = 0; i < 10; i++) {
       const { reply } = await call(h);

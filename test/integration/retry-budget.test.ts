@@ -1,12 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { send, steppingClock, useScenario } from "../support/scenario.js";
+import { FAST_ENV, send, steppingClock, useScenario } from "../support/scenario.js";
 
 // docs/contract.md "When it retries", the budget condition: a retry goes only while, over a sliding 10 s window,
 // retries < RETRY_BUDGET_MIN_PER_SEC x 10 + RETRY_BUDGET_RATIO x requests. A retry the budget
 // refuses is counted as retries_skipped{reason="budget"} and the last response goes through.
-// The breaker is off here so that it cannot be what stops a retry.
+// The breaker and the retry throttle are off here so that they cannot be what stops a retry.
 
-const s = useScenario({ status: 503, body: "down" });
+const s = useScenario({ status: 503, body: "down" }, { ...FAST_ENV, RETRY_THROTTLE: "off" });
 
 const skippedBudget = { route: "/provider", reason: "budget" };
 

@@ -148,6 +148,7 @@ const question = fc.record({
   remainingMs: fc.integer({ min: -1000, max: 30_000 }),
   circuitBlocks: fc.boolean(),
   overloadAllows: fc.boolean(),
+  throttleAllows: fc.boolean(),
   budgetAllows: fc.boolean(),
 });
 
@@ -166,6 +167,7 @@ describe("the retry decision", () => {
           delay < q.remainingMs &&
           !q.circuitBlocks &&
           q.overloadAllows &&
+          q.throttleAllows &&
           q.budgetAllows;
         expect(decision.retry).toBe(allowed);
         if (decision.retry) {

@@ -2,10 +2,10 @@ import { describe, expect, it } from "vitest";
 import { OverloadProtection } from "../../src/overload/overload-protection.js";
 import { CircuitBreaker } from "../../src/retry/circuit-breaker.js";
 import type { AttemptOutcome } from "../../src/retry/outcome.js";
+import type { OverloadGate } from "../../src/retry/overload-gate.js";
 import { RetryBudget } from "../../src/retry/retry-budget.js";
 import {
   type Attempt,
-  type OverloadGate,
   type RetryPolicy,
   type RetryRequest,
   runWithRetries,
@@ -106,6 +106,7 @@ function setup(
 function fakeGate(allowed: boolean, admits: boolean) {
   const calls: string[] = [];
   const gate: OverloadGate = {
+    admitFirst: () => true,
     retryAllowed: () => {
       calls.push("asked");
       return allowed;

@@ -1,0 +1,107 @@
+import type { SidecarSettings } from "./pod.js";
+import { flakyUpstream, queueUpstream, sickInstances, type Upstream } from "./upstreams.js";
+import type { VirtualTime } from "./virtual-time.js";
+
+/** The defaults of docs/contract.md "Configuration" (the sidecar's own, RETRY_THROTTLE_* included). */
+export const DEFAULT_SETTINGS: SidecarSettings = {
+  maxRetries: 3,
+  perTryTimeoutMs: 5000,
+  requestTimeoutMs: 20_000,
+  backoffBaseMs: 500,
+  backoffMaxMs: 10_000,
+  backoffJitter: 0.1,
+  retryBudgetRatio: 0.2,
+  retryBudgetMinPerSec: 10,
+  circuitFailureThreshold: 10,
+  circuitOpenMs: 10_000,
+  endpointEjectAfter: 5,
+  endpointEjectMs: 30_000,
+  retryThrottleTokens: 5,
+  retryThrottleRatio: 0.7,
+  retryThrottleProbeRatio: 0.05,
+};
+
+/** Builds the upstream of a run; `now` is scenario time in ms (negative during the warm-up). */
+type UpstreamFactory = (time: VirtualTime, now: () => number, random: () => number) => Upstream;
+
+export interface Scenario {
+  readonly name: string;
+  /** Client requests per second, all pods together (per pod: total / pods). */
+  readonly totalRate: number;
+  readonly durationS: number;
+  readonly appTimeoutMs: number;
+  readonly settings?: Partial<SidecarSettings>;
+  /**
+   * Requests each pod makes before the measured run, under the same conditions as at t = 0: a
+   * failure rate that is a steady condition has lasted long enough for every pod to have seen it,
+   * whatever the pod count (without it, 1,000 pods at 0.02 req/s would each see one request).
+   */
+  readonly warmupPerPod: number;
+  /** The window (s) over which attempts per request are measured; the whole run when absent. */
+  readonly window?: readonly [number, number];
+  /** The trigger (s), for recovery time and goodput during it. */
+  readonly trigger?: readonly [number, number];
+  readonly upstream: UpstreamFactory;
+}
+
+function random(p: number): Scenario {
+  return {
+    name: `random-${Math.round(p * 100)}`,
+    totalRate: 20,
+    durationS: 60,
+    appTimeoutMs: 30_000,
+    warmupPerPod: 10,
+    upstream: (time, now, rnd) => flakyUpstream(time, now, rnd, () => p),
+  };
+}
+
+export const scenarios: readonly Scenario[] = [
+  random(0.05),
+  random(0.3),
+  random(0.5),
+  random(0.8),
+  random(1),
+  {
+    name: "outage-60",
+    totalRate: 20,
+    durationS: 90,
+    appTimeoutMs: 30_000,
+    warmupPerPod: 10,
+    window: [10, 70],
+    trigger: [10, 70],
+    upstream: (time, now, rnd) =>
+      flakyUpstream(
+        time,
+        now,
+        rnd,
+        () => 0,
+        (t) => t >= 10_000 && t < 70_000,
+      ),
+  },
+  {
+    name: "sick-clusterip",
+    totalRate: 20,
+    durationS: 60,
+    appTimeoutMs: 30_000,
+    warmupPerPod: 10,
+    upstream: (time) => sickInstances(time, "clusterip"),
+  },
+  {
+    name: "sick-headless",
+    totalRate: 20,
+    durationS: 60,
+    appTimeoutMs: 30_000,
+    warmupPerPod: 10,
+    upstream: (time) => sickInstances(time, "headless"),
+  },
+  {
+    name: "overload-drop",
+    totalRate: 56,
+    durationS: 70,
+    appTimeoutMs: 5000,
+    settings: { perTryTimeoutMs: 1000, requestTimeoutMs: 4500 },
+    warmupPerPod: 10,
+    trigger: [20, 30],
+    upstream: (time, now) => queueUpstream(time, now, 8, (t) => (t >= 20_000 && t < 30_000 ? 500 : 100)),
+  },
+];

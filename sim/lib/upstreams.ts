@@ -1,0 +1,143 @@
+import type { AttemptOutcome } from "../../src/retry/outcome.js";
+import type { VirtualTime } from "./virtual-time.js";
+
+/** Where one attempt goes: from which pod, to which address, on a newly opened connection or not. */
+export interface AttemptTarget {
+  readonly pod: number;
+  readonly address: string;
+  readonly fresh: boolean;
+}
+
+/**
+ * A model of the upstream. `send` takes one attempt and calls `answer` once, when the upstream
+ * (or the network, for a refused connection) answers; it never cancels work, so an answer may
+ * come after the caller gave up (the caller's per-try timeout races it).
+ */
+export interface Upstream {
+  /** The addresses the upstream's host name resolves to (a headless Service has several). */
+  readonly addresses: readonly string[];
+  send(target: AttemptTarget, answer: (outcome: AttemptOutcome) => void): void;
+}
+
+const OK: AttemptOutcome = { kind: "response", status: 200, retryAfter: undefined };
+const UNAVAILABLE: AttemptOutcome = { kind: "response", status: 503, retryAfter: undefined };
+const REFUSED: AttemptOutcome = { kind: "failure", failure: "connect_error", retryable: true };
+const CONNECT_MS = 1; // a refused connection on a LAN fails in well under a millisecond
+const SERVICE_MS = 10;
+
+/**
+ * Random failures independent of load: each attempt answers 503 with probability `failure(t)`,
+ * else 200, after 10 ms; while `down(t)`, nothing listens (connection refused). `t` is scenario ms.
+ */
+export function flakyUpstream(
+  time: VirtualTime,
+  now: () => number,
+  random: () => number,
+  failure: (t: number) => number,
+  down: (t: number) => boolean = () => false,
+): Upstream {
+  return {
+    addresses: ["10.0.0.1"],
+    send(_target, answer) {
+      const t = now();
+      if (down(t)) {
+        time.after(CONNECT_MS, () => answer(REFUSED));
+        return;
+      }
+      const outcome = random() < failure(t) ? UNAVAILABLE : OK;
+      time.after(SERVICE_MS, () => answer(outcome));
+    },
+  };
+}
+
+/**
+ * Finite capacity: `workers` serve one FIFO queue (unbounded), each attempt taking
+ * `serviceMs(t)` from the moment a worker takes it. The work is done even when its caller has
+ * left, so as the queue grows every answer comes later and per-try timeouts become the failure.
+ */
+export function queueUpstream(
+  time: VirtualTime,
+  now: () => number,
+  workers: number,
+  serviceMs: (t: number) => number,
+): Upstream & { readonly queued: () => number } {
+  const queue: ((outcome: AttemptOutcome) => void)[] = [];
+  let idle = workers;
+  const startNext = (): void => {
+    while (idle > 0 && queue.length > 0) {
+      const answer = queue.shift() as (outcome: AttemptOutcome) => void;
+      idle -= 1;
+      time.after(serviceMs(now()), () => {
+        idle += 1;
+        answer(OK);
+        startNext();
+      });
+    }
+  };
+  return {
+    addresses: ["10.0.0.1"],
+    queued: () => queue.length,
+    send(_target, answer) {
+      queue.push(answer);
+      startNext();
+    },
+  };
+}
+
+const KEEP_ALIVE_MS = 4000; // undici's keepAliveTimeout: an idle kept-alive connection is closed after it
+
+interface Connection {
+  readonly instance: number;
+  busy: boolean;
+  lastUsed: number;
+}
+
+/**
+ * Three billing instances, `sick` answering 503 to everything, the others 200 after 10 ms.
+ * `headless`: three addresses, one per instance. `clusterip`: one address, and a connection-level
+ * balancer (round-robin per new connection, as the demo's TCP balancer and kube-proxy do) picks
+ * the instance of each new connection; a kept-alive connection sticks to its instance until it
+ * has been idle for 4 s. An attempt with `fresh` opens a connection used once.
+ */
+export function sickInstances(time: VirtualTime, mode: "headless" | "clusterip", sick = 1): Upstream {
+  const instances = 3;
+  let roundRobin = 0;
+  const pools = new Map<number, Connection[]>();
+  const pick = (): number => roundRobin++ % instances;
+  const instanceOf = (target: AttemptTarget): { instance: number; done: () => void } => {
+    if (mode === "headless") return { instance: Number(target.address.split(".")[3]) - 1, done: () => {} };
+    if (target.fresh) return { instance: pick(), done: () => {} };
+    let pool = pools.get(target.pod);
+    if (pool === undefined) {
+      pool = [];
+      pools.set(target.pod, pool);
+    }
+    const now = time.clock();
+    const alive = pool.filter((c) => now - c.lastUsed < KEEP_ALIVE_MS || c.busy);
+    pools.set(target.pod, alive);
+    let connection = alive.find((c) => !c.busy);
+    if (connection === undefined) {
+      connection = { instance: pick(), busy: false, lastUsed: now };
+      alive.push(connection);
+    }
+    const used = connection;
+    used.busy = true;
+    return {
+      instance: used.instance,
+      done: () => {
+        used.busy = false;
+        used.lastUsed = time.clock();
+      },
+    };
+  };
+  return {
+    addresses: mode === "headless" ? ["10.0.0.1", "10.0.0.2", "10.0.0.3"] : ["10.0.0.1"],
+    send(target, answer) {
+      const { instance, done } = instanceOf(target);
+      time.after(SERVICE_MS, () => {
+        done();
+        answer(instance === sick ? UNAVAILABLE : OK);
+      });
+    },
+  };
+}
