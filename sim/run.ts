@@ -60,7 +60,7 @@ console.log(tables);
 const here = dirname(fileURLToPath(import.meta.url));
 const outDir = values.out ?? join(here, "results");
 mkdirSync(outDir, { recursive: true });
-const legend = variants.map((v) => `- \`${v.name}\`: ${v.about}`).join("\n");
+const legend = rows.map((v) => `- \`${v.name}\`: ${v.about}`).join("\n");
 writeFileSync(
   join(outDir, "results.md"),
   `# Fleet simulator results\n\nMade by \`${command}\` (seed ${seed}; virtual time, ${((performance.now() - started) / 1000).toFixed(0)} s of real time). ` +
