@@ -20,7 +20,7 @@ export const DEFAULT_SETTINGS: SidecarSettings = {
   retryThrottleRatio: 0.7,
   retryThrottleProbeRatio: 0.05,
   overloadLateRatio: 0.8,
-  overloadDecrease: 0.1,
+  overloadDecrease: 0.05,
   overloadRecoveryMs: 1500,
   overloadMinLimit: 0.02,
   overloadRetryShare: 0.5,

@@ -224,7 +224,7 @@ export const settings = {
   },
   OVERLOAD_DECREASE: {
     key: "overloadDecrease",
-    default: "0.1",
+    default: "0.05",
     help: "a late answer cuts the limit to this fraction of the attempts in flight (once per round trip)",
     parse: decimal(0.05, 0.95, "a fraction"),
   },

@@ -41,7 +41,7 @@ describe("configuration", () => {
       retryThrottleProbeRatio: 0.05,
       overloadProtection: "on",
       overloadLateRatio: 0.8,
-      overloadDecrease: 0.1,
+      overloadDecrease: 0.05,
       overloadRecoveryMs: 1500,
       overloadMinLimit: 0.02,
       overloadRetryShare: 0.5,

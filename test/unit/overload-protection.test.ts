@@ -7,7 +7,7 @@ import { type OverloadOptions, OverloadProtection } from "../../src/overload/ove
 const options: OverloadOptions = {
   enabled: true,
   lateMs: 800, // 0.8 x a per-try timeout of 1 s
-  decrease: 0.1,
+  decrease: 0.1, // OVERLOAD_DECREASE is 0.05 by default; a tenth keeps the arithmetic below readable
   recoveryMs: 1500,
   minLimit: 0.02,
   maxLimit: 1000,
