@@ -92,6 +92,8 @@ export class OverloadProtection implements OverloadGate {
     // Below one attempt in flight only when this pod builds the queue: it had other attempts out,
     // or the limit turned requests away. A lone caller whose attempts time out one after the other
     // (a hung upstream, not a queue it builds) is never shed by this.
+    // Refusals of an earlier episode, before the limit was lifted, say nothing of this one.
+    if (this.limit.current(now) === Number.POSITIVE_INFINITY) this.refused = false;
     const floor = out > 1 || this.refused ? this.options.minLimit : 1;
     if (this.limit.late(now, sentAt, out, floor)) this.refused = false;
   }

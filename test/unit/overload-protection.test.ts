@@ -103,6 +103,17 @@ describe("overload protection", () => {
     expect(bound.policy.currentLimit()).toBeCloseTo(0.1, 2);
   });
 
+  it("requests turned away in an earlier episode do not let a lone caller's later timeout go below one", () => {
+    const t = setup({}, () => 0.99);
+    t.round(10, 1000); // limit about 1
+    expect(t.admit(5)).toBe(1); // four turned away
+    t.clock.now += 60_000; // long after: the limit is lifted again
+    expect(t.policy.currentLimit()).toBe(Number.POSITIVE_INFINITY);
+    t.policy.release();
+    t.round(1, 1000); // a lone caller times out
+    expect(t.policy.currentLimit()).toBeGreaterThanOrEqual(1);
+  });
+
   it("below one attempt, admits with that probability and only while nothing is in flight", () => {
     const t = setup({}, () => 0.05);
     t.round(10, 1000);
