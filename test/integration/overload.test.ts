@@ -25,29 +25,35 @@ const isShed = (r: Reply) => r.status === 503 && r.text.includes('"overloaded"')
 
 describe("overload protection", () => {
   it("an upstream that turns slow: the sidecar sheds with 503 overloaded, and recovers once it is fast", async () => {
-    // The limit doubles every 300 ms without late answers: slow enough for the second wave to meet
-    // it, fast enough for the test to see it lifted.
-    const h = await s.start({ ...ENV, OVERLOAD_RECOVERY_MS: "300" });
+    // Per-try 500 ms (late after 400 ms), so that the 20 requests of the first wave start well
+    // within one round trip even on a busy machine. The limit doubles every 300 ms without late
+    // answers, from at least 0.1: slow enough for the second wave to meet it, fast enough for the
+    // test to see it lifted.
+    const h = await s.start({
+      ...ENV,
+      PER_TRY_TIMEOUT_MS: "500",
+      OVERLOAD_RECOVERY_MS: "300",
+      OVERLOAD_MIN_LIMIT: "0.1",
+    });
     expect(await limit(h)).toBe(Number.POSITIVE_INFINITY);
     expect(await shed(h)).toBe(0);
 
-    // 20 at once, each answered after 400 ms: all time out, late with 20 in flight.
-    s.upstream.fallback = { status: 200, body: "slow", delayMs: 400 };
+    // 20 at once, each answered after 1 s: all time out, late with about 20 in flight.
+    s.upstream.fallback = { status: 200, body: "slow", delayMs: 1000 };
     expect((await all(h, 20)).map((r) => r.status)).toEqual(Array(20).fill(504));
     const cut = await limit(h);
-    expect(cut).toBeGreaterThanOrEqual(1);
     expect(cut).toBeLessThan(5);
 
     const replies = await all(h, 10);
     const refused = replies.filter(isShed);
-    // The limit is about 2 (it regrows meanwhile, by how long this machine takes between the waves).
+    // The limit is about 1 (it regrows meanwhile, by how long this machine takes between the waves).
     expect(refused.length).toBeGreaterThanOrEqual(1);
     const one = refused[0] as Reply;
     expect(json(one)).toEqual({ error: "upstream overloaded", reason: "overloaded", attempts: 0 });
     expect(one.headers.get("retry-after")).toBe("1");
     expect(one.headers.get("content-type")).toMatch(/^application\/json/);
     expect(one.headers.get("x-request-id")).toMatch(/^[0-9a-f-]{36}$/);
-    expect(one.elapsedMs).toBeLessThan(150); // at once, not after a try
+    expect(one.elapsedMs).toBeLessThan(400); // at once, not after a try
     expect(s.upstream.received).toHaveLength(20 + 10 - refused.length);
     expect(await shed(h)).toBe(refused.length);
     expect(await h.metric("retry_sidecar_requests_total", { code: "503" })).toBe(refused.length);
@@ -61,7 +67,7 @@ describe("overload protection", () => {
     s.upstream.fallback = { status: 200, body: "ok" };
     await until(
       async () => (await send(h)).status === 200 && (await limit(h)) === Number.POSITIVE_INFINITY,
-      8000,
+      15_000,
     );
     const before = await shed(h);
     expect((await all(h, 20)).map((r) => r.status)).toEqual(Array(20).fill(200));
