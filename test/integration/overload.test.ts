@@ -67,7 +67,7 @@ describe("overload protection", () => {
     s.upstream.fallback = { status: 200, body: "ok" };
     await until(
       async () => (await send(h)).status === 200 && (await limit(h)) === Number.POSITIVE_INFINITY,
-      15_000,
+      10_000,
     );
     const before = await shed(h);
     expect((await all(h, 20)).map((r) => r.status)).toEqual(Array(20).fill(200));
