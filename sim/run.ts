@@ -63,7 +63,7 @@ mkdirSync(outDir, { recursive: true });
 const legend = rows.map((v) => `- \`${v.name}\`: ${v.about}`).join("\n");
 writeFileSync(
   join(outDir, "results.md"),
-  `# Fleet simulator results\n\nMade by \`${command}\` (seed ${seed}; virtual time, ${((performance.now() - started) / 1000).toFixed(0)} s of real time). ` +
+  `# Fleet simulator results\n\nMade by \`${command}\` (seed ${seed}, virtual time). ` +
     "Each cell: upstream attempts per client request · success (2xx within the app's timeout); with a trigger also " +
     "success of the requests that arrived during it · recovery time after it. Scenarios: sim/README.md.\n\n" +
     `${legend}\n\n${tables}`,
