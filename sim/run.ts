@@ -24,7 +24,9 @@ const podCounts = (values.pods ?? (values.quick ? "10,100" : "10,100,1000")).spl
 const only = values.scenario?.split(",");
 const onlyVariants = values.variant?.split(",");
 const chosen = scenarios.filter((s) => only === undefined || only.includes(s.name));
-const rows = variants.filter((v) => onlyVariants === undefined || onlyVariants.includes(v.name));
+const rows = variants.filter((v) =>
+  onlyVariants === undefined ? v.extra !== true : onlyVariants.includes(v.name),
+);
 if (chosen.length === 0 || rows.length === 0 || podCounts.some((p) => !Number.isInteger(p) || p < 1)) {
   console.error(
     "usage: npm run sim -- [--quick] [--scenario a,b] [--variant a,b] [--pods 10,100,1000] [--seed n]",
@@ -58,7 +60,7 @@ console.log(tables);
 const here = dirname(fileURLToPath(import.meta.url));
 const outDir = values.out ?? join(here, "results");
 mkdirSync(outDir, { recursive: true });
-const legend = variants.map((v) => `- \`${v.name}\`: ${v.about}`).join("\n");
+const legend = rows.map((v) => `- \`${v.name}\`: ${v.about}`).join("\n");
 writeFileSync(
   join(outDir, "results.md"),
   `# Fleet simulator results\n\nMade by \`${command}\` (seed ${seed}, virtual time). ` +

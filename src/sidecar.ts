@@ -8,6 +8,7 @@ import { trackAttempts } from "./endpoints/attempt-tracker.js";
 import { createLogger, type Logger } from "./observability/logger.js";
 import { createMetrics, type Metrics } from "./observability/metrics.js";
 import { createObserver } from "./observability/observer.js";
+import { OverloadProtection } from "./overload/overload-protection.js";
 import type { ForwardDeps } from "./proxy/forward-request.js";
 import { InFlight } from "./proxy/in-flight.js";
 import { CircuitBreaker } from "./retry/circuit-breaker.js";
@@ -52,6 +53,21 @@ export interface Sidecar {
 // take the request deadline plus the same again. Both stop slow-loris clients holding sockets.
 const CLIENT_HEADERS_TIMEOUT_MS = 10_000;
 
+// Above this a limit is lifted altogether: no sidecar keeps a thousand attempts in flight.
+const OVERLOAD_MAX_LIMIT = 1000;
+
+function overloadOptions(config: Config) {
+  return {
+    enabled: config.overloadProtection === "on",
+    lateMs: config.overloadLateRatio * config.perTryTimeoutMs,
+    decrease: config.overloadDecrease,
+    recoveryMs: config.overloadRecoveryMs,
+    minLimit: config.overloadMinLimit,
+    maxLimit: OVERLOAD_MAX_LIMIT,
+    retryShare: config.overloadRetryShare,
+  };
+}
+
 /** Builds every part from the configuration and starts both listeners. */
 export async function startSidecar(config: Config, overrides: SidecarOverrides = {}): Promise<Sidecar> {
   const clock = overrides.clock ?? realClock;
@@ -89,6 +105,9 @@ export async function startSidecar(config: Config, overrides: SidecarOverrides =
   metrics.onCircuitScrape(() => {
     for (const breaker of breakers.values()) breaker.current();
   });
+  // One per upstream: every route and endpoint share the upstream's capacity.
+  const overload = new OverloadProtection(overloadOptions(config), clock, random);
+  metrics.onOverloadScrape({ inFlight: () => overload.inFlight, limit: () => overload.currentLimit() });
   const inFlight = new InFlight();
   const forward: ForwardDeps = {
     settings: {
@@ -120,9 +139,11 @@ export async function startSidecar(config: Config, overrides: SidecarOverrides =
               probeRatio: config.retryThrottleProbeRatio,
             })
           : undefined,
+      overload,
       events: observer,
     },
     upstream,
+    overload,
     endpoints: endpoints.set,
     breakerFor: (route) => breakers.get(route) as CircuitBreaker,
     clock,

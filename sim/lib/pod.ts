@@ -3,6 +3,7 @@ import { admitRequest } from "../../src/retry/admit-request.js";
 import { CircuitBreaker } from "../../src/retry/circuit-breaker.js";
 import { isRetryable } from "../../src/retry/classify.js";
 import type { AttemptOutcome, SkipReason } from "../../src/retry/outcome.js";
+import type { OverloadGate } from "../../src/retry/overload-gate.js";
 import { RetryBudget } from "../../src/retry/retry-budget.js";
 import {
   type Attempt,
@@ -31,6 +32,11 @@ export interface SidecarSettings {
   readonly retryThrottleTokens: number;
   readonly retryThrottleRatio: number;
   readonly retryThrottleProbeRatio: number;
+  readonly overloadLateRatio: number;
+  readonly overloadDecrease: number;
+  readonly overloadRecoveryMs: number;
+  readonly overloadMinLimit: number;
+  readonly overloadRetryShare: number;
 }
 
 /** What every pod of a run shares: the time, the upstream, the counters. */
@@ -74,6 +80,8 @@ export interface AttemptGate {
 export interface SidecarParts {
   /** The retry throttle; undefined is RETRY_THROTTLE=off. */
   readonly throttle?: RetryThrottle | undefined;
+  /** Overload protection (src/overload/); undefined is OVERLOAD_PROTECTION=off. */
+  readonly overload?: OverloadGate | undefined;
   readonly gate?: AttemptGate | undefined;
 }
 
@@ -141,6 +149,7 @@ export function sidecarPod(env: PodEnv, parts: SidecarParts = {}): PodCaller {
     random: env.random,
     budget,
     throttle: parts.throttle,
+    overload: parts.overload,
     events: {
       attempt: noop,
       retry: noop,
@@ -151,7 +160,7 @@ export function sidecarPod(env: PodEnv, parts: SidecarParts = {}): PodCaller {
 
   return {
     async call(signal) {
-      const admission = admitRequest(breaker, budget, parts.throttle);
+      const admission = admitRequest(breaker, budget, parts.throttle, parts.overload);
       if (!admission.admitted) return { status: 503 };
       if (gate !== undefined && !gate.admit(true)) return { status: 503 };
       // As src/proxy/attempt-sender.ts: a retry prefers an endpoint this request has not tried,

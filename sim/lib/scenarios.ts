@@ -19,6 +19,11 @@ export const DEFAULT_SETTINGS: SidecarSettings = {
   retryThrottleTokens: 5,
   retryThrottleRatio: 0.7,
   retryThrottleProbeRatio: 0.05,
+  overloadLateRatio: 0.8,
+  overloadDecrease: 0.05,
+  overloadRecoveryMs: 1500,
+  overloadMinLimit: 0.02,
+  overloadRetryShare: 0.5,
 };
 
 /** Builds the upstream of a run; `now` is scenario time in ms (negative during the warm-up). */
@@ -104,4 +109,20 @@ export const scenarios: readonly Scenario[] = [
     trigger: [20, 30],
     upstream: (time, now) => queueUpstream(time, now, 8, (t) => (t >= 20_000 && t < 30_000 ? 500 : 100)),
   },
+  // Healthy but slow upstreams, with the settings of overload-drop (late = after 800 ms): overload
+  // protection must shed nothing (success 100%). Workers enough that nothing queues.
+  healthy("healthy-slow", () => 300),
+  healthy("healthy-jitter", (rnd) => 20 + 380 * rnd()),
 ];
+
+function healthy(name: string, latencyMs: (random: () => number) => number): Scenario {
+  return {
+    name,
+    totalRate: 56,
+    durationS: 60,
+    appTimeoutMs: 5000,
+    settings: { perTryTimeoutMs: 1000, requestTimeoutMs: 4500 },
+    warmupPerPod: 10,
+    upstream: (time, now, rnd) => queueUpstream(time, now, 10_000, () => latencyMs(rnd)),
+  };
+}

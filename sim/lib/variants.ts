@@ -1,3 +1,4 @@
+import { OverloadProtection } from "../../src/overload/overload-protection.js";
 import { TokenRetryThrottle } from "../../src/retry/retry-throttle.js";
 import { GrpcThrottle, SreAdaptiveGate } from "./comparators.js";
 import { directPod, type PodCaller, type PodEnv, sidecarPod } from "./pod.js";
@@ -12,8 +13,35 @@ export interface Variant {
   readonly name: string;
   /** One line for the table's legend. */
   readonly about: string;
+  /** Run only when named with --variant (the alternatives a default was chosen against). */
+  readonly extra?: boolean;
   pod(env: PodEnv): PodCaller;
 }
+
+/** The retry throttle with the scenario's settings (RETRY_THROTTLE_*). */
+const throttle = (env: PodEnv) =>
+  new TokenRetryThrottle({
+    tokens: env.settings.retryThrottleTokens,
+    ratio: env.settings.retryThrottleRatio,
+    probeRatio: env.settings.retryThrottleProbeRatio,
+  });
+
+/** Overload protection with the scenario's settings (OVERLOAD_*), `change` applied on top. */
+const overload = (env: PodEnv, change: { decrease?: number; recoveryMs?: number; minLimit?: number } = {}) =>
+  new OverloadProtection(
+    {
+      enabled: true,
+      lateMs: env.settings.overloadLateRatio * env.settings.perTryTimeoutMs,
+      decrease: env.settings.overloadDecrease,
+      recoveryMs: env.settings.overloadRecoveryMs,
+      minLimit: env.settings.overloadMinLimit,
+      maxLimit: 1000,
+      retryShare: env.settings.overloadRetryShare,
+      ...change,
+    },
+    env.time.clock,
+    env.random,
+  );
 
 export const variants: readonly Variant[] = [
   {
@@ -28,7 +56,8 @@ export const variants: readonly Variant[] = [
   },
   {
     name: "sidecar-before",
-    about: "the sidecar with RETRY_THROTTLE=off (budget 20% + 10/s, breaker at 10 failures)",
+    about:
+      "the sidecar with RETRY_THROTTLE=off and OVERLOAD_PROTECTION=off (budget 20% + 10/s, breaker at 10 failures)",
     pod: (env) => sidecarPod(env),
   },
   {
@@ -43,14 +72,42 @@ export const variants: readonly Variant[] = [
   },
   {
     name: "sidecar",
-    about: "the sidecar with its defaults (RETRY_THROTTLE=on)",
+    about: "the sidecar with its defaults (RETRY_THROTTLE=on, OVERLOAD_PROTECTION=on)",
+    pod: (env) => sidecarPod(env, { throttle: throttle(env), overload: overload(env) }),
+  },
+  // The alternatives overload protection's defaults were chosen against (docs/overload.md).
+  {
+    name: "sidecar-no-overload",
+    about: "the sidecar with RETRY_THROTTLE=on, OVERLOAD_PROTECTION=off",
+    extra: true,
+    pod: (env) => sidecarPod(env, { throttle: throttle(env) }),
+  },
+  {
+    name: "overload-only",
+    about: "the sidecar with OVERLOAD_PROTECTION=on, RETRY_THROTTLE=off",
+    extra: true,
+    pod: (env) => sidecarPod(env, { overload: overload(env) }),
+  },
+  {
+    name: "overload-floor-1",
+    about: "the sidecar, overload protection whose limit never falls below one attempt in flight",
+    extra: true,
+    pod: (env) => sidecarPod(env, { throttle: throttle(env), overload: overload(env, { minLimit: 1 }) }),
+  },
+  {
+    name: "overload-gentle",
+    about: "the sidecar, overload protection halving its limit per late round trip, doubling each second",
+    extra: true,
     pod: (env) =>
       sidecarPod(env, {
-        throttle: new TokenRetryThrottle({
-          tokens: env.settings.retryThrottleTokens,
-          ratio: env.settings.retryThrottleRatio,
-          probeRatio: env.settings.retryThrottleProbeRatio,
-        }),
+        throttle: throttle(env),
+        overload: overload(env, { decrease: 0.5, recoveryMs: 1000 }),
       }),
+  },
+  {
+    name: "overload-slow-regrowth",
+    about: "the sidecar, overload protection whose limit doubles every 3 s without late answers",
+    extra: true,
+    pod: (env) => sidecarPod(env, { throttle: throttle(env), overload: overload(env, { recoveryMs: 3000 }) }),
   },
 ];

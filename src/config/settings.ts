@@ -220,6 +220,37 @@ export const settings = {
     help: 'adaptive protection of an overloaded upstream (see "Overload protection"); off disables it',
     parse: oneOf(["on", "off"]),
   },
+  // Overload protection's tuning; defaults chosen with the fleet simulator (docs/overload.md).
+  OVERLOAD_LATE_RATIO: {
+    key: "overloadLateRatio",
+    default: "0.8",
+    help: "an attempt without response headers after this fraction of PER_TRY_TIMEOUT_MS is late (a sign of a queue)",
+    parse: decimal(0.05, 1, "a fraction"),
+  },
+  OVERLOAD_DECREASE: {
+    key: "overloadDecrease",
+    default: "0.05",
+    help: "a late answer cuts the limit to this fraction of the attempts in flight (once per round trip)",
+    parse: decimal(0.05, 0.95, "a fraction"),
+  },
+  OVERLOAD_RECOVERY_MS: {
+    key: "overloadRecoveryMs",
+    default: "1500",
+    help: "without late answers the limit doubles every this many ms, until it is lifted",
+    parse: integer(10, 600_000, "milliseconds"),
+  },
+  OVERLOAD_MIN_LIMIT: {
+    key: "overloadMinLimit",
+    default: "0.02",
+    help: "lowest limit on attempts in flight; below 1 it is the chance that a request is sent",
+    parse: decimal(0.001, 1, "a number"),
+  },
+  OVERLOAD_RETRY_SHARE: {
+    key: "overloadRetryShare",
+    default: "0.5",
+    help: "while a limit is in force, retries go only while the attempts in flight are under this share of it",
+    parse: decimal(0, 1, "a fraction"),
+  },
 } as const;
 
 export type EnvName = keyof typeof settings;

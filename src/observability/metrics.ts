@@ -34,6 +34,14 @@ export const LOCAL_REPLY_REASONS = [
 // Client-facing latency includes retries and waits (up to REQUEST_TIMEOUT_MS, 20 s by default),
 // so the buckets reach past prom-client's default 10 s.
 const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30];
+// One attempt: from a loopback upstream's millisecond to PER_TRY_TIMEOUT_MS (5 s by default).
+const ATTEMPT_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+
+/** What overload protection shows at each scrape: attempts in flight, and its limit (+Inf: none). */
+export interface OverloadView {
+  inFlight(): number;
+  limit(): number;
+}
 
 /** The metrics of docs/contract.md "Metrics", on their own registry. Names and labels are fixed. */
 export function createMetrics(routes: readonly string[]) {
@@ -45,6 +53,8 @@ export function createMetrics(routes: readonly string[]) {
   // The endpoints gauge is read from the endpoint registry at each scrape (an ejection ends by the
   // clock alone, like an open circuit); the wiring registers where the counts come from.
   let endpointCounts = (): { active: number; ejected: number } => ({ active: 0, ejected: 0 });
+  // Overload protection's count and limit, read at each scrape (the limit regrows by the clock).
+  let overload: OverloadView = { inFlight: () => 0, limit: () => Number.POSITIVE_INFINITY };
   const metrics = {
     registry,
     requests: new Counter({
@@ -102,6 +112,35 @@ export function createMetrics(routes: readonly string[]) {
       labelNames: ["version", "node"] as const,
       registers: [registry],
     }),
+    requestsShed: new Counter({
+      name: "retry_sidecar_requests_shed_total",
+      help: "Requests answered 503 overloaded without an upstream attempt (overload protection).",
+      labelNames: ["route"] as const,
+      registers: [registry],
+    }),
+    attemptDuration: new Histogram({
+      name: "retry_sidecar_upstream_attempt_duration_seconds",
+      help: "One upstream attempt, from sending it to its response headers or its failure.",
+      labelNames: ["route", "outcome"] as const,
+      buckets: ATTEMPT_BUCKETS,
+      registers: [registry],
+    }),
+    upstreamInFlight: new Gauge({
+      name: "retry_sidecar_upstream_in_flight",
+      help: "Attempts in flight to the upstream now.",
+      registers: [registry],
+      collect() {
+        this.set(overload.inFlight());
+      },
+    }),
+    concurrencyLimit: new Gauge({
+      name: "retry_sidecar_upstream_concurrency_limit",
+      help: "The limit overload protection sets on attempts in flight now (+Inf: none, or protection off).",
+      registers: [registry],
+      collect() {
+        this.set(overload.limit());
+      },
+    }),
     circuitState: new Gauge({
       name: "retry_sidecar_circuit_state",
       help: "Circuit breaker state per route: 0 closed, 1 open, 2 half-open.",
@@ -143,6 +182,7 @@ export function createMetrics(routes: readonly string[]) {
     metrics.circuitState.labels(route).set(0);
     for (const reason of SKIP_REASONS) metrics.retriesSkipped.labels(route, reason).inc(0);
     for (const reason of LOCAL_REPLY_REASONS) metrics.localReplies.labels(route, reason).inc(0);
+    metrics.requestsShed.labels(route).inc(0);
   }
   for (const reason of UNROUTED_REPLY_REASONS) metrics.localReplies.labels("none", reason).inc(0);
   metrics.buildInfo.labels(buildInfo.version, buildInfo.node).set(1);
@@ -153,7 +193,10 @@ export function createMetrics(routes: readonly string[]) {
   metrics.upstreamEndpoints.labels("ejected").set(0);
   metrics.endpointEjections.inc(0);
   for (const result of ["ok", "error"]) metrics.dnsResolutions.labels(result).inc(0);
-  return { ...metrics, onCircuitScrape, onEndpointsScrape };
+  const onOverloadScrape = (view: OverloadView) => {
+    overload = view;
+  };
+  return { ...metrics, onCircuitScrape, onEndpointsScrape, onOverloadScrape };
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;

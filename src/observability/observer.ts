@@ -28,14 +28,18 @@ export function createObserver(metrics: Metrics, logger: Logger, logRequests: Lo
     return series;
   };
   const writeCompleted = createCompletedLineWriter(logger);
+  const attemptDuration = labelledChildren((route: string, outcome: string) =>
+    metrics.attemptDuration.labels(route, outcome),
+  );
   const events: RetryEvents &
     EndpointEvents &
     RefreshEvents & {
       completed(event: RequestCompleted): void;
       circuit(route: string, state: CircuitState): void;
     } = {
-    attempt(route: string, outcome: string) {
+    attempt(route: string, outcome: string, durationMs: number) {
       seriesOf(route).attempt(outcome).inc();
+      attemptDuration(route, outcome).observe(durationMs / 1000);
     },
     /** `endpoint`: the endpoint the retry goes to. */
     retry(
@@ -65,6 +69,7 @@ export function createObserver(metrics: Metrics, logger: Logger, logRequests: Lo
       // after all the retries it was allowed, none included (x-retry-max: 0, MAX_RETRIES=0).
       if (event.stop === "exhausted") series.retriesExhausted.inc();
       if (event.localReason !== undefined) series.localReply(event.localReason).inc();
+      if (event.stop === "overloaded" && event.attempts === 0) series.requestsShed.inc();
       if (!logsCompleted(logRequests, event)) return;
       const fields: CompletedFields = {
         reqId: event.requestId,
@@ -114,3 +119,26 @@ export function createObserver(metrics: Metrics, logger: Logger, logRequests: Lo
 }
 
 export type Observer = ReturnType<typeof createObserver>;
+
+/**
+ * The labelled child of a metric per (route, outcome), made once: prom-client's `labels()` builds
+ * and hashes a label object on every call, which the per-attempt path can do without.
+ */
+function labelledChildren<T>(
+  make: (route: string, outcome: string) => T,
+): (route: string, outcome: string) => T {
+  const byRoute = new Map<string, Map<string, T>>();
+  return (route, outcome) => {
+    let byOutcome = byRoute.get(route);
+    if (byOutcome === undefined) {
+      byOutcome = new Map();
+      byRoute.set(route, byOutcome);
+    }
+    let child = byOutcome.get(outcome);
+    if (child === undefined) {
+      child = make(route, outcome);
+      byOutcome.set(outcome, child);
+    }
+    return child;
+  };
+}

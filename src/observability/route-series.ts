@@ -19,6 +19,7 @@ export interface AnswerSeries {
 export class RouteSeries {
   readonly retrySuccess: CounterChild;
   readonly retriesExhausted: CounterChild;
+  readonly requestsShed: CounterChild;
   private readonly attempts = new Map<string, CounterChild>();
   private readonly retries = new Map<string, CounterChild>();
   private readonly skips = new Map<string, CounterChild>();
@@ -31,6 +32,7 @@ export class RouteSeries {
   ) {
     this.retrySuccess = metrics.retrySuccess.labels(route);
     this.retriesExhausted = metrics.retriesExhausted.labels(route);
+    this.requestsShed = metrics.requestsShed.labels(route);
   }
 
   /** upstream_attempts_total{route, outcome} */

@@ -53,6 +53,22 @@ export function answerShutdown(outgoing: ServerResponse, requestId: string, atte
   );
 }
 
+/**
+ * The 503 of overload protection: the upstream is overloaded and this request was not sent
+ * (`attempts` 0), or its retry was refused after the previous answer was dropped. Retry-After: 1,
+ * since the limit regrows within about a second once the upstream answers in time.
+ */
+export function answerOverloaded(outgoing: ServerResponse, requestId: string, attempts: number): void {
+  sendJson(
+    outgoing,
+    503,
+    // Exactly the contract's body: clients and tests may compare it whole.
+    { error: "upstream overloaded", reason: "overloaded", attempts },
+    requestId,
+    { "retry-after": 1, "x-attempt-count": attempts },
+  );
+}
+
 /** How the answer ended: the status the client got (499: it left first) and the error behind it. */
 export type Answered = (status: number, error?: Error) => void;
 

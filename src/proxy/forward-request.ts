@@ -1,13 +1,14 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { EndpointSet } from "../endpoints/endpoint-set.js";
+import type { OverloadProtection } from "../overload/overload-protection.js";
 import { ShutdownAbort } from "../retry/abort-cause.js";
-import { admitRequest } from "../retry/admit-request.js";
+import { admitRequest, OVERLOADED } from "../retry/admit-request.js";
 import type { CircuitBreaker } from "../retry/circuit-breaker.js";
 import type { Clock } from "../retry/clock.js";
 import type { StopReason } from "../retry/outcome.js";
 import { type RetryDeps, type RetryPolicy, type RetryResult, runWithRetries } from "../retry/retry-loop.js";
 import type { UpstreamClient } from "../upstream/upstream-client.js";
-import { answerCircuitOpen, answerClient, answerShutdown } from "./answer-client.js";
+import { answerCircuitOpen, answerClient, answerOverloaded, answerShutdown } from "./answer-client.js";
 import { createAttemptSender } from "./attempt-sender.js";
 import { ClientGone } from "./client-gone.js";
 import { localReasonOf } from "./error-replies.js";
@@ -57,6 +58,8 @@ export interface ForwardDeps {
   readonly upstream: UpstreamClient;
   readonly endpoints: EndpointSet;
   readonly breakerFor: (route: string) => CircuitBreaker;
+  /** The upstream's overload protection; the same object the retry loop asks (retry.overload). */
+  readonly overload: OverloadProtection;
   readonly clock: Clock;
   readonly newId: () => string;
   readonly inFlight: InFlight;
@@ -89,11 +92,18 @@ export async function forwardRequest(
   const requestId = target.requestId;
 
   const breaker = deps.breakerFor(route);
-  const admission = admitRequest(breaker, deps.retry.budget, deps.retry.throttle);
+  // An admitted request holds a place among the attempts in flight, given back by the retry loop
+  // when its first attempt ends (or below, when it never gets there).
+  const admission = admitRequest(breaker, deps.retry.budget, deps.retry.throttle, deps.overload);
   if (!admission.admitted) {
     incoming.resume();
-    answerCircuitOpen(outgoing, route, admission.retryAfterMs, requestId, 0);
-    report(deps, outgoing, target, method, 503, CIRCUIT_REFUSED);
+    if (admission === OVERLOADED) {
+      answerOverloaded(outgoing, requestId, 0);
+      report(deps, outgoing, target, method, 503, SHED);
+    } else {
+      answerCircuitOpen(outgoing, route, admission.retryAfterMs, requestId, 0);
+      report(deps, outgoing, target, method, 503, CIRCUIT_REFUSED);
+    }
     return;
   }
 
@@ -107,6 +117,7 @@ export async function forwardRequest(
   } catch {
     // The client went away (or broke the framing) while sending its body: nothing to answer.
     if (admission.probe) breaker.releaseProbe();
+    deps.overload.release();
     release();
     report(deps, outgoing, target, method, 499, CLIENT_LEFT_EARLY);
     return;
@@ -115,6 +126,7 @@ export async function forwardRequest(
   const idempotencyName = deps.settings.idempotencyHeader;
   const needsKey =
     idempotencyName !== "" && NON_IDEMPOTENT.has(method) && headers[idempotencyName] === undefined;
+  let looping = false;
   try {
     const baseHeaders = buildUpstreamHeaders({
       rawHeaders: incoming.rawHeaders,
@@ -131,6 +143,7 @@ export async function forwardRequest(
       { method, pathAndQuery: target.pathAndQuery, headers: baseHeaders, body },
       controller.signal,
     );
+    looping = true;
     const result = await runWithRetries(
       {
         route,
@@ -162,6 +175,13 @@ export async function forwardRequest(
       report(deps, outgoing, target, method, 503, result, undefined, send.target);
       return;
     }
+    if (result.last === undefined && result.stop === "overloaded") {
+      // Overload protection refused the retry after its wait, and the response was dropped before it.
+      answerOverloaded(outgoing, requestId, result.attempts);
+      release();
+      report(deps, outgoing, target, method, 503, result, undefined, send.target);
+      return;
+    }
     answerClient(outgoing, result, requestId, (status, error) => {
       release();
       // Shutdown may cut the upstream's body off while it streams: the status stays the one sent.
@@ -182,6 +202,7 @@ export async function forwardRequest(
     // half-open probe taken (every later request would get the circuit's 503).
     release();
     if (admission.probe) breaker.releaseProbe();
+    if (!looping) deps.overload.release();
     throw error;
   }
 }
@@ -191,6 +212,8 @@ type Summary = Pick<RetryResult<unknown>, "attempts" | "retries" | "stop" | "ret
 
 const CLIENT_LEFT_EARLY: Summary = { attempts: 0, retries: 0, stop: "client_gone", retryable: false };
 const CIRCUIT_REFUSED: Summary = { attempts: 0, retries: 0, stop: "circuit_open", retryable: false };
+/** Shed by overload protection: answered 503 without an attempt. */
+const SHED: Summary = { attempts: 0, retries: 0, stop: "overloaded", retryable: false };
 
 /** Tells the subscribers (metrics, logs) how a request ended: one object per request. */
 function report(

@@ -25,6 +25,8 @@ export interface RetryQuestion {
   /** Time left until REQUEST_TIMEOUT_MS runs out. */
   readonly remainingMs: number;
   readonly circuitBlocks: boolean;
+  /** Overload protection lets a retry go now (retries are held back before first attempts). */
+  readonly overloadAllows: boolean;
   /** The fleet-safe retry throttle allows a retry (always true with RETRY_THROTTLE=off). */
   readonly throttleAllows: boolean;
   readonly budgetAllows: boolean;
@@ -36,7 +38,8 @@ export type RetryDecision =
 
 /**
  * Whether to retry, and after how long. The order of the checks decides which reason is
- * reported when several apply: the cheapest certainties first, then the circuit, then the
+ * reported when several apply: the cheapest certainties first, then the circuit, then overload
+ * protection (the upstream is overloaded now: the most specific of the fleet-wide reasons), then the
  * throttle (what the upstream has been answering: a fleet-wide reason, reported before the
  * pod-local budget so that an engaged throttle shows as "throttled", not as a spent budget),
  * the budget last (a request stopped for another reason must not be counted against it).
@@ -54,6 +57,7 @@ export function decideRetry(q: RetryQuestion): RetryDecision {
   const delayMs = q.retryAfterMs ?? q.backoffMs;
   if (delayMs >= q.remainingMs) return { retry: false, reason: "deadline" };
   if (q.circuitBlocks) return { retry: false, reason: "circuit_open" };
+  if (!q.overloadAllows) return { retry: false, reason: "overloaded" };
   if (!q.throttleAllows) return { retry: false, reason: "throttled" };
   if (!q.budgetAllows) return { retry: false, reason: "budget" };
   return { retry: true, delayMs };

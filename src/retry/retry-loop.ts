@@ -5,6 +5,7 @@ import { isRetryable, provesNotSent } from "./classify.js";
 import type { Clock, Random, Sleep } from "./clock.js";
 import { decideRetry, type RetryDecision } from "./decide-retry.js";
 import { type AttemptOutcome, outcomeLabel, type SkipReason, type StopReason } from "./outcome.js";
+import { NO_OVERLOAD, type OverloadGate } from "./overload-gate.js";
 import { parseRetryAfterMs } from "./retry-after.js";
 import type { RetryBudget } from "./retry-budget.js";
 import { NO_THROTTLE, type RetryThrottle } from "./retry-throttle.js";
@@ -31,7 +32,8 @@ export interface SendAttempt<R> {
 
 /** What the loop reports; metrics and logs subscribe (the loop never imports them). */
 export interface RetryEvents {
-  attempt(route: string, outcome: string): void;
+  /** An attempt's outcome, and how long it took from sending to its response headers or failure. */
+  attempt(route: string, outcome: string, durationMs: number): void;
   /**
    * A retry is starting now: `attempt` is its number, `reason` the outcome that caused it,
    * `target` where it goes (when the sender says).
@@ -61,6 +63,11 @@ export interface RetryDeps {
   readonly budget: RetryBudget;
   /** The fleet-safe retry throttle of the upstream; absent means RETRY_THROTTLE=off. */
   readonly throttle?: RetryThrottle | undefined;
+  /**
+   * The upstream's overload protection; absent admits every retry (OVERLOAD_PROTECTION=off). The
+   * first attempt was admitted before the loop (admit-request.ts); each retry is admitted here.
+   */
+  readonly overload?: OverloadGate | undefined;
   readonly events: RetryEvents;
 }
 
@@ -105,11 +112,13 @@ export async function runWithRetries<R>(
 ): Promise<RetryResult<R>> {
   const { clock, events } = deps;
   const throttle = deps.throttle ?? NO_THROTTLE;
+  const overload = deps.overload ?? NO_OVERLOAD;
   let retries = 0;
   let delayMs = 0;
   let reason = "";
   for (let attempt = 1; ; attempt++) {
-    const remaining = request.deadlineAt - clock();
+    const sentAt = clock();
+    const remaining = request.deadlineAt - sentAt;
     const sent = send(attempt, Math.max(1, Math.min(policy.perTryTimeoutMs, remaining)));
     // After the send call, which picks the target synchronously, so the event can name it.
     if (attempt > 1) events.retry(request.route, request.requestId, attempt, delayMs, reason, send.target);
@@ -118,6 +127,7 @@ export async function runWithRetries<R>(
       // The client left mid-attempt: nothing will read the answer, and the attempt says nothing
       // about the upstream's health, so it is neither counted nor given to the breaker.
       result.discard();
+      overload.release();
       if (request.isProbe) request.breaker.releaseProbe();
       return {
         last: undefined,
@@ -127,10 +137,12 @@ export async function runWithRetries<R>(
         retryable: false,
       };
     }
+    const endedAt = clock();
+    overload.finished(sentAt, endedAt);
     const outcome = result.outcome;
     const retryable = isRetryable(outcome, policy.retryOnStatus);
     const label = outcomeLabel(outcome);
-    events.attempt(request.route, label);
+    events.attempt(request.route, label, endedAt - sentAt);
     request.breaker.record(retryable);
     throttle.record(attempt > 1, retryable);
 
@@ -152,6 +164,7 @@ export async function runWithRetries<R>(
           remainingMs: request.deadlineAt - clock(),
           circuitBlocks: request.breaker.blocksRetry(request.isProbe),
           throttleAllows: throttle.allows(),
+          overloadAllows: overload.retryAllowed(),
           budgetAllows: deps.budget.canWithdraw(),
         });
     if (!decision.retry) {
@@ -178,6 +191,13 @@ export async function runWithRetries<R>(
       events.skipped(request.route, "circuit_open");
       const last = result.response === undefined ? result : undefined;
       return { last, attempts: attempt, retries, stop: "circuit_open", retryable: true };
+    }
+    // Admitted only now, after the wait: the limit may have fallen meanwhile (asked before the
+    // wait too, so that a retry that cannot go is not waited for). Refused: as the circuit above.
+    if (!overload.admitRetry()) {
+      events.skipped(request.route, "overloaded");
+      const last = result.response === undefined ? result : undefined;
+      return { last, attempts: attempt, retries, stop: "overloaded", retryable: true };
     }
     retries += 1;
     delayMs = decision.delayMs;

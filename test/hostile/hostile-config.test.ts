@@ -41,6 +41,11 @@ const HOSTILE: Record<string, string> = {
   RETRY_THROTTLE_RATIO: "0,7",
   RETRY_THROTTLE_PROBE_RATIO: "NaN",
   OVERLOAD_PROTECTION: "auto",
+  OVERLOAD_LATE_RATIO: "-0",
+  OVERLOAD_DECREASE: "0.5; DROP TABLE",
+  OVERLOAD_RECOVERY_MS: "1e9",
+  OVERLOAD_MIN_LIMIT: "NaN",
+  OVERLOAD_RETRY_SHARE: "Infinity",
 };
 
 let results: Map<string, CliResult>;

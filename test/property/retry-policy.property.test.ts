@@ -149,6 +149,7 @@ const question = fc.record({
   backoffMs: fc.nat({ max: 20_000 }),
   remainingMs: fc.integer({ min: -1000, max: 30_000 }),
   circuitBlocks: fc.boolean(),
+  overloadAllows: fc.boolean(),
   throttleAllows: fc.boolean(),
   budgetAllows: fc.boolean(),
 });
@@ -168,6 +169,7 @@ describe("the retry decision", () => {
           (q.retryAfterMs === undefined || q.retryAfterMs <= q.retryAfterMaxMs) &&
           delay < q.remainingMs &&
           !q.circuitBlocks &&
+          q.overloadAllows &&
           q.throttleAllows &&
           q.budgetAllows;
         expect(decision.retry).toBe(allowed);

@@ -64,6 +64,11 @@ export const SPEC_SETTINGS: readonly SpecSetting[] = [
   { variable: "RETRY_THROTTLE_RATIO", default: "0.7", key: "retryThrottleRatio", value: 0.7 },
   { variable: "RETRY_THROTTLE_PROBE_RATIO", default: "0.05", key: "retryThrottleProbeRatio", value: 0.05 },
   { variable: "OVERLOAD_PROTECTION", default: "on", key: "overloadProtection", value: "on" },
+  { variable: "OVERLOAD_LATE_RATIO", default: "0.8", key: "overloadLateRatio", value: 0.8 },
+  { variable: "OVERLOAD_DECREASE", default: "0.05", key: "overloadDecrease", value: 0.05 },
+  { variable: "OVERLOAD_RECOVERY_MS", default: "1500", key: "overloadRecoveryMs", value: 1500 },
+  { variable: "OVERLOAD_MIN_LIMIT", default: "0.02", key: "overloadMinLimit", value: 0.02 },
+  { variable: "OVERLOAD_RETRY_SHARE", default: "0.5", key: "overloadRetryShare", value: 0.5 },
 ];
 
 /** One invalid value per setting (several for some), as an operator could mistype them. */
@@ -117,4 +122,10 @@ export const INVALID_VALUES: ReadonlyArray<readonly [variable: string, value: st
   ["RETRY_THROTTLE_RATIO", "-0.1"],
   ["RETRY_THROTTLE_PROBE_RATIO", "1.5"],
   ["OVERLOAD_PROTECTION", "1"],
+  ["OVERLOAD_LATE_RATIO", "0"],
+  ["OVERLOAD_LATE_RATIO", "1.5"],
+  ["OVERLOAD_DECREASE", "1"],
+  ["OVERLOAD_RECOVERY_MS", "5"],
+  ["OVERLOAD_MIN_LIMIT", "0"],
+  ["OVERLOAD_RETRY_SHARE", "half"],
 ];

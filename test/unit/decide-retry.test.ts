@@ -14,6 +14,7 @@ const base: RetryQuestion = {
   backoffMs: 500,
   remainingMs: 20_000,
   circuitBlocks: false,
+  overloadAllows: true,
   throttleAllows: true,
   budgetAllows: true,
 };
@@ -56,6 +57,11 @@ describe("decideRetry", () => {
     ["the circuit is open", { circuitBlocks: true }, { retry: false, reason: "circuit_open" }],
     ["the throttle is engaged", { throttleAllows: false }, { retry: false, reason: "throttled" }],
     ["the budget is spent", { budgetAllows: false }, { retry: false, reason: "budget" }],
+    [
+      "overload protection holds the retry back",
+      { overloadAllows: false },
+      { retry: false, reason: "overloaded" },
+    ],
   ])("%s", (_name, change, expected) => {
     expect(decideRetry({ ...base, ...change })).toEqual(expected);
   });
@@ -74,6 +80,13 @@ describe("decideRetry", () => {
     ["circuit before budget", { circuitBlocks: true, budgetAllows: false }, "circuit_open"],
     ["circuit before throttle", { circuitBlocks: true, throttleAllows: false }, "circuit_open"],
     ["throttle before budget", { throttleAllows: false, budgetAllows: false }, "throttled"],
+    ["circuit before overload", { circuitBlocks: true, overloadAllows: false }, "circuit_open"],
+    [
+      "overload before budget (a held-back retry spends no budget)",
+      { overloadAllows: false, budgetAllows: false },
+      "overloaded",
+    ],
+    ["overload before throttle", { overloadAllows: false, throttleAllows: false }, "overloaded"],
   ])("reports one reason when several apply: %s", (_name, change, reason) => {
     expect(decideRetry({ ...base, ...change })).toEqual({ retry: false, reason });
   });

@@ -40,6 +40,11 @@ describe("configuration", () => {
       retryThrottleRatio: 0.7,
       retryThrottleProbeRatio: 0.05,
       overloadProtection: "on",
+      overloadLateRatio: 0.8,
+      overloadDecrease: 0.05,
+      overloadRecoveryMs: 1500,
+      overloadMinLimit: 0.02,
+      overloadRetryShare: 0.5,
     });
   });
 

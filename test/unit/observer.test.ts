@@ -111,7 +111,7 @@ describe("metric series", () => {
       metrics.localReplies,
     ].map((metric) => vi.spyOn(metric, "labels"));
     for (let i = 0; i < 5; i++) {
-      observer.attempt("/provider", "503");
+      observer.attempt("/provider", "503", 12);
       observer.retry("/provider", "r", 2, 10, "503", undefined);
       observer.completed(event({ status: 502, localReason: "reset", stop: "exhausted", retryable: true }));
     }

@@ -1,7 +1,9 @@
 import { describe, expect, it } from "vitest";
+import { OverloadProtection } from "../../src/overload/overload-protection.js";
 import { ShutdownAbort } from "../../src/retry/abort-cause.js";
 import { CircuitBreaker } from "../../src/retry/circuit-breaker.js";
 import type { AttemptOutcome } from "../../src/retry/outcome.js";
+import type { OverloadGate } from "../../src/retry/overload-gate.js";
 import { RetryBudget } from "../../src/retry/retry-budget.js";
 import {
   type Attempt,
@@ -20,6 +22,17 @@ const policy: RetryPolicy = {
   perTryTimeoutMs: 5000,
 };
 
+// Overload protection off (admits everything); the overload tests below turn it on.
+const overloadOff = {
+  enabled: false,
+  lateMs: 4000,
+  decrease: 0.5,
+  recoveryMs: 1000,
+  minLimit: 0.05,
+  maxLimit: 1000,
+  retryShare: 0.5,
+};
+
 const status = (s: number, retryAfter?: string): AttemptOutcome => ({
   kind: "response",
   status: s,
@@ -29,7 +42,13 @@ const reset: AttemptOutcome = { kind: "failure", failure: "reset", retryable: tr
 const refused: AttemptOutcome = { kind: "failure", failure: "connect_error", retryable: true };
 const timeout: AttemptOutcome = { kind: "failure", failure: "timeout", retryable: true };
 
-function setup(outcomes: AttemptOutcome[], request: Partial<RetryRequest> = {}, budgetMinPerSec = 10) {
+function setup(
+  outcomes: AttemptOutcome[],
+  request: Partial<RetryRequest> = {},
+  budgetMinPerSec = 10,
+  gate?: OverloadGate,
+  latencyMs = 0,
+) {
   const clock = { now: 1_000_000 };
   const slept: number[] = [];
   const timeouts: number[] = [];
@@ -37,8 +56,16 @@ function setup(outcomes: AttemptOutcome[], request: Partial<RetryRequest> = {}, 
   const controller = new AbortController();
   const breaker = new CircuitBreaker({ failureThreshold: 0, openMs: 1000 }, () => clock.now);
   const discarded: number[] = [];
+  const overload =
+    gate ??
+    new OverloadProtection(
+      overloadOff,
+      () => clock.now,
+      () => 0.5,
+    );
   const send = async (attempt: number, timeoutMs: number): Promise<Attempt<number>> => {
     timeouts.push(timeoutMs);
+    clock.now += latencyMs;
     const outcome = outcomes[Math.min(attempt - 1, outcomes.length - 1)] as AttemptOutcome;
     return { outcome, response: attempt, discard: () => discarded.push(attempt) };
   };
@@ -66,16 +93,78 @@ function setup(outcomes: AttemptOutcome[], request: Partial<RetryRequest> = {}, 
         },
         random: () => 0.5,
         budget: new RetryBudget({ ratio: 0, minPerSec: budgetMinPerSec }, () => clock.now),
+        overload,
         events: {
-          attempt: (_route, outcome) => events.push(`attempt ${outcome}`),
+          attempt: (_route, outcome, durationMs) =>
+            events.push(latencyMs === 0 ? `attempt ${outcome}` : `attempt ${outcome} ${durationMs}ms`),
           retry: (_route, id, attempt, delayMs, reason) =>
             events.push(`retry ${id} #${attempt} ${delayMs}ms ${reason}`),
           skipped: (_route, reason) => events.push(`skipped ${reason}`),
         },
       },
     );
-  return { run, clock, slept, timeouts, events, controller, discarded, breaker };
+  return { run, clock, slept, timeouts, events, controller, discarded, breaker, overload };
 }
+
+/** An overload gate that answers as told and records what the loop tells it. */
+function fakeGate(allowed: boolean, admits: boolean) {
+  const calls: string[] = [];
+  const gate: OverloadGate = {
+    admitFirst: () => true,
+    retryAllowed: () => {
+      calls.push("asked");
+      return allowed;
+    },
+    admitRetry: () => {
+      calls.push(admits ? "admitted" : "refused");
+      return admits;
+    },
+    finished: (sentAt, now) => calls.push(`finished ${now - sentAt}ms`),
+    release: () => calls.push("released"),
+  };
+  return { gate, calls };
+}
+
+describe("retry loop and overload protection", () => {
+  it("a retry it holds back is not waited for: the last answer is final (skipped overloaded)", async () => {
+    const { gate, calls } = fakeGate(false, false);
+    const t = setup([status(503), status(200)], {}, 10, gate);
+    const result = await t.run();
+    expect(result).toMatchObject({ attempts: 1, retries: 0, stop: "overloaded", retryable: true });
+    expect(result.last?.response).toBe(1);
+    expect(t.slept).toEqual([]);
+    expect(t.events).toEqual(["attempt 503", "skipped overloaded"]);
+    expect(calls).toEqual(["finished 0ms", "asked"]);
+  });
+
+  it("a retry refused after its wait (the limit fell meanwhile): no attempt; the dropped response is gone", async () => {
+    const { gate, calls } = fakeGate(true, false);
+    const t = setup([status(503), status(200)], {}, 10, gate);
+    const result = await t.run();
+    expect(result).toMatchObject({ attempts: 1, stop: "overloaded", retryable: true, last: undefined });
+    expect(t.slept).toEqual([500]);
+    expect(t.timeouts).toHaveLength(1);
+    expect(t.events).toEqual(["attempt 503", "skipped overloaded"]);
+    expect(calls).toEqual(["finished 0ms", "asked", "refused"]);
+  });
+
+  it("every attempt's end is told with its send time, and its duration goes to the attempt event", async () => {
+    const { gate, calls } = fakeGate(true, true);
+    const t = setup([status(503), status(200)], {}, 10, gate, 120);
+    const result = await t.run();
+    expect(result).toMatchObject({ attempts: 2, stop: "not_retryable" });
+    expect(calls).toEqual(["finished 120ms", "asked", "admitted", "finished 120ms"]);
+    expect(t.events).toEqual(["attempt 503 120ms", "retry req-1 #2 500ms 503", "attempt 200 120ms"]);
+  });
+
+  it("an attempt whose client left is released, not finished (it says nothing of the upstream)", async () => {
+    const { gate, calls } = fakeGate(true, true);
+    const t = setup([status(503)], {}, 10, gate);
+    t.controller.abort();
+    await t.run();
+    expect(calls).toEqual(["released"]);
+  });
+});
 
 describe("retry loop", () => {
   it("retries with 0.5, 1, 2 s backoff and returns the recovered response", async () => {
@@ -215,6 +304,7 @@ async function runAbortingDuringSleep(t: ReturnType<typeof setup>, reason?: unkn
       sleep: async () => original.abort(reason),
       random: () => 0.5,
       budget: new RetryBudget({ ratio: 0, minPerSec: 10 }, () => t.clock.now),
+      overload: t.overload,
       events: {
         attempt: (_r, outcome) => t.events.push(`attempt ${outcome}`),
         retry: () => t.events.push("retry"),

@@ -1,0 +1,82 @@
+export interface LimitOptions {
+  /** A late answer multiplies the limit by this (0 < decrease < 1). */
+  readonly decrease: number;
+  /**
+   * Without late answers the limit doubles every `recoveryMs`, by the clock alone (from the last
+   * late answer): a pod that sends little, and so hears little, must still lift its limit once
+   * the upstream is well.
+   */
+  readonly recoveryMs: number;
+  /** The lowest limit. Below 1 it is the probability of sending when nothing is in flight. */
+  readonly minLimit: number;
+  /** A limit that grows past this is lifted: no limit at all (Infinity). */
+  readonly maxLimit: number;
+}
+
+// On-time answers grow the limit as TCP's slow start grows its window: one attempt more per answer
+// (so it doubles per round trip), and below one attempt it doubles per answer. A pod that hears
+// answers again climbs back within a few round trips; one that hears none regrows by the clock.
+const GROW_STEP = 1;
+const GROW_BELOW_ONE = 2;
+
+/**
+ * The concurrency limit of one upstream, as a number that late answers cut and on-time answers
+ * and time restore (multiplicative decrease, slow-start regrowth; after TCP's congestion window
+ * and Netflix's AIMD limit). Lifted (Infinity) until an answer is late, so healthy traffic is
+ * never limited, however bursty. Pure arithmetic on the times it is given.
+ */
+export class ConcurrencyLimit {
+  private value = Number.POSITIVE_INFINITY;
+  /** When `value` was set: the regrowth counts from here. */
+  private setAt = 0;
+  /** When the limit was last cut: answers to attempts sent before it say nothing of the new limit. */
+  private cutAt = Number.NEGATIVE_INFINITY;
+
+  constructor(private readonly options: LimitOptions) {}
+
+  /** True while no limit is in force (the common case: one comparison, no clock read). */
+  get lifted(): boolean {
+    return this.value === Number.POSITIVE_INFINITY;
+  }
+
+  /** The limit at `now`, its regrowth since the last change included. */
+  current(now: number): number {
+    if (this.lifted) return this.value;
+    const grown = this.value * 2 ** (Math.max(0, now - this.setAt) / this.options.recoveryMs);
+    if (grown < this.options.maxLimit) return grown;
+    this.value = Number.POSITIVE_INFINITY;
+    return this.value;
+  }
+
+  /**
+   * An attempt sent at `sentAt` answered late (or not at all) with `inFlight` attempts out, itself
+   * included. The limit falls to `decrease` x what was in use (the smaller of the limit and the
+   * attempts out), never below `floor`, and at most once per round trip: the late answers of
+   * attempts sent before the last cut are old news. Returns whether it cut.
+   */
+  late(now: number, sentAt: number, inFlight: number, floor: number): boolean {
+    if (sentAt < this.cutAt) {
+      // Old news for the cut, but news that the queue is still there: the regrowth restarts from
+      // now, what it had grown since the last late answer undone.
+      if (!this.lifted) this.setAt = now;
+      return false;
+    }
+    const limit = this.current(now);
+    const cut = Math.max(floor, this.options.minLimit, Math.min(limit, inFlight) * this.options.decrease);
+    this.set(now, Math.min(limit, cut));
+    this.cutAt = now;
+    return true;
+  }
+
+  /** An attempt sent at `sentAt` (after the last cut) answered in time: the limit grows. */
+  onTime(now: number, sentAt: number): void {
+    if (this.lifted || sentAt < this.cutAt) return;
+    const limit = this.current(now);
+    this.set(now, limit < 1 ? limit * GROW_BELOW_ONE : limit + GROW_STEP);
+  }
+
+  private set(now: number, value: number): void {
+    this.value = value >= this.options.maxLimit ? Number.POSITIVE_INFINITY : value;
+    this.setAt = now;
+  }
+}

@@ -1,0 +1,110 @@
+import type { Clock, Random } from "../retry/clock.js";
+import type { OverloadGate } from "../retry/overload-gate.js";
+import { ConcurrencyLimit, type LimitOptions } from "./concurrency-limit.js";
+import { LateShare } from "./late-share.js";
+
+// A late answer cuts the limit only when at least this share of the recent answers were late: a
+// queue makes most answers late; a request that hangs among many answered in time is no queue.
+const LATE_SHARE_TO_CUT = 0.25;
+
+export interface OverloadOptions extends LimitOptions {
+  /** OVERLOAD_PROTECTION: off admits everything (the in-flight count is still kept, for the gauge). */
+  readonly enabled: boolean;
+  /**
+   * An attempt with no response headers after this long is late, answered or not: the sign of a
+   * queue in front of the upstream. A fraction of PER_TRY_TIMEOUT_MS, the time after which the
+   * caller gives up anyway, so a steadily slow upstream that answers in time is never late.
+   */
+  readonly lateMs: number;
+  /** Retries go only while the attempts in flight are under this share of the limit. */
+  readonly retryShare: number;
+}
+
+/**
+ * Overload protection of one upstream (all routes, all endpoints): it counts the attempts in
+ * flight, sees each one end, and answers "may this first attempt go?" and "may this retry go?".
+ * A limit of one attempt or more admits while fewer are in flight; a limit below one admits with
+ * that probability while none is in flight (a pod that sends a request a second cannot hold
+ * "0.3 attempts in flight" otherwise). Retries go only while the attempts in flight are well under
+ * the limit, so they are held back before any first attempt is. Pure: injected clock and random.
+ *
+ * Every attempt admitted (`admitFirst`, `admitRetry`) must be given back once: `finished` when its
+ * outcome is known (its latency is a sample), `release` when it says nothing (the client left).
+ */
+export class OverloadProtection implements OverloadGate {
+  /** Attempts admitted whose outcome is not known yet. */
+  inFlight = 0;
+  private readonly limit: ConcurrencyLimit;
+  private readonly lateShare: LateShare;
+  /** A first attempt was refused since the last cut: the limit binds (and may fall below one). */
+  private refused = false;
+
+  constructor(
+    private readonly options: OverloadOptions,
+    private readonly clock: Clock,
+    private readonly random: Random,
+  ) {
+    this.limit = new ConcurrencyLimit(options);
+    this.lateShare = new LateShare(options.lateMs);
+  }
+
+  /** The limit now (Infinity while none is in force or protection is off). */
+  currentLimit(): number {
+    return this.options.enabled ? this.limit.current(this.clock()) : Number.POSITIVE_INFINITY;
+  }
+
+  /** May a request's first attempt go now? If so, it holds a place in flight. */
+  admitFirst(): boolean {
+    if (!this.options.enabled || this.limit.lifted || this.fits(this.limit.current(this.clock()))) {
+      this.inFlight += 1;
+      return true;
+    }
+    this.refused = true;
+    return false;
+  }
+
+  /** May a retry go now? Asks only (the retry loop asks before its wait, and admits after it). */
+  retryAllowed(): boolean {
+    if (!this.options.enabled || this.limit.lifted) return true;
+    const limit = this.limit.current(this.clock());
+    return limit >= 1 && this.inFlight < limit * this.options.retryShare;
+  }
+
+  /** Admits a retry about to be sent, if `retryAllowed`; it then holds a place in flight. */
+  admitRetry(): boolean {
+    if (!this.retryAllowed()) return false;
+    this.inFlight += 1;
+    return true;
+  }
+
+  /** The attempt admitted at `sentAt` had its outcome (response headers, or a failure) at `now`. */
+  finished(sentAt: number, now: number): void {
+    const out = this.inFlight;
+    this.inFlight = out - 1;
+    if (!this.options.enabled) return;
+    const late = now - sentAt >= this.options.lateMs;
+    const share = this.lateShare.record(now, late);
+    if (!late) {
+      this.limit.onTime(now, sentAt);
+      return;
+    }
+    if (share < LATE_SHARE_TO_CUT) return;
+    // Below one attempt in flight only when this pod builds the queue: it had other attempts out,
+    // or the limit turned requests away. A lone caller whose attempts time out one after the other
+    // (a hung upstream, not a queue it builds) is never shed by this.
+    // Refusals of an earlier episode, before the limit was lifted, say nothing of this one.
+    if (this.limit.current(now) === Number.POSITIVE_INFINITY) this.refused = false;
+    const floor = out > 1 || this.refused ? this.options.minLimit : 1;
+    if (this.limit.late(now, sentAt, out, floor)) this.refused = false;
+  }
+
+  /** The attempt admitted ended without saying anything of the upstream (the client left). */
+  release(): void {
+    this.inFlight -= 1;
+  }
+
+  private fits(limit: number): boolean {
+    if (limit >= 1) return this.inFlight < limit;
+    return this.inFlight === 0 && this.random() < limit;
+  }
+}

@@ -1,0 +1,149 @@
+import { describe, expect, it } from "vitest";
+import { json, type Reply, send, until, useScenario } from "../support/scenario.js";
+import type { Harness } from "../support/sidecar-harness.js";
+
+// docs/contract.md "Overload protection": one limit on the attempts in flight to the upstream,
+// lifted while attempts answer within OVERLOAD_LATE_RATIO x PER_TRY_TIMEOUT_MS, cut by late ones;
+// a request it does not send gets 503 overloaded at once; retries are held back first; it
+// recovers by itself. Real sockets: a fake upstream on 127.0.0.1 and the real sidecar.
+
+const s = useScenario({ status: 200, body: "ok" });
+
+// Per-try 200 ms (late after 160 ms); no breaker and no retries unless a test wants them, so that
+// every request is one attempt and only overload protection decides.
+const ENV = {
+  PER_TRY_TIMEOUT_MS: "200",
+  CIRCUIT_FAILURE_THRESHOLD: "0",
+  MAX_RETRIES: "0",
+};
+
+const limit = (h: Harness) => h.metric("retry_sidecar_upstream_concurrency_limit");
+const shed = (h: Harness) => h.metric("retry_sidecar_requests_shed_total", { route: "/provider" });
+const all = (h: Harness, n: number, init: RequestInit = {}) =>
+  Promise.all(Array.from({ length: n }, () => send(h, "/provider", init)));
+const isShed = (r: Reply) => r.status === 503 && r.text.includes('"overloaded"');
+
+describe("overload protection", () => {
+  it("an upstream that turns slow: the sidecar sheds with 503 overloaded, and recovers once it is fast", async () => {
+    // Per-try 500 ms (late after 400 ms), so that the 20 requests of the first wave start well
+    // within one round trip even on a busy machine. The limit doubles every 300 ms without late
+    // answers, from at least 0.1: slow enough for the second wave to meet it, fast enough for the
+    // test to see it lifted.
+    const h = await s.start({
+      ...ENV,
+      PER_TRY_TIMEOUT_MS: "500",
+      OVERLOAD_RECOVERY_MS: "300",
+      OVERLOAD_MIN_LIMIT: "0.1",
+    });
+    expect(await limit(h)).toBe(Number.POSITIVE_INFINITY);
+    expect(await shed(h)).toBe(0);
+
+    // 20 at once, each answered after 1 s: all time out, late with about 20 in flight.
+    s.upstream.fallback = { status: 200, body: "slow", delayMs: 1000 };
+    expect((await all(h, 20)).map((r) => r.status)).toEqual(Array(20).fill(504));
+    const cut = await limit(h);
+    expect(cut).toBeLessThan(5);
+
+    const replies = await all(h, 10);
+    const refused = replies.filter(isShed);
+    // The limit is about 1 (it regrows meanwhile, by how long this machine takes between the waves).
+    expect(refused.length).toBeGreaterThanOrEqual(1);
+    const one = refused[0] as Reply;
+    expect(json(one)).toEqual({ error: "upstream overloaded", reason: "overloaded", attempts: 0 });
+    expect(one.headers.get("retry-after")).toBe("1");
+    expect(one.headers.get("content-type")).toMatch(/^application\/json/);
+    expect(one.headers.get("x-request-id")).toMatch(/^[0-9a-f-]{36}$/);
+    expect(one.elapsedMs).toBeLessThan(400); // at once, not after a try
+    expect(s.upstream.received).toHaveLength(20 + 10 - refused.length);
+    expect(await shed(h)).toBe(refused.length);
+    expect(await h.metric("retry_sidecar_requests_total", { code: "503" })).toBe(refused.length);
+    const line = await h.waitForLog(
+      (l) => l.msg === "request completed" && l.reqId === one.headers.get("x-request-id"),
+    );
+    expect(line).toMatchObject({ status: 503, attempts: 0, retryStopped: "overloaded", route: "/provider" });
+    expect(line.endpoint).toBeUndefined();
+
+    // The upstream is fast again: the limit regrows by itself and is lifted; nothing is shed.
+    s.upstream.fallback = { status: 200, body: "ok" };
+    await until(
+      async () => (await send(h)).status === 200 && (await limit(h)) === Number.POSITIVE_INFINITY,
+      10_000,
+    );
+    const before = await shed(h);
+    expect((await all(h, 20)).map((r) => r.status)).toEqual(Array(20).fill(200));
+    expect(await shed(h)).toBe(before);
+  });
+
+  it("holds a retry back while the attempts in flight are not well under the limit (skipped overloaded)", async () => {
+    // A per-try timeout of 1 s: the 20 requests start well within one round trip of each other.
+    const h = await s.start({
+      ...ENV,
+      PER_TRY_TIMEOUT_MS: "1000",
+      MAX_RETRIES: "3",
+      BACKOFF_BASE_MS: "10",
+      OVERLOAD_DECREASE: "0.2",
+      OVERLOAD_RECOVERY_MS: "600000",
+    });
+    s.upstream.fallback = { status: 200, body: "slow", delayMs: 1200 };
+    await all(h, 20, { headers: { "x-retry-max": "0" } }); // late with 20 in flight: limit 4
+    expect(await limit(h)).toBeCloseTo(4, 0);
+
+    s.upstream.fallback = { status: 200, body: "ok" };
+    const received = s.upstream.received.length;
+    const held = { status: 200, body: "held", delayMs: 150 };
+    s.upstream.script(held, held, held, { status: 503, body: "busy" });
+    const holding = all(h, 3); // three attempts in flight...
+    await s.upstream.waitForRequests(received + 3);
+    const failing = await send(h); // ...so this one goes (4th of 4), but its retry may not
+    expect(failing.status).toBe(503);
+    expect(failing.text).toBe("busy"); // the upstream's answer, final
+    expect(failing.attempts).toBe(1);
+    expect((await holding).map((r) => r.text)).toEqual(["held", "held", "held"]);
+    expect(s.upstream.received).toHaveLength(received + 4);
+    expect(
+      await h.metric("retry_sidecar_retries_skipped_total", { route: "/provider", reason: "overloaded" }),
+    ).toBe(1);
+    const line = await h.waitForLog((l) => l.msg === "request completed" && l.status === 503);
+    expect(line).toMatchObject({ attempts: 1, retryStopped: "overloaded" });
+  });
+
+  it("OVERLOAD_PROTECTION=off never sheds; the limit gauge is +Inf; attempts in flight are counted", async () => {
+    const h = await s.start({ ...ENV, OVERLOAD_PROTECTION: "off" });
+    s.upstream.fallback = { status: 200, body: "slow", delayMs: 400 };
+    expect((await all(h, 20)).map((r) => r.status)).toEqual(Array(20).fill(504));
+    expect((await all(h, 10)).map((r) => r.status)).toEqual(Array(10).fill(504));
+    expect(await shed(h)).toBe(0);
+    expect(await limit(h)).toBe(Number.POSITIVE_INFINITY);
+
+    s.upstream.fallback = { status: 200, body: "ok", delayMs: 150 };
+    const running = all(h, 5);
+    await until(async () => (await h.metric("retry_sidecar_upstream_in_flight")) === 5, 2000);
+    await running;
+    expect(await h.metric("retry_sidecar_upstream_in_flight")).toBe(0);
+  });
+
+  it.each([
+    ["steady 300 ms", () => 300],
+    ["jittery 20-400 ms", () => 20 + Math.floor(380 * Math.random())],
+  ])("a healthy upstream, %s, under concurrent load sheds nothing", async (_name, delay) => {
+    // A per-try timeout of 1 s for a call that takes up to 400 ms: late would be after 800 ms.
+    const h = await s.start({ PER_TRY_TIMEOUT_MS: "1000" });
+    for (let wave = 0; wave < 4; wave++) {
+      s.upstream.script(...Array.from({ length: 40 }, () => ({ status: 200, body: "ok", delayMs: delay() })));
+      expect((await all(h, 40)).map((r) => r.status)).toEqual(Array(40).fill(200));
+    }
+    expect(await shed(h)).toBe(0);
+    expect(await limit(h)).toBe(Number.POSITIVE_INFINITY);
+    // Every attempt is in the histogram, none faster than the upstream's 20 ms.
+    const exposition = await (await fetch(`${h.adminUrl}/metrics`)).text();
+    const sum = (prefix: string) =>
+      exposition
+        .split("\n")
+        .filter((l) => l.startsWith(prefix))
+        .reduce((total, l) => total + Number(l.split(" ")[1]), 0);
+    const attempts = await h.metric("retry_sidecar_upstream_attempts_total");
+    expect(attempts).toBeGreaterThanOrEqual(160);
+    expect(sum("retry_sidecar_upstream_attempt_duration_seconds_count{")).toBe(attempts);
+    expect(sum('retry_sidecar_upstream_attempt_duration_seconds_bucket{le="0.01"')).toBe(0);
+  });
+});

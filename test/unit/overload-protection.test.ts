@@ -1,0 +1,227 @@
+import { describe, expect, it } from "vitest";
+import { type OverloadOptions, OverloadProtection } from "../../src/overload/overload-protection.js";
+
+// The policy on a fake clock: attempts are admitted, held in flight and finished at chosen times,
+// the way the proxy and the retry loop drive it.
+
+const options: OverloadOptions = {
+  enabled: true,
+  lateMs: 800, // 0.8 x a per-try timeout of 1 s
+  decrease: 0.1, // OVERLOAD_DECREASE is 0.05 by default; a tenth keeps the arithmetic below readable
+  recoveryMs: 1500,
+  minLimit: 0.02,
+  maxLimit: 1000,
+  retryShare: 0.5,
+};
+
+function setup(change: Partial<OverloadOptions> = {}, random = () => 0.5) {
+  const clock = { now: 1_000_000 };
+  const policy = new OverloadProtection({ ...options, ...change }, () => clock.now, random);
+  /** Admits `n` first attempts now; returns how many went. */
+  const admit = (n: number) => {
+    let admitted = 0;
+    for (let i = 0; i < n; i++) if (policy.admitFirst()) admitted++;
+    return admitted;
+  };
+  /** `n` attempts sent now, each answered after `latencyMs` (time moves on by that much). */
+  const round = (n: number, latencyMs: number) => {
+    const sentAt = clock.now;
+    const admitted = admit(n);
+    clock.now += latencyMs;
+    for (let i = 0; i < admitted; i++) policy.finished(sentAt, clock.now);
+    return admitted;
+  };
+  return { clock, policy, admit, round };
+}
+
+describe("overload protection", () => {
+  it("admits everything while answers come in time, however many are in flight", () => {
+    const t = setup();
+    expect(t.admit(500)).toBe(500);
+    expect(t.policy.retryAllowed()).toBe(true);
+    expect(t.policy.currentLimit()).toBe(Number.POSITIVE_INFINITY);
+  });
+
+  it("a late answer cuts the limit to a tenth of what was in flight; then it limits", () => {
+    const t = setup();
+    t.round(40, 900);
+    expect(t.policy.currentLimit()).toBeCloseTo(4, 1);
+    expect(t.admit(10)).toBe(4);
+    expect(t.policy.inFlight).toBe(4);
+  });
+
+  it("a timeout is late too (no answer within lateMs)", () => {
+    const t = setup();
+    t.round(20, 1000);
+    expect(t.policy.currentLimit()).toBeLessThan(3);
+  });
+
+  it("one late answer among many in time is no queue: no cut (a request that hangs, a lost packet)", () => {
+    const t = setup();
+    for (let i = 0; i < 30; i++) {
+      t.round(20, 50); // 20 in flight, answered in 50 ms
+      if (i % 5 === 0) {
+        const sentAt = t.clock.now;
+        t.admit(1);
+        t.clock.now += 1000; // one of them hangs until its timeout
+        t.policy.finished(sentAt, t.clock.now);
+      }
+    }
+    expect(t.policy.currentLimit()).toBe(Number.POSITIVE_INFINITY);
+    expect(t.admit(100)).toBe(100);
+  });
+
+  it("cuts once per round trip: the late answers of attempts sent before the cut are old news", () => {
+    const t = setup();
+    const sentAt = t.clock.now;
+    t.admit(40);
+    t.clock.now += 900;
+    t.policy.finished(sentAt, t.clock.now);
+    const afterFirst = t.policy.currentLimit();
+    for (let i = 0; i < 39; i++) t.policy.finished(sentAt, t.clock.now);
+    expect(t.policy.currentLimit()).toBe(afterFirst);
+  });
+
+  it("falls below one attempt (an admission probability) only when this caller builds the queue", () => {
+    const lone = setup();
+    // One caller, one attempt at a time, every one late (a hung upstream, not a queue it builds).
+    for (let i = 0; i < 10; i++) lone.round(1, 1000);
+    expect(lone.policy.currentLimit()).toBeGreaterThanOrEqual(1);
+    expect(lone.admit(1)).toBe(1);
+
+    const busy = setup({}, () => 0.99);
+    busy.round(5, 1000); // five out at once, all late: a tenth of five
+    expect(busy.policy.currentLimit()).toBeCloseTo(0.5, 2);
+    expect(busy.admit(1)).toBe(0); // random 0.99 >= 0.5
+
+    const bound = setup({}, () => 0.99);
+    bound.round(10, 1000); // limit 1
+    const sentAt = bound.clock.now;
+    expect(bound.admit(5)).toBe(1); // four turned away: the limit binds
+    bound.clock.now += 1000;
+    bound.policy.finished(sentAt, bound.clock.now); // the one admitted is late too, alone
+    expect(bound.policy.currentLimit()).toBeCloseTo(0.1, 2);
+  });
+
+  it("requests turned away in an earlier episode do not let a lone caller's later timeout go below one", () => {
+    const t = setup({}, () => 0.99);
+    t.round(10, 1000); // limit about 1
+    expect(t.admit(5)).toBe(1); // four turned away
+    t.clock.now += 60_000; // long after: the limit is lifted again
+    expect(t.policy.currentLimit()).toBe(Number.POSITIVE_INFINITY);
+    t.policy.release();
+    t.round(1, 1000); // a lone caller times out
+    expect(t.policy.currentLimit()).toBeGreaterThanOrEqual(1);
+  });
+
+  it("below one attempt, admits with that probability and only while nothing is in flight", () => {
+    const t = setup({}, () => 0.05);
+    t.round(10, 1000);
+    const sentAt = t.clock.now;
+    t.admit(5);
+    t.clock.now += 1000;
+    t.policy.finished(sentAt, t.clock.now);
+    expect(t.policy.currentLimit()).toBeCloseTo(0.1, 2);
+    expect(t.admit(1)).toBe(1); // 0.05 < 0.1
+    expect(t.admit(1)).toBe(0); // one is in flight
+  });
+
+  it("never goes below the minimum limit", () => {
+    const t = setup({}, () => 0.99);
+    for (let i = 0; i < 50; i++) {
+      t.round(20, 1000);
+      t.clock.now += 1;
+    }
+    expect(t.policy.currentLimit()).toBeGreaterThanOrEqual(options.minLimit);
+  });
+
+  it("holds retries back before first attempts: none while at or below one attempt, none near the limit", () => {
+    const t = setup();
+    t.round(100, 900); // limit 10
+    expect(t.policy.retryAllowed()).toBe(true);
+    t.admit(5); // 5 of 10 in flight: first attempts still go, retries no longer
+    expect(t.policy.retryAllowed()).toBe(false);
+    expect(t.policy.admitRetry()).toBe(false);
+    expect(t.policy.admitFirst()).toBe(true);
+
+    const low = setup({}, () => 0);
+    low.round(10, 1000); // limit 1
+    expect(low.admit(3)).toBe(1); // two turned away
+    low.clock.now += 1000;
+    low.policy.finished(low.clock.now - 1000, low.clock.now); // limit 0.1
+    expect(low.policy.inFlight).toBe(0);
+    expect(low.policy.retryAllowed()).toBe(false);
+    expect(low.admit(1)).toBe(1); // a first attempt may still go (random 0 < 0.1)
+  });
+
+  it("recovers by itself: on-time answers double it each round trip, and it is lifted", () => {
+    const t = setup();
+    t.round(40, 1000); // limit 4
+    let rounds = 0;
+    while (t.policy.currentLimit() !== Number.POSITIVE_INFINITY && rounds < 20) {
+      t.round(1000, 100);
+      rounds++;
+    }
+    // 4 -> 8 -> 16 -> ... -> 1024 > 1000: lifted in 8 round trips of 100 ms (plus the clock's help).
+    expect(rounds).toBeLessThanOrEqual(8);
+  });
+
+  it("recovers by the clock alone when nothing is sent (a pod that hears nothing)", () => {
+    const t = setup({}, () => 0.99);
+    t.round(10, 1000);
+    const sentAt = t.clock.now;
+    t.admit(5);
+    t.clock.now += 1000;
+    t.policy.finished(sentAt, t.clock.now); // limit 0.1: nearly everything is refused
+    t.clock.now += 1500 * 4; // four doublings: 1.6
+    expect(t.policy.currentLimit()).toBeCloseTo(1.6, 1);
+    t.clock.now += 1500 * 10; // past the maximum: lifted
+    expect(t.policy.currentLimit()).toBe(Number.POSITIVE_INFINITY);
+  });
+
+  it("does not regrow while late answers keep coming", () => {
+    const t = setup({}, () => 0.99);
+    t.round(10, 1000); // limit 1, cut at this time
+    const sentBefore = t.clock.now - 1000;
+    const limit = t.policy.currentLimit();
+    for (let i = 0; i < 10; i++) {
+      t.clock.now += 500;
+      t.policy.inFlight += 1; // an attempt of before the cut, answered now
+      t.policy.finished(sentBefore, t.clock.now);
+    }
+    expect(t.policy.currentLimit()).toBeCloseTo(limit, 5);
+  });
+
+  it.each([
+    ["steady 300 ms", () => 300],
+    ["jittery 20-400 ms", (r: number) => 20 + 380 * r],
+  ])("never limits a healthy upstream: %s, 200 in flight", (_name, latency) => {
+    let seed = 7;
+    const random = () => {
+      seed = (seed * 16807) % 2147483647;
+      return seed / 2147483647;
+    };
+    const t = setup({}, random);
+    const out: number[] = []; // answer times of the attempts in flight
+    let refused = 0;
+    for (let i = 0; i < 20_000; i++) {
+      t.clock.now += 1; // 1,000 requests a second
+      if (t.policy.admitFirst()) out.push(t.clock.now);
+      else refused++;
+      while (out.length > 0 && (out[0] as number) + latency(random()) <= t.clock.now) {
+        t.policy.finished(out.shift() as number, t.clock.now);
+      }
+    }
+    expect(refused).toBe(0);
+    expect(t.policy.currentLimit()).toBe(Number.POSITIVE_INFINITY);
+  });
+
+  it("off: admits everything, and still counts what is in flight (for the gauge)", () => {
+    const t = setup({ enabled: false });
+    t.round(40, 5000);
+    expect(t.admit(100)).toBe(100);
+    expect(t.policy.inFlight).toBe(100);
+    expect(t.policy.retryAllowed()).toBe(true);
+    expect(t.policy.currentLimit()).toBe(Number.POSITIVE_INFINITY);
+  });
+});
