@@ -224,31 +224,31 @@ export const settings = {
   OVERLOAD_LATE_RATIO: {
     key: "overloadLateRatio",
     default: "0.8",
-    help: "an attempt without response headers after this fraction of PER_TRY_TIMEOUT_MS is late (a sign of a queue)",
+    help: "an attempt without response headers after this fraction of PER_TRY_TIMEOUT_MS is late, answered or not: the sign of a queue",
     parse: decimal(0.05, 1, "a fraction"),
   },
   OVERLOAD_DECREASE: {
     key: "overloadDecrease",
     default: "0.05",
-    help: "a late answer cuts the limit to this fraction of the attempts in flight (once per round trip)",
+    help: "a late answer cuts the limit to this fraction of the attempts in flight, at most once per round trip",
     parse: decimal(0.05, 0.95, "a fraction"),
   },
   OVERLOAD_RECOVERY_MS: {
     key: "overloadRecoveryMs",
     default: "1500",
-    help: "without late answers the limit doubles every this many ms, until it is lifted",
+    help: "without late answers the limit doubles every this many ms (on-time answers grow it faster), until it is lifted",
     parse: integer(10, 600_000, "milliseconds"),
   },
   OVERLOAD_MIN_LIMIT: {
     key: "overloadMinLimit",
     default: "0.02",
-    help: "lowest limit on attempts in flight; below 1 it is the chance that a request is sent",
+    help: "the lowest limit on attempts in flight; below 1 it is the chance that a request is sent while none is in flight",
     parse: decimal(0.001, 1, "a number"),
   },
   OVERLOAD_RETRY_SHARE: {
     key: "overloadRetryShare",
     default: "0.5",
-    help: "while a limit is in force, retries go only while the attempts in flight are under this share of it",
+    help: "while a limit is in force, a retry goes only while the attempts in flight are under this share of it",
     parse: decimal(0, 1, "a fraction"),
   },
 } as const;
