@@ -63,13 +63,13 @@ export function recoveryTime(shares: readonly (number | undefined)[], triggerEnd
 }
 
 /**
- * Goodput during the trigger as a share of the load offered then: 2xx answered in time within the
- * window, over the requests sent within it (billing at a fifth of its capacity could serve ~29%).
+ * Goodput during the trigger as a share of the load offered during it: of the requests sent
+ * within the window, the share answered in time (the simulator's definition; billing at a fifth
+ * of its capacity could serve ~29% of them).
  */
 export function triggerGoodputShare(records: readonly RequestRecord[], fromS: number, toS: number): number {
-  const offered = records.filter((r) => r.sentS >= fromS && r.sentS < toS).length;
-  const served = records.filter((r) => r.ok && r.endS >= fromS && r.endS < toS).length;
-  return offered === 0 ? Number.NaN : served / offered;
+  const sent = records.filter((r) => r.sentS >= fromS && r.sentS < toS);
+  return sent.length === 0 ? Number.NaN : sent.filter((r) => r.ok).length / sent.length;
 }
 
 /** Requests sent within a window (the outage's attempts per request are counted over it). */

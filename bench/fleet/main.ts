@@ -5,12 +5,14 @@
  */
 import { mkdirSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { type Dnsmasq, dnsmasqInstalled, startDnsmasq } from "../../demo/dnsmasq.js";
 import { killAllStartedSync, rememberPid } from "../lib/procs.js";
 import { ensureSidecarBuilt } from "../lib/setup.js";
 import { commitOf } from "./commit.js";
 import { type FleetOptions, parseFleetOptions } from "./options.js";
+import { raisePriority } from "./priority.js";
 import { markdownTable, mergeResults, type StoredResult, writeReport } from "./report.js";
 import { type RunContext, runVariant } from "./run-variant.js";
 import { allScenarios, type Scenario } from "./scenarios.js";
@@ -29,23 +31,37 @@ async function runScenario(
   ctx: RunContext,
 ): Promise<StoredResult[]> {
   const stamp = { commit: commitOf(repoDir), date: new Date().toISOString() };
-  const one = async (variant: FleetOptions["variants"][number]) => {
-    const result = await runVariant(scenario, variant, ctx);
+  const one = async (variant: FleetOptions["variants"][number], context = ctx) => {
+    const result = await runVariant(scenario, variant, context);
     log(
       `  ${scenario.name} ${variant}: success ${(result.success * 100).toFixed(1)}%, ${result.attemptsPerRequest.toFixed(2)} attempts/request`,
     );
     return { ...result, ...stamp };
   };
-  if (options.serial) {
+  const sideBySide =
+    options.sideBySide === "all" || (options.sideBySide === "auto" && scenario.model.kind !== "fifo");
+  if (!sideBySide) {
     const out: StoredResult[] = [];
     for (const variant of options.variants) out.push(await one(variant));
     return out;
   }
-  // Side by side: each variant has its own billing process and its own sidecars.
-  return Promise.all(options.variants.map(one));
+  // Side by side: each variant has its own billing process and its own sidecars; the loads start
+  // together once every variant's processes are up, and a second later (their start-up settles).
+  let arrived = 0;
+  let release = () => {};
+  const allReady = new Promise<void>((resolve) => {
+    release = resolve;
+  }).then(() => sleep(1000));
+  const ready = () => {
+    arrived++;
+    if (arrived === options.variants.length) release();
+    return allReady;
+  };
+  return Promise.all(options.variants.map((variant) => one(variant, { ...ctx, ready })));
 }
 
 async function main(options: FleetOptions): Promise<void> {
+  raisePriority();
   if (!ensureSidecarBuilt(repoDir)) throw new Error("no src/main.ts to build");
   const outDir = resolve(repoDir, options.out);
   const logDir = join(repoDir, "bench", "results", "tmp", "fleet-logs");

@@ -31,6 +31,12 @@ export function mergeResults(dir: string, fresh: readonly StoredResult[]): Fleet
   return { results };
 }
 
+/** A process that could not run its timers within this is too late for 10-100 ms service times. */
+export const STALL_MS = 250;
+
+const stalled = (r: VariantResult) =>
+  r.loopDelayMaxMs !== undefined && Math.max(r.loopDelayMaxMs.billing, r.loopDelayMaxMs.apps) > STALL_MS;
+
 const pct = (v: number | undefined) =>
   v === undefined || Number.isNaN(v) ? "–" : `${(v * 100).toFixed(1)}%`;
 
@@ -54,10 +60,16 @@ export function markdownTable(results: readonly StoredResult[]): string {
       const attempts = Number.isFinite(r.attemptsPerRequest) ? r.attemptsPerRequest.toFixed(2) : "–";
       const counted = r.attemptsCountedBy === "billing" ? "" : ` (${r.attemptsCountedBy}, outage window)`;
       out.push(
-        `| ${r.scenario} | ${r.variant} | ${r.requests} | ${pct(r.success)} | ${attempts}${counted} | ${recovery(r)} | ${pct(r.triggerGoodput)} | ${r.seconds} s, ${r.commit} |`,
+        `| ${r.scenario} | ${r.variant} | ${r.requests} | ${pct(r.success)} | ${attempts}${counted} | ${recovery(r)} | ${pct(r.triggerGoodput)} | ${r.seconds} s, ${r.commit}${stalled(r) ? " ⚠" : ""} |`,
       );
     }
     out.push("");
+    if (rows.some(stalled)) {
+      out.push(
+        `⚠ billing's or the apps' event loop stalled for more than ${STALL_MS} ms in this run (the machine was too busy): its figures are not the model's; run it again on a quieter machine.`,
+        "",
+      );
+    }
   }
   return out.join("\n");
 }

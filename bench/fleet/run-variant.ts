@@ -1,3 +1,4 @@
+import { monitorEventLoopDelay } from "node:perf_hooks";
 import { type App, type AppTarget, createApp } from "./app-client.js";
 import {
   goodputPerSecond,
@@ -33,6 +34,8 @@ export interface VariantResult {
   recoveryS?: number | null;
   triggerGoodput?: number;
   billing: Record<string, unknown>;
+  /** The longest event-loop delay of billing's process and of the apps' (the harness) during the run. */
+  loopDelayMaxMs: { billing: number; apps: number };
 }
 
 export interface RunContext {
@@ -43,6 +46,12 @@ export interface RunContext {
   seed: number;
   /** The headless scenario's DNS server (dnsmasq) and the name it answers with the three instances. */
   dns?: { server: string; name: string };
+  /**
+   * Awaited once this variant's processes are up, before its load starts: variants that run side
+   * by side start their loads together, after the last one is ready (starting processes stalls the
+   * harness, which must not happen while another variant's load runs).
+   */
+  ready?: () => Promise<void>;
 }
 
 export async function runVariant(
@@ -95,7 +104,10 @@ export async function runVariant(
             run: () => void sidecarAttempts(pods).then((n) => scraped.push(n)),
           }))
         : [];
+    await ctx.ready?.();
+    const appsLoop = monitorEventLoopDelay({ resolution: 10 });
     await upstream.start();
+    appsLoop.enable();
     t0 = performance.now();
     const records = await runLoad({
       apps,
@@ -106,8 +118,9 @@ export async function runVariant(
       t0,
       marks,
     });
+    appsLoop.disable();
     const stats = await upstream.stats();
-    const { attempts, perSecond, ...billing } = stats;
+    const { attempts, perSecond, loopDelayMaxMs, ...billing } = stats;
     let attemptsPerRequest = attempts / records.length;
     let attemptsCountedBy: VariantResult["attemptsCountedBy"] = "billing";
     if (outage) {
@@ -133,6 +146,7 @@ export async function runVariant(
       offeredPerSecond: offeredPerSecond(records, scenario.seconds),
       billingAttemptsPerSecond: perSecond.slice(0, Math.ceil(scenario.seconds)),
       billing,
+      loopDelayMaxMs: { billing: Number(loopDelayMaxMs), apps: appsLoop.max / 1e6 },
     };
     if (scenario.trigger) {
       result.recoveryS = recoveryTime(inTimeShareBySecond(records, scenario.seconds), scenario.trigger.toS);

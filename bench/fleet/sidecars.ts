@@ -1,5 +1,6 @@
 import { join } from "node:path";
 import { freePort, startProcess, stopProcess, waitForPort } from "../lib/procs.js";
+import { raisePriority } from "./priority.js";
 
 // One real sidecar process per pod (`node dist/main.js`), each on its own proxy and admin port on
 // 127.0.0.1, with its log in a file of its own.
@@ -27,6 +28,7 @@ async function startOne(main: string, env: Record<string, string>, logFile: stri
       },
       stdoutFile: logFile,
     });
+    if (child.pid !== undefined) raisePriority(child.pid);
     try {
       await waitForPort(port, "a fleet sidecar", child, 30_000);
       await waitForPort(adminPort, "a fleet sidecar's admin listener", child, 30_000);
