@@ -11,7 +11,7 @@ import { type Dnsmasq, dnsmasqInstalled, startDnsmasq } from "../../demo/dnsmasq
 import { killAllStartedSync, rememberPid } from "../lib/procs.js";
 import { ensureSidecarBuilt } from "../lib/setup.js";
 import { commitOf } from "./commit.js";
-import { type FleetOptions, parseFleetOptions } from "./options.js";
+import { type FleetOptions, parseFleetOptions, USAGE } from "./options.js";
 import { raisePriority } from "./priority.js";
 import { markdownTable, mergeResults, type StoredResult, writeReport } from "./report.js";
 import { type RunContext, runVariant } from "./run-variant.js";
@@ -116,6 +116,10 @@ export function runFleet(argv: readonly string[]): void {
       killAllStartedSync();
       process.exit(130);
     });
+  }
+  if (argv.includes("--help")) {
+    process.stdout.write(`${USAGE}\n`);
+    return;
   }
   let options: FleetOptions;
   try {

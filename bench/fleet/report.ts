@@ -161,7 +161,7 @@ export function writeReport(dir: string, merged: FleetResults): string[] {
     "Made by `npm run fleet` (see docs/fleet-check.md for the models and how to read the figures).",
     "",
   ];
-  write("results.md", `${head.join("\n")}${markdownTable(merged.results)}`);
+  write("results.md", `${head.join("\n")}\n${markdownTable(merged.results)}`);
   for (const pods of [...new Set(merged.results.map((r) => r.pods))]) {
     const overload = overloadChart(merged.results, pods);
     if (overload) write(`overload-drop-${pods}pods.svg`, overload);

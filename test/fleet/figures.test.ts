@@ -29,13 +29,14 @@ describe("the fleet check's figures", () => {
     expect(recoveryTime([1, 0, 1, 1, 0.5], 2)).toBeNull();
   });
 
-  it("goodput during the trigger as a share of the load offered during it", () => {
+  it("goodput during the trigger: the requests sent during it that were answered in time", () => {
     const records = [
-      rec(19.5, 20.2, true), // answered during the drop: counts
+      rec(19.5, 20.2, true), // sent before the drop: does not count
       rec(20.1, 20.5, true),
       rec(21, 26, false),
-      rec(25, 31, true), // answered after the drop: does not count
+      rec(25, 31, true), // answered after the drop, still in time: counts
       rec(29, 29.5, true),
+      rec(30, 30.1, true), // sent after the drop
     ];
     expect(sentWithin(records, 20, 30)).toBe(4);
     expect(triggerGoodputShare(records, 20, 30)).toBe(3 / 4);
