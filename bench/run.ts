@@ -8,6 +8,7 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeF
 import { availableParallelism, tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { runFleet } from "./fleet/main.js";
 import { manifestMemoryLimit, removeAllCgroupsSync } from "./lib/cgroup.js";
 import { formatProfileSummary, summarizeProfile } from "./lib/cpuprofile.js";
 import { dnsmasqInstalled, requestsPerEndpoint } from "./lib/dns-endpoints.js";
@@ -323,16 +324,22 @@ function report(results: BenchResults, options: BenchOptions): void {
   }
 }
 
-for (const signal of ["SIGINT", "SIGTERM"] as const) {
-  process.once(signal, () => {
+// `npm run bench -- --fleet [options]` is the fleet check (`npm run fleet`, bench/fleet/).
+const argv = process.argv.slice(2);
+if (argv.includes("--fleet")) {
+  runFleet(argv);
+} else {
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    process.once(signal, () => {
+      killAllStartedSync();
+      removeAllCgroupsSync();
+      process.exit(130);
+    });
+  }
+  main(parseOptions(argv)).catch((error: unknown) => {
+    process.stderr.write(`bench failed: ${error instanceof Error ? error.message : String(error)}\n`);
     killAllStartedSync();
     removeAllCgroupsSync();
-    process.exit(130);
+    process.exit(1);
   });
 }
-main(parseOptions(process.argv.slice(2))).catch((error: unknown) => {
-  process.stderr.write(`bench failed: ${error instanceof Error ? error.message : String(error)}\n`);
-  killAllStartedSync();
-  removeAllCgroupsSync();
-  process.exit(1);
-});

@@ -1,0 +1,54 @@
+import { FifoWorkers } from "./fifo-workers.js";
+import type { UpstreamModel } from "./scenarios.js";
+import {
+  type AttemptCounter,
+  answer,
+  attemptsOnly,
+  listen,
+  type RunningUpstream,
+} from "./upstream-servers.js";
+
+/**
+ * The overload scenario's billing over HTTP: every attempt joins the FIFO queue; a caller that
+ * left still gets its work done (counted as doneForGone), it just never sees the answer.
+ */
+export async function fifoModel(
+  counter: AttemptCounter,
+  model: Extract<UpstreamModel, { kind: "fifo" }>,
+): Promise<RunningUpstream> {
+  const timers = new Set<NodeJS.Timeout>();
+  const workers = new FifoWorkers({
+    workers: model.workers,
+    serviceMs: () => {
+      const at = counter.elapsedS();
+      return at !== undefined && at >= model.fromS && at < model.toS ? model.dropServiceMs : model.serviceMs;
+    },
+    schedule: (ms, run) => {
+      const timer = setTimeout(() => {
+        timers.delete(timer);
+        run();
+      }, ms);
+      timers.add(timer);
+    },
+  });
+  const billing = await listen(
+    attemptsOnly(counter, "127.0.0.1", (_req, res) => {
+      let left = false;
+      res.once("close", () => {
+        left = !res.writableEnded;
+      });
+      workers.submit({ answer: () => answer(res, 200), gone: () => left || res.destroyed });
+    }),
+    "127.0.0.1",
+    0,
+  );
+  return {
+    target: { host: "127.0.0.1", port: billing.port },
+    start: () => {},
+    extra: () => ({ ...workers.counts }),
+    close: async () => {
+      for (const timer of timers) clearTimeout(timer);
+      await billing.stop();
+    },
+  };
+}

@@ -1,0 +1,123 @@
+// The fleet scenarios, with the names and parameters the fleet simulator uses too, so that the
+// simulator's figures can be checked against real processes. Times are seconds from the start of
+// the load; a scenario with a trigger (an outage, a capacity drop) has its timeline here.
+
+export type UpstreamModel =
+  /** 503 with probability `failure` per attempt, else 200; 10 ms each, no queueing. */
+  | { kind: "random"; failure: number }
+  /** Healthy, then nothing listens (connection refused) from `fromS` to `toS`, then healthy again. */
+  | { kind: "outage"; fromS: number; toS: number }
+  /** Three instances on 127.0.0.2-4, one always 503, behind one balancer address or three DNS addresses. */
+  | { kind: "sick"; service: "clusterip" | "headless" }
+  /** `workers` workers behind one FIFO queue; from `fromS` to `toS` each job takes `dropServiceMs`. */
+  | { kind: "fifo"; workers: number; serviceMs: number; fromS: number; toS: number; dropServiceMs: number };
+
+export interface Scenario {
+  name: string;
+  model: UpstreamModel;
+  /** Requests per second over the whole fleet (each pod sends total / pods). */
+  totalRate: number;
+  seconds: number;
+  /** The app's own timeout: a 2xx later than this is not "answered in time". */
+  appTimeoutMs: number;
+  /** The sidecar's settings for this scenario (on top of its defaults). */
+  sidecarEnv: Record<string, string>;
+  /** The sidecar's per-try timeout in this scenario: the naive loop uses it too. */
+  perTryTimeoutMs: number;
+  /** The trigger window (outage, capacity drop): recovery is measured from its end. */
+  trigger?: { fromS: number; toS: number };
+}
+
+export const RANDOM_RATES = [5, 30, 50, 80, 100] as const;
+
+function random(percent: number, seconds: number): Scenario {
+  return {
+    name: `random-${percent}`,
+    model: { kind: "random", failure: percent / 100 },
+    totalRate: 20,
+    seconds,
+    appTimeoutMs: 30_000,
+    sidecarEnv: {},
+    perTryTimeoutMs: 5000,
+  };
+}
+
+function sick(service: "clusterip" | "headless", seconds: number): Scenario {
+  return {
+    name: `sick-${service}`,
+    model: { kind: "sick", service },
+    totalRate: 20,
+    seconds,
+    appTimeoutMs: 30_000,
+    sidecarEnv: {},
+    perTryTimeoutMs: 5000,
+  };
+}
+
+/** 10 s healthy, 60 s outage, 20 s healthy; `scale` shrinks the timeline (quick runs). */
+function outage(scale: number): Scenario {
+  const fromS = 10 * scale;
+  const toS = 70 * scale;
+  return {
+    name: "outage-60",
+    model: { kind: "outage", fromS, toS },
+    totalRate: 20,
+    seconds: 90 * scale,
+    appTimeoutMs: 30_000,
+    sidecarEnv: {},
+    perTryTimeoutMs: 5000,
+    trigger: { fromS, toS },
+  };
+}
+
+/** Base load 70% of capacity (56 of 80 req/s); capacity to a fifth from 20 s to 30 s; 70 s in all. */
+function overload(scale: number): Scenario {
+  const fromS = 20 * scale;
+  const toS = 30 * scale;
+  return {
+    name: "overload-drop",
+    model: { kind: "fifo", workers: 8, serviceMs: 100, fromS, toS, dropServiceMs: 500 },
+    totalRate: 56,
+    seconds: 70 * scale,
+    appTimeoutMs: 5000,
+    sidecarEnv: { PER_TRY_TIMEOUT_MS: "1000", REQUEST_TIMEOUT_MS: "4500" },
+    perTryTimeoutMs: 1000,
+    trigger: { fromS, toS },
+  };
+}
+
+/**
+ * Every scenario, in report order. `seconds` is the run of the load-independent ones (random, sick:
+ * 60 s in the shared definition, 30 s by default here); `triggerScale` shrinks the outage and overload
+ * timelines (1 = as defined).
+ */
+export function allScenarios(seconds: number, triggerScale: number): Scenario[] {
+  return [
+    ...RANDOM_RATES.map((p) => random(p, seconds)),
+    outage(triggerScale),
+    sick("clusterip", seconds),
+    sick("headless", seconds),
+    overload(triggerScale),
+  ];
+}
+
+export const SCENARIO_NAMES = allScenarios(1, 1).map((s) => s.name);
+
+export const VARIANTS = ["no-retries", "naive-3x", "sidecar-before", "sidecar"] as const;
+export type Variant = (typeof VARIANTS)[number];
+
+/** What each row sets on the sidecar; the app-only rows have no sidecar. */
+export const VARIANT_ENV: Record<Variant, Record<string, string> | undefined> = {
+  "no-retries": undefined,
+  "naive-3x": undefined,
+  "sidecar-before": { RETRY_THROTTLE: "off", OVERLOAD_PROTECTION: "off" },
+  sidecar: {},
+};
+
+/** Attempts the app itself makes per request (the sidecar rows: one, the sidecar retries). */
+export const APP_ATTEMPTS: Record<Variant, number> = {
+  "no-retries": 1,
+  "naive-3x": 4,
+  "sidecar-before": 1,
+  sidecar: 1,
+};

@@ -1,0 +1,112 @@
+import { request } from "node:http";
+import { afterEach, describe, expect, it } from "vitest";
+import { FifoWorkers } from "../../bench/fleet/fifo-workers.js";
+import { AttemptCounter, type RunningUpstream, startModel } from "../../bench/fleet/upstream-servers.js";
+
+// The overload scenario's billing: one FIFO queue in front of a few workers, whose work is done
+// even for callers that have left. Without that, a capacity drop could not leave a queue behind.
+
+/** A manual clock: `schedule` queues timers, `advance` runs those that are due, in time order. */
+function manualTimers() {
+  let now = 0;
+  const timers: { at: number; run: () => void }[] = [];
+  return {
+    now: () => now,
+    schedule: (ms: number, run: () => void) => void timers.push({ at: now + ms, run }),
+    advance(ms: number) {
+      const until = now + ms;
+      for (;;) {
+        timers.sort((a, b) => a.at - b.at);
+        const next = timers[0];
+        if (next === undefined || next.at > until) break;
+        timers.shift();
+        now = next.at;
+        next.run();
+      }
+      now = until;
+    },
+  };
+}
+
+describe("FifoWorkers", () => {
+  it("serves in arrival order, `workers` at a time, each for the service time of its start", () => {
+    const clock = manualTimers();
+    let serviceMs = 100;
+    const fifo = new FifoWorkers({ workers: 2, serviceMs: () => serviceMs, schedule: clock.schedule });
+    const answered: [number, number][] = [];
+    for (let id = 0; id < 5; id++)
+      fifo.submit({ answer: () => answered.push([id, clock.now()]), gone: () => false });
+    expect(fifo.counts).toMatchObject({ busy: 2, queued: 3, done: 0 });
+    // The capacity drops: the two jobs in service keep their 100 ms, those started later take 500.
+    serviceMs = 500;
+    clock.advance(1100);
+    expect(answered).toEqual([
+      [0, 100],
+      [1, 100],
+      [2, 600],
+      [3, 600],
+      [4, 1100],
+    ]);
+    expect(fifo.counts).toMatchObject({ busy: 0, queued: 0, done: 5, doneForGone: 0 });
+  });
+
+  it("does the work of a caller that left, and it still holds up the jobs behind it", () => {
+    const clock = manualTimers();
+    const fifo = new FifoWorkers({ workers: 1, serviceMs: () => 100, schedule: clock.schedule });
+    const answered: number[] = [];
+    const left = new Set([0, 1]);
+    for (let id = 0; id < 3; id++)
+      fifo.submit({ answer: () => answered.push(clock.now()), gone: () => left.has(id) });
+    clock.advance(1000);
+    expect(answered).toEqual([300]);
+    expect(fifo.counts).toMatchObject({ done: 3, doneForGone: 2 });
+  });
+});
+
+function post(port: number, abortAfterMs?: number): Promise<{ status?: number; at: number }> {
+  const started = performance.now();
+  return new Promise((resolve) => {
+    const req = request({ host: "127.0.0.1", port, path: "/provider", method: "POST", agent: false });
+    req.once("response", (res) => {
+      res.resume();
+      res.once("end", () => resolve({ status: res.statusCode, at: performance.now() - started }));
+    });
+    req.once("error", () => resolve({ at: performance.now() - started }));
+    if (abortAfterMs !== undefined) setTimeout(() => req.destroy(), abortAfterMs);
+    req.end("{}");
+  });
+}
+
+describe("the FIFO billing over HTTP", () => {
+  let billing: RunningUpstream | undefined;
+  afterEach(async () => {
+    await billing?.close();
+  });
+
+  it("queues attempts behind one worker and works for callers that left", async () => {
+    const counter = new AttemptCounter();
+    const model = {
+      kind: "fifo",
+      workers: 1,
+      serviceMs: 80,
+      fromS: 99,
+      toS: 100,
+      dropServiceMs: 80,
+    } as const;
+    billing = await startModel(model, counter, 1);
+    const { port } = billing.target;
+    const first = post(port);
+    await new Promise((r) => setTimeout(r, 10));
+    const leaver = post(port, 20);
+    await new Promise((r) => setTimeout(r, 10));
+    const third = post(port);
+    const [a, b, c] = await Promise.all([first, leaver, third]);
+    expect(a.status).toBe(200);
+    expect(b.status).toBeUndefined();
+    // The third waited for the first's work and for the work of the caller that left.
+    expect(c.status).toBe(200);
+    expect(c.at).toBeGreaterThanOrEqual(3 * 80 - 20 - 15);
+    expect(counter.total).toBe(3);
+    expect(billing.extra()).toMatchObject({ done: 3, doneForGone: 1 });
+  });
+});
