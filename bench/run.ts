@@ -8,10 +8,11 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeF
 import { availableParallelism, tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { manifestMemoryLimit, removeAllCgroupsSync } from "./lib/cgroup.js";
+import { type CgroupSample, manifestMemoryLimit, removeAllCgroupsSync } from "./lib/cgroup.js";
 import { formatProfileSummary, summarizeProfile } from "./lib/cpuprofile.js";
 import { dnsmasqInstalled, requestsPerEndpoint } from "./lib/dns-endpoints.js";
-import { computeGoals, measureRound, summarizeRows, warmUp } from "./lib/measure.js";
+import { computeGoals } from "./lib/goals.js";
+import { measureRound, summarizeRows, warmUp } from "./lib/measure.js";
 import { BASE_ROWS, type BenchOptions, parseOptions } from "./lib/options.js";
 import { killAllStartedSync, placement } from "./lib/procs.js";
 import { chart, markdown, writeSection } from "./lib/report.js";
@@ -154,6 +155,7 @@ async function main(options: BenchOptions): Promise<void> {
       cpuProf: options.cpuProf,
       profileDir,
       memoryReport: options.memoryReport,
+      freshStart: options.freshStart,
       log,
     };
     running.set("direct", { port: upstream.ok, pids: upstream.pids, stop: async () => {} });
@@ -188,7 +190,13 @@ async function main(options: BenchOptions): Promise<void> {
               : limit,
       ].filter(Boolean);
       const label = what.length ? `${base} (${what.join(", ")})` : base;
-      return { label, node, memoryLimit: limit, deaths: r?.deaths?.() ?? 0 };
+      return {
+        label,
+        node,
+        memoryLimit: limit,
+        deaths: r?.deaths?.() ?? 0,
+        ...(r?.freshStart ? { freshStart: true } : {}),
+      };
     };
     for (const id of rowIds) {
       const error = running.get(id)?.cgroupError;
@@ -202,6 +210,7 @@ async function main(options: BenchOptions): Promise<void> {
       loadCpu,
       log,
       idleRss: new Map<RowId, number>(),
+      idleCgroup: new Map<RowId, CgroupSample>(),
       memory: new Map<RowId, MemorySnapshot>(),
     };
     await warmUp(rowIds, running, measureCtx);
@@ -237,7 +246,12 @@ async function main(options: BenchOptions): Promise<void> {
         memoryLimit: `${limitSetting}${options.memoryLimit === undefined ? " (k8s/components/retry-sidecar/native-sidecar.yaml)" : " (--memory-limit)"}`,
       },
       rows,
-      goals: computeGoals(perRound, measureCtx.idleRss, (id) => running.get(id)?.deaths?.() ?? 0),
+      goals: computeGoals({
+        perRound,
+        idleRss: measureCtx.idleRss,
+        idleCgroup: measureCtx.idleCgroup,
+        deaths: (id) => running.get(id)?.deaths?.() ?? 0,
+      }),
       outage: [],
       flaky: [],
       notes,
