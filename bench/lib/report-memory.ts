@@ -34,8 +34,8 @@ export function memoryTables(results: BenchResults): string[] {
     "",
     "Where the resident memory was near the end of the last saturation run, MB (bench/preload/memory-report.ts: /proc/PID/status, `v8.getHeapSpaceStatistics()` physical sizes, `process.memoryUsage()`). Anon outside the V8 heap = RssAnon − V8 committed: malloc arenas, Buffers, V8 zones and compiled code metadata, thread stacks:",
     "",
-    "| row | RSS | RssFile (node binary) | RssAnon | V8 heap committed | new space | old space | code | large objects | other spaces | anon outside the V8 heap | external | arrayBuffers | brk heap (main malloc arena) | heap limit |",
-    "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    "| row | RSS | RssFile (node binary) | RssAnon | V8 heap committed | new space | old space | code | large objects | other spaces | anon outside the V8 heap | external | arrayBuffers | brk heap (main malloc arena) | other malloc arenas | JIT code | heap limit |",
+    "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
   );
   for (const row of withMemory) {
     const m = row.memory;
@@ -51,7 +51,7 @@ export function memoryTables(results: BenchResults): string[] {
     const committed = m.heap.total_physical_size;
     const anon = m.status.RssAnon ?? Number.NaN;
     lines.push(
-      `| ${row.label} | ${mb(m.status.VmRSS)} | ${mb(m.status.RssFile)} (${mb(m.smapsByKind["node binary"])}) | ${mb(anon)} | ${mb(committed)} | ${mb(newSpace)} | ${mb(old)} | ${mb(code)} | ${mb(large)} | ${mb(committed - newSpace - old - code - large)} | ${mb(anon - committed)} | ${mb(m.memoryUsage.external)} | ${mb(m.memoryUsage.arrayBuffers)} | ${mb(m.smapsByKind["brk heap"])} | ${mb(m.heap.heap_size_limit)} |`,
+      `| ${row.label} | ${mb(m.status.VmRSS)} | ${mb(m.status.RssFile)} (${mb(m.smapsByKind["node binary"])}) | ${mb(anon)} | ${mb(committed)} | ${mb(newSpace)} | ${mb(old)} | ${mb(code)} | ${mb(large)} | ${mb(committed - newSpace - old - code - large)} | ${mb(anon - committed)} | ${mb(m.memoryUsage.external)} | ${mb(m.memoryUsage.arrayBuffers)} | ${mb(m.smapsByKind["brk heap"])} | ${mb(m.smapsByKind["malloc arenas"])} | ${mb(m.smapsByKind["jit code"])} | ${mb(m.heap.heap_size_limit)} |`,
     );
   }
   return lines;
