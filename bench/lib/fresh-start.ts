@@ -22,14 +22,22 @@ let productionPackages: string[] | undefined;
 
 /** node_modules/... directories of the production dependencies, relative to the repository. */
 function productionNodeModules(repoDir: string): string[] {
-  productionPackages ??= execFileSync("npm", ["ls", "--omit=dev", "--all", "--parseable"], {
-    cwd: repoDir,
-    stdio: ["ignore", "pipe", "ignore"],
-  })
-    .toString()
+  if (productionPackages) return productionPackages;
+  let out: string;
+  try {
+    out = execFileSync("npm", ["ls", "--omit=dev", "--all", "--parseable"], {
+      cwd: repoDir,
+      stdio: ["ignore", "pipe", "ignore"],
+    }).toString();
+  } catch (error) {
+    // npm ls exits non-zero on an extraneous or invalid package but still lists the tree.
+    out = String((error as { stdout?: Buffer }).stdout ?? "");
+  }
+  productionPackages = out
     .split("\n")
     .map((line) => relative(repoDir, line.trim()))
     .filter((path) => path.startsWith("node_modules"));
+  if (productionPackages.length === 0) throw new Error("fresh start: `npm ls --omit=dev` listed no packages");
   return productionPackages;
 }
 
