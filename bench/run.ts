@@ -4,7 +4,7 @@
  * bench/results/{results.json,results.md,chart.svg} and the README's Performance section (full runs).
  */
 import { execFileSync } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -82,13 +82,18 @@ async function main(options: BenchOptions): Promise<void> {
   if (major(versions.node24) !== "24")
     notes.push(`The Node 24 rows ran on Node ${versions.node24} (--node24).`);
   const haveSidecar = options.sidecarMain !== undefined || ensureSidecarBuilt(repoDir);
-  // Run a private copy of dist/: a build or a clean elsewhere in the tree mid-run cannot pull it
-  // away (it stays under the repository so that node_modules still resolves).
+  // Run what the image runs: dist/ bundled into one file by scripts/bundle.mjs (the Dockerfile's
+  // build stage does the same), written to a private directory so that a build or a clean
+  // elsewhere in the tree mid-run cannot pull it away (under the repository, so that
+  // package.json's "type": "module" applies).
   const sidecarMain =
     options.sidecarMain ?? join(repoDir, "bench", "results", "tmp", "sidecar-dist", "main.js");
   if (haveSidecar && options.sidecarMain === undefined) {
     rmSync(dirname(sidecarMain), { recursive: true, force: true });
-    cpSync(join(repoDir, "dist"), dirname(sidecarMain), { recursive: true });
+    execFileSync(process.execPath, [join(repoDir, "scripts", "bundle.mjs"), dirname(sidecarMain)], {
+      cwd: repoDir,
+      stdio: ["ignore", "inherit", "inherit"],
+    });
   }
   const wanted = [
     ...BASE_ROWS.filter((id) => options.rows.includes(id)),
