@@ -190,16 +190,18 @@ export function watchCgroup(cgroup: MemoryCgroup, intervalMs = 100): { stop: () 
 
 /**
  * Reclaims every page charged to the cgroup (cgroup v1 memory.force_empty: dirty pages are written
- * back first) and returns the bytes still charged after it. Used to drop the page cache of files
- * copied from inside a scratch cgroup, so that the next reader reads them from disk.
+ * back first) and returns the page cache still charged after it (memory.stat total_cache; the
+ * usage also counts the kernel's own memory for the new files' inodes and dentries, a few MB,
+ * which is not page cache). Used to drop the page cache of files copied from inside a scratch
+ * cgroup, so that the next reader reads them from disk.
  */
 export function forceEmpty(cgroup: MemoryCgroup): number {
+  const cached = () => readKeyed(join(cgroup.dir, "memory.stat")).get("total_cache") ?? Number.NaN;
   // Pages still under writeback are skipped by one pass: a few passes catch them.
-  for (let pass = 0; pass < 3; pass++) {
+  for (let pass = 0; pass < 3 && !(cached() < 1e6); pass++) {
     writeFileSync(join(cgroup.dir, "memory.force_empty"), "0");
-    if (readNumber(join(cgroup.dir, "memory.usage_in_bytes")) < 1e6) break;
   }
-  return readNumber(join(cgroup.dir, "memory.usage_in_bytes"));
+  return cached();
 }
 
 /** Resets the cgroup's peak to its current usage, so that a phase measures its own peak. */

@@ -47,7 +47,7 @@ export interface FreshCopy {
   /** The image's WORKDIR (/app): run `node <flags> dist/<script>` from here. */
   cwd: string;
   script: string;
-  /** Bytes of the copy still cached after the eviction (should be ~0). */
+  /** Bytes of the copy still in the page cache after the eviction (should be ~0). */
   leftCachedBytes: number;
   remove: () => void;
 }
