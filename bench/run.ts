@@ -4,15 +4,16 @@
  * bench/results/{results.json,results.md,chart.svg} and docs/performance.md (full runs).
  */
 import { execFileSync } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { runFleet } from "./fleet/main.js";
-import { manifestMemoryLimit, removeAllCgroupsSync } from "./lib/cgroup.js";
+import { type CgroupSample, manifestMemoryLimit, removeAllCgroupsSync } from "./lib/cgroup.js";
 import { formatProfileSummary, summarizeProfile } from "./lib/cpuprofile.js";
 import { dnsmasqInstalled, requestsPerEndpoint } from "./lib/dns-endpoints.js";
-import { computeGoals, measureRound, summarizeRows, warmUp } from "./lib/measure.js";
+import { computeGoals } from "./lib/goals.js";
+import { measureRound, summarizeRows, warmUp } from "./lib/measure.js";
 import { BASE_ROWS, type BenchOptions, parseOptions } from "./lib/options.js";
 import { killAllStartedSync, placement } from "./lib/procs.js";
 import { chart, markdown, writeSection } from "./lib/report.js";
@@ -82,13 +83,18 @@ async function main(options: BenchOptions): Promise<void> {
   if (major(versions.node24) !== "24")
     notes.push(`The Node 24 rows ran on Node ${versions.node24} (--node24).`);
   const haveSidecar = options.sidecarMain !== undefined || ensureSidecarBuilt(repoDir);
-  // Run a private copy of dist/: a build or a clean elsewhere in the tree mid-run cannot pull it
-  // away (it stays under the repository so that node_modules still resolves).
+  // Run what the image runs: dist/ bundled into one file by scripts/bundle.mjs (the Dockerfile's
+  // build stage does the same), written to a private directory so that a build or a clean
+  // elsewhere in the tree mid-run cannot pull it away (under the repository, so that
+  // package.json's "type": "module" applies).
   const sidecarMain =
     options.sidecarMain ?? join(repoDir, "bench", "results", "tmp", "sidecar-dist", "main.js");
   if (haveSidecar && options.sidecarMain === undefined) {
     rmSync(dirname(sidecarMain), { recursive: true, force: true });
-    cpSync(join(repoDir, "dist"), dirname(sidecarMain), { recursive: true });
+    execFileSync(process.execPath, [join(repoDir, "scripts", "bundle.mjs"), dirname(sidecarMain)], {
+      cwd: repoDir,
+      stdio: ["ignore", "inherit", "inherit"],
+    });
   }
   const wanted = [
     ...BASE_ROWS.filter((id) => options.rows.includes(id)),
@@ -155,6 +161,7 @@ async function main(options: BenchOptions): Promise<void> {
       cpuProf: options.cpuProf,
       profileDir,
       memoryReport: options.memoryReport,
+      freshStart: options.freshStart,
       log,
     };
     running.set("direct", { port: upstream.ok, pids: upstream.pids, stop: async () => {} });
@@ -189,7 +196,13 @@ async function main(options: BenchOptions): Promise<void> {
               : limit,
       ].filter(Boolean);
       const label = what.length ? `${base} (${what.join(", ")})` : base;
-      return { label, node, memoryLimit: limit, deaths: r?.deaths?.() ?? 0 };
+      return {
+        label,
+        node,
+        memoryLimit: limit,
+        deaths: r?.deaths?.() ?? 0,
+        ...(r?.freshStart ? { freshStart: true } : {}),
+      };
     };
     for (const id of rowIds) {
       const error = running.get(id)?.cgroupError;
@@ -203,6 +216,7 @@ async function main(options: BenchOptions): Promise<void> {
       loadCpu,
       log,
       idleRss: new Map<RowId, number>(),
+      idleCgroup: new Map<RowId, CgroupSample>(),
       memory: new Map<RowId, MemorySnapshot>(),
     };
     await warmUp(rowIds, running, measureCtx);
@@ -238,7 +252,12 @@ async function main(options: BenchOptions): Promise<void> {
         memoryLimit: `${limitSetting}${options.memoryLimit === undefined ? " (k8s/components/retry-sidecar/native-sidecar.yaml)" : " (--memory-limit)"}`,
       },
       rows,
-      goals: computeGoals(perRound, measureCtx.idleRss, (id) => running.get(id)?.deaths?.() ?? 0),
+      goals: computeGoals({
+        perRound,
+        idleRss: measureCtx.idleRss,
+        idleCgroup: measureCtx.idleCgroup,
+        deaths: (id) => running.get(id)?.deaths?.() ?? 0,
+      }),
       outage: [],
       flaky: [],
       notes,

@@ -118,6 +118,15 @@ export interface CgroupSample {
   /** memory.stat: rss (anonymous), cache (page cache), mapped_file, in bytes. */
   rssBytes: number;
   cacheBytes: number;
+  /**
+   * What the kubelet calls the container's working set (cAdvisor's container_memory_working_set_bytes,
+   * what `kubectl top` shows and what eviction ranks by): usage_in_bytes − total_inactive_file.
+   */
+  workingSetBytes: number;
+  /** memory.stat total_rss, total_active_file, total_inactive_file: the working set's split. */
+  anonBytes: number;
+  activeFileBytes: number;
+  inactiveFileBytes: number;
 }
 
 function readNumber(file: string): number {
@@ -143,14 +152,56 @@ function readKeyed(file: string): Map<string, number> {
 
 export function sampleCgroup(cgroup: MemoryCgroup): CgroupSample {
   const stat = readKeyed(join(cgroup.dir, "memory.stat"));
+  const usageBytes = readNumber(join(cgroup.dir, "memory.usage_in_bytes"));
+  const inactiveFileBytes = stat.get("total_inactive_file") ?? Number.NaN;
   return {
     peakBytes: readNumber(join(cgroup.dir, "memory.max_usage_in_bytes")),
-    usageBytes: readNumber(join(cgroup.dir, "memory.usage_in_bytes")),
+    usageBytes,
     failcnt: readNumber(join(cgroup.dir, "memory.failcnt")),
     oomKills: readKeyed(join(cgroup.dir, "memory.oom_control")).get("oom_kill") ?? 0,
     rssBytes: stat.get("rss") ?? Number.NaN,
     cacheBytes: stat.get("cache") ?? Number.NaN,
+    // cAdvisor clamps at zero; usage can briefly lag memory.stat.
+    workingSetBytes: Math.max(0, usageBytes - inactiveFileBytes),
+    anonBytes: stat.get("total_rss") ?? Number.NaN,
+    activeFileBytes: stat.get("total_active_file") ?? Number.NaN,
+    inactiveFileBytes,
   };
+}
+
+/**
+ * Samples the cgroup every intervalMs until stop(), which returns the sample with the largest
+ * working set (the kubelet polls too, every 10-15 s: the largest is what it may see).
+ */
+export function watchCgroup(cgroup: MemoryCgroup, intervalMs = 100): { stop: () => CgroupSample } {
+  let top = sampleCgroup(cgroup);
+  const timer = setInterval(() => {
+    const s = sampleCgroup(cgroup);
+    if (!(s.workingSetBytes <= top.workingSetBytes)) top = s;
+  }, intervalMs);
+  return {
+    stop: () => {
+      clearInterval(timer);
+      const s = sampleCgroup(cgroup);
+      return s.workingSetBytes > top.workingSetBytes ? s : top;
+    },
+  };
+}
+
+/**
+ * Reclaims every page charged to the cgroup (cgroup v1 memory.force_empty: dirty pages are written
+ * back first) and returns the page cache still charged after it (memory.stat total_cache; the
+ * usage also counts the kernel's own memory for the new files' inodes and dentries, a few MB,
+ * which is not page cache). Used to drop the page cache of files copied from inside a scratch
+ * cgroup, so that the next reader reads them from disk.
+ */
+export function forceEmpty(cgroup: MemoryCgroup): number {
+  const cached = () => readKeyed(join(cgroup.dir, "memory.stat")).get("total_cache") ?? Number.NaN;
+  // Pages still under writeback are skipped by one pass: a few passes catch them.
+  for (let pass = 0; pass < 3 && !(cached() < 1e6); pass++) {
+    writeFileSync(join(cgroup.dir, "memory.force_empty"), "0");
+  }
+  return cached();
 }
 
 /** Resets the cgroup's peak to its current usage, so that a phase measures its own peak. */

@@ -1,6 +1,6 @@
 import type { Summary } from "./stats.js";
 
-/** One panel of the chart: a figure for each row, median bar with a min–max whisker. */
+/** One panel of the chart: a figure for each row, the judged round as a bar with a min–max whisker. */
 export interface Panel {
   title: string;
   /** Formats an axis/label value. */
@@ -24,17 +24,17 @@ function escapeXml(text: string): string {
 
 function panelSvg(panel: Panel, top: number): { svg: string; height: number } {
   const plotW = WIDTH - LABEL_W - VALUE_W - 20;
-  const finite = panel.bars.flatMap((b) => [b.value.max, b.value.median]).filter(Number.isFinite);
+  const finite = panel.bars.flatMap((b) => [b.value.max, b.value.judged]).filter(Number.isFinite);
   const scaleMax = Math.max(...finite, 0) * 1.05 || 1;
   const x = (v: number) => LABEL_W + (Math.max(0, v) / scaleMax) * plotW;
   const parts: string[] = [];
   parts.push(
     `<text x="10" y="${top + 18}" class="title">${escapeXml(panel.title)}</text>`,
-    `<text x="10" y="${top + 32}" class="note">${panel.better} is better · bar = median, whisker = min–max over rounds</text>`,
+    `<text x="10" y="${top + 32}" class="note">${panel.better} is better · bar = the judged round (best; memory: largest), whisker = min–max over rounds</text>`,
   );
   panel.bars.forEach((bar, i) => {
     const y = top + PANEL_HEAD + i * (BAR_H + GAP);
-    const { median, min, max } = bar.value;
+    const { judged: median, min, max } = bar.value;
     parts.push(`<text x="${LABEL_W - 8}" y="${y + BAR_H - 4}" class="label">${escapeXml(bar.label)}</text>`);
     if (!Number.isFinite(median)) {
       parts.push(`<text x="${LABEL_W + 4}" y="${y + BAR_H - 4}" class="note">n/a</text>`);

@@ -1,12 +1,12 @@
 import { existsSync, readFileSync, rmSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { MemorySnapshot } from "../preload/memory-report.js";
-import { parseQuantity, resetCgroupPeak, sampleCgroup } from "./cgroup.js";
+import { type CgroupSample, resetCgroupPeak, sampleCgroup, watchCgroup } from "./cgroup.js";
 import type { BenchOptions } from "./options.js";
 import { cpuMicros, peakRssMb, resetPeakRss, rssMb } from "./procstat.js";
-import type { FigureName, Goal, RoundFigures, RowId, RowResult } from "./results.js";
+import { type FigureName, JUDGED_BY, type RoundFigures, type RowId, type RowResult } from "./results.js";
 import type { Running } from "./rows.js";
-import { type Summary, summarize } from "./stats.js";
+import { summarize } from "./stats.js";
 import { wrk } from "./wrk.js";
 
 export interface MeasureContext {
@@ -20,6 +20,8 @@ export interface MeasureContext {
   log: (line: string) => void;
   /** Filled in as the run goes: resident set after start (before load), last memory report. */
   idleRss: Map<RowId, number>;
+  /** The row's memory cgroup at the same moment (working set, anon/file split). */
+  idleCgroup: Map<RowId, CgroupSample>;
   memory: Map<RowId, MemorySnapshot>;
 }
 
@@ -46,6 +48,7 @@ export async function warmUp(ids: readonly RowId[], running: Map<RowId, Running>
     // Idle: started, one request served, a moment to settle; before any load grows the heap.
     await sleep(500);
     if (id !== "direct") ctx.idleRss.set(id, rssMb(r.pids()));
+    if (r.cgroup) ctx.idleCgroup.set(id, sampleCgroup(r.cgroup));
     await wrk({
       url: url(r),
       lua: ctx.lua,
@@ -78,6 +81,7 @@ export async function measureRound(
     const report = r.memoryReportFile
       ? snapshotNearEnd(r.memoryReportFile, pids[0], options.satSeconds)
       : undefined;
+    const watch = r.cgroup ? watchCgroup(r.cgroup) : undefined;
     const w = await wrk({
       url: url(r),
       lua: ctx.lua,
@@ -88,6 +92,7 @@ export async function measureRound(
     const cpu = cpuMicros(pids) - cpu0;
     const died = (r.deaths?.() ?? 0) > deaths0;
     const cg = r.cgroup ? sampleCgroup(r.cgroup) : undefined;
+    const top = watch?.stop();
     const snapshot = await report;
     if (snapshot) ctx.memory.set(id, snapshot);
     const isDirect = id === "direct";
@@ -100,6 +105,11 @@ export async function measureRound(
       peakRssMb: isDirect || died ? Number.NaN : peakRssMb(pids),
       cgroupPeakMb: cg ? cg.peakBytes / 1e6 : Number.NaN,
       limitHits: cg ? cg.failcnt - failcnt0 : Number.NaN,
+      satWorkingSetMb: mbOf(top?.workingSetBytes),
+      satAnonMb: mbOf(top?.anonBytes),
+      satActiveFileMb: mbOf(top?.activeFileBytes),
+      satInactiveFileMb: mbOf(top?.inactiveFileBytes),
+      rateWorkingSetMb: Number.NaN,
       oomKills: (r.deaths?.() ?? 0) - deaths0,
       rateCpuUs: Number.NaN,
       rateP50Us: Number.NaN,
@@ -111,7 +121,7 @@ export async function measureRound(
     });
     const f = figures.get(id);
     ctx.log(
-      `round ${round + 1} saturation ${id}: ${Math.round(w.requests / (w.durationUs / 1e6))} req/s, p99 ${(w.p99Us / 1000).toFixed(2)} ms${isDirect ? "" : `, ${f?.satCpuUs.toFixed(1)} µs CPU/req, peak RSS ${f?.peakRssMb.toFixed(1)} MB`}${cg ? `, cgroup peak ${(cg.peakBytes / 1e6).toFixed(1)} MB of ${(r.cgroup?.limitBytes ?? 0) / 1e6} MB, ${f?.limitHits} limit hits` : ""}${died ? `, DIED during the run (${cg?.oomKills ?? "?"} OOM kills in its cgroup so far)` : ""}`,
+      `round ${round + 1} saturation ${id}: ${Math.round(w.requests / (w.durationUs / 1e6))} req/s, p99 ${(w.p99Us / 1000).toFixed(2)} ms${isDirect ? "" : `, ${f?.satCpuUs.toFixed(1)} µs CPU/req, peak RSS ${f?.peakRssMb.toFixed(1)} MB`}${cg ? `, working set ≤ ${f?.satWorkingSetMb.toFixed(1)} MB, cgroup peak ${(cg.peakBytes / 1e6).toFixed(1)} MB of ${(r.cgroup?.limitBytes ?? 0) / 1e6} MB, ${f?.limitHits} limit hits` : ""}${died ? `, DIED during the run (${cg?.oomKills ?? "?"} OOM kills in its cgroup so far)` : ""}`,
     );
   }
   for (const id of options.rateSeconds > 0 ? order : []) {
@@ -122,6 +132,7 @@ export async function measureRound(
     const deaths0 = r.deaths?.() ?? 0;
     const pids = r.pids();
     const cpu0 = cpuMicros(pids);
+    const watch = r.cgroup ? watchCgroup(r.cgroup) : undefined;
     const w = await wrk({
       url: url(r),
       lua: ctx.rateLua,
@@ -130,6 +141,7 @@ export async function measureRound(
       cpu: ctx.loadCpu,
     });
     const cpu = cpuMicros(pids) - cpu0;
+    f.rateWorkingSetMb = mbOf(watch?.stop().workingSetBytes);
     const died = (r.deaths?.() ?? 0) - deaths0;
     f.oomKills += died;
     f.rateCpuUs = id === "direct" || died > 0 ? Number.NaN : cpu / w.requests;
@@ -138,7 +150,7 @@ export async function measureRound(
     f.rateAchieved = w.requests / (w.durationUs / 1e6);
     f.rateErrors = w.connectErrors + w.readErrors + w.writeErrors + w.non2xx + w.timeouts;
     ctx.log(
-      `round ${round + 1} ~${Math.round(f.rateAchieved)} req/s ${id}: p50 ${(w.p50Us / 1000).toFixed(2)} ms, p99 ${(w.p99Us / 1000).toFixed(2)} ms${id === "direct" ? "" : `, ${(cpu / w.requests).toFixed(1)} µs CPU/req`}${f.rateErrors ? `, ${f.rateErrors} errors` : ""}`,
+      `round ${round + 1} ~${Math.round(f.rateAchieved)} req/s ${id}: p50 ${(w.p50Us / 1000).toFixed(2)} ms, p99 ${(w.p99Us / 1000).toFixed(2)} ms${id === "direct" ? "" : `, ${(cpu / w.requests).toFixed(1)} µs CPU/req`}${r.cgroup ? `, working set ≤ ${f.rateWorkingSetMb.toFixed(1)} MB` : ""}${f.rateErrors ? `, ${f.rateErrors} errors` : ""}`,
     );
   }
   const direct = figures.get("direct");
@@ -149,39 +161,43 @@ export async function measureRound(
   return figures;
 }
 
-const FIGURES: FigureName[] = [
-  "satRps",
-  "satP50Us",
-  "satP99Us",
-  "satErrors",
-  "satCpuUs",
-  "peakRssMb",
-  "cgroupPeakMb",
-  "limitHits",
-  "oomKills",
-  "rateCpuUs",
-  "rateP50Us",
-  "rateP99Us",
-  "rateAchieved",
-  "rateErrors",
-  "addedP50Us",
-  "addedP99Us",
-];
+const mbOf = (bytes: number | undefined) => (bytes === undefined ? Number.NaN : bytes / 1e6);
 
 export function summarizeRows(
   ids: readonly RowId[],
   perRound: Map<RowId, RoundFigures[]>,
-  describe: (id: RowId) => Pick<RowResult, "label" | "node" | "memoryLimit" | "deaths">,
-  ctx: Pick<MeasureContext, "idleRss" | "memory">,
+  describe: (id: RowId) => Pick<RowResult, "label" | "node" | "memoryLimit" | "deaths" | "freshStart">,
+  ctx: Pick<MeasureContext, "idleRss" | "idleCgroup" | "memory">,
 ): RowResult[] {
   return ids.map((id) => {
     const rounds = perRound.get(id) ?? [];
-    const summary = Object.fromEntries(FIGURES.map((name) => [name, summarize(rounds.map((r) => r[name]))]));
+    const names = Object.keys(JUDGED_BY) as FigureName[];
+    const summary = Object.fromEntries(
+      names.map((name) => [
+        name,
+        summarize(
+          rounds.map((r) => r[name]),
+          JUDGED_BY[name],
+        ),
+      ]),
+    );
     const idle = ctx.idleRss.get(id);
+    const cg = ctx.idleCgroup.get(id);
     return {
       id,
       ...describe(id),
       ...(idle === undefined ? {} : { idleRssMb: idle }),
+      ...(cg === undefined
+        ? {}
+        : {
+            idleCgroup: {
+              usageMb: cg.usageBytes / 1e6,
+              workingSetMb: cg.workingSetBytes / 1e6,
+              anonMb: cg.anonBytes / 1e6,
+              activeFileMb: cg.activeFileBytes / 1e6,
+              inactiveFileMb: cg.inactiveFileBytes / 1e6,
+            },
+          }),
       memory: ctx.memory.get(id),
       rounds,
       summary: summary as RowResult["summary"],
@@ -213,162 +229,4 @@ async function snapshotNearEnd(
     }
   }
   return undefined;
-}
-
-/**
- * The goals for the shipped row ("sidecar": Node 24 in the manifest's memory limit), each as
- * per-round values (ratios within one round), judged on the median; OOM kills on the total.
- */
-export function computeGoals(
-  perRound: Map<RowId, RoundFigures[]>,
-  idleRss: Map<RowId, number>,
-  deaths: (id: RowId) => number,
-): Goal[] {
-  const sidecar = perRound.get("sidecar");
-  if (!sidecar || sidecar.length === 0) return [];
-  const per = (other: RowId, f: (s: RoundFigures, o: RoundFigures) => number) => {
-    const rounds = perRound.get(other) ?? [];
-    return sidecar.map((s, i) => {
-      const o = rounds[i];
-      return o ? f(s, o) : Number.NaN;
-    });
-  };
-  const goals: Goal[] = [];
-  const add = (
-    name: string,
-    target: string,
-    values: number[],
-    ok: (median: number, all: Summary) => boolean,
-    unit: Goal["unit"] = "x",
-  ) => {
-    const value = summarize(values);
-    if (Number.isFinite(value.median))
-      goals.push({ name, target, value, met: ok(value.median, value), unit });
-  };
-  add(
-    "CPU per request at saturation vs the bare dispatch forwarder",
-    "≤ 1.15×",
-    per("dispatch", (s, o) => s.satCpuUs / o.satCpuUs),
-    (m) => m <= 1.15,
-  );
-  add(
-    "CPU per request at saturation vs nginx",
-    "≤ 3.0×",
-    per("nginx", (s, o) => s.satCpuUs / o.satCpuUs),
-    (m) => m <= 3,
-  );
-  add(
-    "CPU per request at fixed rate vs nginx",
-    "≤ 3.0×",
-    per("nginx", (s, o) => s.rateCpuUs / o.rateCpuUs),
-    (m) => m <= 3,
-  );
-  add(
-    "saturation throughput vs fastify + reply-from",
-    "≥ 1.5×",
-    per("fastify", (s, o) => s.satRps / o.satRps),
-    (m) => m >= 1.5,
-  );
-  add(
-    "added p99 at fixed rate vs nginx's",
-    "≤ 2.0×",
-    per("nginx", (s, o) => s.addedP99Us / o.addedP99Us),
-    (m) => m <= 2,
-  );
-  // The memory rows: the smallest limit's throughput against the largest's (128Mi vs 4Gi).
-  const limited = [...perRound.keys()]
-    .filter((id) => id.startsWith("sidecar@") && id !== "sidecar@none")
-    .sort((a, b) => parseQuantity(a.slice(8)) - parseQuantity(b.slice(8)));
-  const small = limited[0];
-  const large = limited[limited.length - 1];
-  if (small && large && small !== large) {
-    const a = perRound.get(small) ?? [];
-    const b = perRound.get(large) ?? [];
-    add(
-      `saturation throughput at ${small.slice(8)} vs at ${large.slice(8)}`,
-      "≥ 0.90×",
-      a.map((f, i) => f.satRps / (b[i]?.satRps ?? Number.NaN)),
-      (m) => m >= 0.9,
-    );
-  }
-  add(
-    "peak RSS under saturation",
-    "≤ 80 MB",
-    sidecar.map((s) => s.peakRssMb),
-    (m) => m <= 80,
-    "MB",
-  );
-  add(
-    "RSS idle (after start and one request)",
-    "≤ 55 MB",
-    [idleRss.get("sidecar") ?? Number.NaN],
-    (m) => m <= 55,
-    "MB",
-  );
-  add(
-    "OOM kills (all retry-sidecar rows, whole run)",
-    "0",
-    [
-      [...perRound.keys()]
-        .filter(
-          (id) =>
-            id === "sidecar" || id === "sidecar-3ep" || id === "sidecar-node20" || id.startsWith("sidecar@"),
-        )
-        .reduce((sum, id) => sum + deaths(id), 0),
-    ],
-    (m) => m === 0,
-    "count",
-  );
-  // The same build and settings with UPSTREAM_URL naming three endpoints (DNS) instead of one (an
-  // IP address): what choosing an endpoint per attempt costs.
-  const threeEndpoints = perRound.get("sidecar-3ep") ?? [];
-  add(
-    "CPU per request, 3 endpoints vs 1 endpoint",
-    "≤ 1.05×",
-    threeEndpoints.map((t, i) => t.satCpuUs / (sidecar[i]?.satCpuUs ?? Number.NaN)),
-    (m) => m <= 1.05,
-  );
-  if (perRound.has("sidecar-node20")) {
-    // Not goals: what the Node line alone changes (the same build, limit and settings on Node 20).
-    add(
-      "Node 24 vs Node 20: CPU per request at saturation",
-      "info",
-      per("sidecar-node20", (s, o) => s.satCpuUs / o.satCpuUs),
-      () => true,
-    );
-    add(
-      "Node 24 vs Node 20: saturation throughput",
-      "info",
-      per("sidecar-node20", (s, o) => s.satRps / o.satRps),
-      () => true,
-    );
-  }
-  if (perRound.has("baseline")) {
-    // Not goals: the A/B figures for a change (below 1.00× means the change is cheaper / faster).
-    add(
-      "A/B: CPU per request at saturation vs baseline build",
-      "A/B",
-      per("baseline", (s, o) => s.satCpuUs / o.satCpuUs),
-      () => true,
-    );
-    add(
-      "A/B: CPU per request at fixed rate vs baseline build",
-      "A/B",
-      per("baseline", (s, o) => s.rateCpuUs / o.rateCpuUs),
-      () => true,
-    );
-    add(
-      "A/B: saturation throughput vs baseline build",
-      "A/B",
-      per("baseline", (s, o) => s.satRps / o.satRps),
-      () => true,
-    );
-    add(
-      "A/B: peak RSS vs baseline build",
-      "A/B",
-      per("baseline", (s, o) => s.peakRssMb / o.peakRssMb),
-      () => true,
-    );
-  }
-  return goals;
 }

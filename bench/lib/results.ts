@@ -54,6 +54,15 @@ export interface RoundFigures {
   cgroupPeakMb: number;
   /** memory.failcnt increase during the saturation run: charges that hit the limit. */
   limitHits: number;
+  /**
+   * The kubelet's working set (memory.usage_in_bytes − total_inactive_file), the largest sampled
+   * every 100 ms during the saturation run, and memory.stat's split at that sample (NaN outside a
+   * cgroup): anonymous (total_rss), active and inactive file pages.
+   */
+  satWorkingSetMb: number;
+  satAnonMb: number;
+  satActiveFileMb: number;
+  satInactiveFileMb: number;
   /** Times the process died (OOM-killed) during the round; it is restarted for the next. */
   oomKills: number;
   rateCpuUs: number;
@@ -61,12 +70,43 @@ export interface RoundFigures {
   rateP99Us: number;
   rateAchieved: number;
   rateErrors: number;
+  /** The largest working set sampled during the fixed-rate run. */
+  rateWorkingSetMb: number;
   /** Fixed-rate latency minus the direct row's in the same round. */
   addedP50Us: number;
   addedP99Us: number;
 }
 
 export type FigureName = keyof RoundFigures;
+
+/**
+ * How each figure is judged over the rounds. Interference from the rest of a shared machine only
+ * adds cost, so CPU, latency and throughput are judged by the best round ("min" or "max"); memory
+ * by the largest round ("max"), since a limit has to hold in every round.
+ */
+export const JUDGED_BY: Record<FigureName, "min" | "max"> = {
+  satRps: "max",
+  satP50Us: "min",
+  satP99Us: "min",
+  satErrors: "max",
+  satCpuUs: "min",
+  peakRssMb: "max",
+  cgroupPeakMb: "max",
+  limitHits: "max",
+  satWorkingSetMb: "max",
+  satAnonMb: "max",
+  satActiveFileMb: "max",
+  satInactiveFileMb: "max",
+  oomKills: "max",
+  rateCpuUs: "min",
+  rateP50Us: "min",
+  rateP99Us: "min",
+  rateAchieved: "max",
+  rateErrors: "max",
+  rateWorkingSetMb: "max",
+  addedP50Us: "min",
+  addedP99Us: "min",
+};
 
 export interface RowResult {
   id: RowId;
@@ -79,6 +119,16 @@ export interface RowResult {
   deaths?: number;
   /** Resident set (VmRSS) after start and one request, before any load. */
   idleRssMb?: number;
+  /** Its memory cgroup at the same moment: usage, the kubelet's working set and memory.stat's split. */
+  idleCgroup?: {
+    usageMb: number;
+    workingSetMb: number;
+    anonMb: number;
+    activeFileMb: number;
+    inactiveFileMb: number;
+  };
+  /** Started from a fresh, uncached copy of node and the app (bench/lib/fresh-start.ts). */
+  freshStart?: boolean;
   /** Node rows: where memory was at the end of the last saturation run (bench/preload/memory-report.ts). */
   memory?: MemorySnapshot | undefined;
   rounds: RoundFigures[];
@@ -88,10 +138,15 @@ export interface RowResult {
 export interface Goal {
   name: string;
   target: string;
-  /** Per-round values (ratios, or MB for the memory goal); the median decides. */
+  /**
+   * What decides: the figure from each row's judged round (JUDGED_BY: the best for CPU and
+   * throughput, the largest for memory), or a ratio of two rows' judged rounds.
+   */
+  judged: number;
+  /** Per-round values (ratios within one round, or MB): their median is shown beside. */
   value: Summary;
   met: boolean;
-  unit: "x" | "MB" | "count";
+  unit: "x" | "MB" | "count" | "vCPU";
 }
 
 export interface OutageScenario {

@@ -5,6 +5,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { pathToFileURL } from "node:url";
 import { createMemoryCgroup, inCgroup, type MemoryCgroup, removeCgroup, sampleCgroup } from "./cgroup.js";
 import { startBenchDns, waitForActiveEndpoints } from "./dns-endpoints.js";
+import { type FreshCopy, freshCopy } from "./fresh-start.js";
 import { haproxyConfig } from "./haproxy.js";
 import { proxyConfig, type UpstreamPorts, upstreamConfig, writeConfig } from "./nginx.js";
 import { freePort, startProcess, stopProcess, waitForPort } from "./procs.js";
@@ -26,6 +27,8 @@ export interface Running {
   cgroupError?: string | undefined;
   /** Where the preloaded memory report writes on SIGUSR2. */
   memoryReportFile?: string | undefined;
+  /** Rows in a cgroup: started from a fresh copy of node and the app (fresh-start.ts), or not. */
+  freshStart?: { leftCachedMb: number } | undefined;
   /** Times it died on its own (OOM kills), and a restart when it has. */
   deaths?: () => number;
   ensureAlive?: () => Promise<void>;
@@ -60,6 +63,8 @@ export interface RowContext {
   profileDir: string;
   /** Preload the memory report (bench/preload/memory-report.ts) into the Node rows. */
   memoryReport: boolean;
+  /** Start the cgroup rows from a fresh, uncached copy of node and the app (off: --cached-start). */
+  freshStart: boolean;
   log: (line: string) => void;
 }
 
@@ -178,7 +183,20 @@ async function startNode(
         `--cpu-prof-name=${name.replace(/[^\w.@-]/g, "_")}.cpuprofile`,
       ]
     : [];
-  const args = [...preload, ...prof, ...spec.nodeArgs, script];
+  // In a cgroup, start as the container does: node and the app read for the first time inside it.
+  let copy: FreshCopy | undefined;
+  if (cgroup && ctx.freshStart) {
+    copy = await freshCopy(
+      ctx.repoDir,
+      join(ctx.repoDir, "bench", "results", "tmp"),
+      name,
+      spec.node,
+      script,
+    );
+    const left = copy.leftCachedBytes / 1e6;
+    if (left > 1) ctx.log(`bench: WARNING: ${name}: ${left.toFixed(1)} MB of its fresh copy stayed cached`);
+  }
+  const args = [...preload, ...prof, ...spec.nodeArgs, copy?.script ?? script];
   const env = {
     ...process.env,
     NODE_ENV: "production",
@@ -192,8 +210,10 @@ async function startNode(
   let sink: ChildProcess;
   const spawnIt = async () => {
     sink = startProcess("sh", ["-c", 'exec cat >> "$0"', logFile], { cpu: ctx.loadCpu, stdin: "pipe" });
-    const [cmd, argv] = cgroup ? inCgroup(cgroup, spec.node, args) : [spec.node, args];
-    child = startProcess(cmd, argv, { cpu: ctx.proxyCpu, env, stdout: sink.stdin ?? "ignore", cwd: ctx.dir });
+    const node = copy?.node ?? spec.node;
+    const [cmd, argv] = cgroup ? inCgroup(cgroup, node, args) : [node, args];
+    const cwd = copy?.cwd ?? ctx.dir;
+    child = startProcess(cmd, argv, { cpu: ctx.proxyCpu, env, stdout: sink.stdin ?? "ignore", cwd });
     // The child holds its own copy of the pipe; ours would keep cat from seeing EOF.
     sink.stdin?.destroy();
     child.once("exit", (code, signal) => {
@@ -214,6 +234,7 @@ async function startNode(
     node: spec.node,
     cgroup,
     cgroupError,
+    freshStart: copy ? { leftCachedMb: copy.leftCachedBytes / 1e6 } : undefined,
     memoryReportFile,
     deaths: () => deaths,
     ensureAlive: async () => {
@@ -227,6 +248,7 @@ async function startNode(
       await stopProcess(child, prof.length > 0 ? 60_000 : 5000);
       await stopProcess(sink, 5000);
       if (cgroup) await removeCgroup(cgroup);
+      copy?.remove();
     },
   };
 }

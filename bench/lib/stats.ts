@@ -15,13 +15,15 @@ export function range(values: readonly number[]): [number, number] {
 
 /** A summary of one figure over the rounds. */
 export interface Summary {
+  /** The round that judges the row: the smallest or the largest value (results.ts JUDGED_BY). */
+  judged: number;
   median: number;
   min: number;
   max: number;
   values: number[];
 }
 
-export function summarize(values: readonly number[]): Summary {
+export function summarize(values: readonly number[], judgedBy: "min" | "max" = "min"): Summary {
   const [min, max] = range(values);
-  return { median: median(values), min, max, values: [...values] };
+  return { judged: judgedBy === "min" ? min : max, median: median(values), min, max, values: [...values] };
 }

@@ -25,17 +25,19 @@ function readProc(file: string): string {
 
 /**
  * Resident bytes of /proc/self/smaps by kind of mapping: the node binary (file-backed, shared),
- * other files, the brk heap (glibc's main malloc arena), thread stacks, and anonymous mappings
- * (V8's heap pages, glibc's per-thread arenas, other native allocations).
+ * other files, the brk heap (glibc's main malloc arena), glibc's other malloc arenas (anonymous
+ * read-write mappings whose reservation, with the inaccessible rest right after them, is 64 MiB),
+ * JIT code (anonymous executable mappings), thread stacks, and the other anonymous mappings
+ * (V8's heap pages, native buffers, wasm memory).
  */
 function smapsByKind(): Record<string, number> {
   const out: Record<string, number> = {};
-  let kind = "";
+  const maps: { start: number; end: number; perms: string; kind: string; rss: number }[] = [];
   for (const line of readProc("/proc/self/smaps").split("\n")) {
-    const header = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
+    const header = /^([0-9a-f]+)-([0-9a-f]+) (\S+) \S+ \S+ \S+\s*(.*)$/.exec(line);
     if (header) {
-      const path = header[1] ?? "";
-      kind =
+      const path = header[4] ?? "";
+      const kind =
         path === ""
           ? "anonymous"
           : path === "[heap]"
@@ -47,11 +49,25 @@ function smapsByKind(): Record<string, number> {
                 : path === process.execPath || path.endsWith("/bin/node")
                   ? "node binary"
                   : "other files";
+      const [start, end] = [Number.parseInt(header[1] ?? "0", 16), Number.parseInt(header[2] ?? "0", 16)];
+      maps.push({ start, end, perms: header[3] ?? "", kind, rss: 0 });
       continue;
     }
     const rss = /^Rss:\s+(\d+) kB$/.exec(line);
-    if (rss) out[kind] = (out[kind] ?? 0) + Number(rss[1]) * 1024;
+    const last = maps[maps.length - 1];
+    if (rss && last) last.rss += Number(rss[1]) * 1024;
   }
+  const ARENA = 64 * 1024 * 1024;
+  maps.forEach((m, i) => {
+    let kind = m.kind;
+    if (kind === "anonymous") {
+      const next = maps[i + 1];
+      if (m.perms.includes("x")) kind = "jit code";
+      else if (next?.perms.startsWith("---") && next.start === m.end && next.end - m.start === ARENA)
+        kind = "malloc arenas";
+    }
+    out[kind] = (out[kind] ?? 0) + m.rss;
+  });
   return out;
 }
 

@@ -91,13 +91,29 @@ describe("Dockerfile", () => {
     expect(exposed).toEqual(expect.arrayContaining(["8080", "9464"]));
   });
 
-  it("ships only dist/, production node_modules and package.json in the runtime stage, without build tools", () => {
+  it("bundles dist/main.js with esbuild in the build stage and ships the bundle as dist/main.js", () => {
+    const build = stages[0] as Stage;
+    expect(runs(build)).toContain("node scripts/bundle.mjs bundle");
+    const bundled = runs(build).indexOf("node scripts/bundle.mjs bundle");
+    expect(bundled, "the bundle is made from the TypeScript build").toBeGreaterThan(
+      runs(build).indexOf("npm run build"),
+    );
+    const copy = final.steps.find((s) => s.keyword === "COPY" && s.from === "build");
+    expect(copy?.args.filter((a) => !a.startsWith("--"))).toEqual(["/app/bundle", "./dist"]);
+    const pkg = JSON.parse(readFileSync(join(repoRoot, "package.json"), "utf8"));
+    expect(
+      pkg.devDependencies.esbuild,
+      "esbuild is a direct dev dependency, not a transitive one",
+    ).toBeDefined();
+  });
+
+  it("ships only the bundle (as dist/), production node_modules and package.json in the runtime stage, without build tools", () => {
     const copies = final.steps.filter((s) => s.keyword === "COPY");
     const copied = copies.map(
       (c) => `${c.from ?? "context"}:${c.args.filter((a) => !a.startsWith("--"))[0]}`,
     );
     expect(copied.sort()).toEqual(
-      ["build:/app/dist", "context:package.json", "deps:/app/node_modules"].sort(),
+      ["build:/app/bundle", "context:package.json", "deps:/app/node_modules"].sort(),
     );
     expect(final.steps.some((s) => s.keyword === "ADD")).toBe(false);
     // The commands the runtime stage runs (first word of each `&&` / `;` / `|` segment).
