@@ -1,6 +1,7 @@
 import { once } from "node:events";
 import { createServer, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
+import { mulberry32 } from "../../../demo/flaky-billing.js";
 
 /** What the billing does with one attempt. "before" faults create nothing; "after" ones lose the answer. */
 export type Fault =
@@ -44,17 +45,8 @@ export interface DedupeBilling {
   close(): Promise<void>;
 }
 
-/** A small seeded PRNG (mulberry32), so that a failing run can be replayed with its seed. */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A small seeded PRNG (the demo's mulberry32), so that a failing run can be replayed with its seed. */
+export const seeded = mulberry32;
 
 /**
  * A fake billing service that is idempotent the way a real one must be: POST /provider with an
