@@ -84,7 +84,13 @@ export function queueUpstream(
   };
 }
 
-const KEEP_ALIVE_MS = 4000; // undici's keepAliveTimeout: an idle kept-alive connection is closed after it
+// How long an idle kept-alive connection lives. undici closes it after the server's own
+// `Keep-Alive: timeout=` hint minus 1 s (its default of 4 s applies only without a hint); the
+// billing servers of the fleet check keep connections for 60 s, as many HTTP servers do. With
+// 4 s here, a pod whose circuit opened got a new connection (and another instance) when the circuit
+// half-opened 10 s later; in reality the connection to the sick instance is still there, and the
+// half-open probe fails on it again.
+const KEEP_ALIVE_MS = 59_000;
 
 interface Connection {
   readonly instance: number;
@@ -97,7 +103,7 @@ interface Connection {
  * `headless`: three addresses, one per instance. `clusterip`: one address, and a connection-level
  * balancer (round-robin per new connection, as the demo's TCP balancer and kube-proxy do) picks
  * the instance of each new connection; a kept-alive connection sticks to its instance until it
- * has been idle for 4 s. An attempt with `fresh` opens a connection used once.
+ * has been idle for 59 s. An attempt with `fresh` opens a connection used once.
  */
 export function sickInstances(time: VirtualTime, mode: "headless" | "clusterip", sick = 1): Upstream {
   const instances = 3;

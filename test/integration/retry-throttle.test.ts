@@ -22,7 +22,8 @@ describe("retry throttle", () => {
       attempts.push(reply.attempts);
     }
     // RETRY_THROTTLE_TOKENS 5: the first request's four failed attempts leave 1 token, the second
-    // request's first attempt spends it; from then on every request is sent once.
+    // request's first attempt spends it; its three failed retries have shown that retries do not
+    // help, so the run of failures earns none either: from then on every request is sent once.
     expect(attempts).toEqual([4, 1, 1, 1, 1, 1]);
     expect(await h.metric("retry_sidecar_retries_skipped_total", throttled)).toBe(5);
     expect(await h.metric("retry_sidecar_retries_skipped_total", { reason: "budget" })).toBe(0);

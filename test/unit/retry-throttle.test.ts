@@ -70,9 +70,93 @@ describe("TokenRetryThrottle", () => {
     expect(t.allows()).toBe(false);
   });
 
+  it("half the first attempts failing and two retries in three succeeding (two connections, one sick): keeps retrying", () => {
+    const t = new TokenRetryThrottle({ tokens: 5, ratio: 0.7, probeRatio: 0.05 });
+    let retries = 0;
+    let denied = 0;
+    for (let i = 0; i < 300; i++) {
+      t.request();
+      t.record(false, i % 2 === 0);
+      if (i % 2 !== 0) continue;
+      for (let r = 0; r < 3; r++) {
+        if (!t.allows()) {
+          denied += 1;
+          break;
+        }
+        t.take();
+        retries += 1;
+        const failed = retries % 3 === 0;
+        t.record(true, failed);
+        if (!failed) break;
+      }
+    }
+    expect(t.retrySuccess).toBeGreaterThan(0.6);
+    expect(denied).toBe(0);
+  });
+
+  it("random 50% failures, retries included: far fewer retries than without the throttle", () => {
+    let x = 7; // mulberry32: a seeded, even coin, the same sequence for both runs
+    const coin = () => {
+      x = (x + 0x6d2b79f5) | 0;
+      let z = Math.imul(x ^ (x >>> 15), 1 | x);
+      z = (z + Math.imul(z ^ (z >>> 7), 61 | z)) ^ z;
+      return ((z ^ (z >>> 14)) >>> 0) / 4_294_967_296 < 0.5;
+    };
+    const retriesIn = (throttle: TokenRetryThrottle | undefined): number => {
+      x = 7;
+      let retries = 0;
+      for (let i = 0; i < 400; i++) {
+        throttle?.request();
+        const failed = coin();
+        throttle?.record(false, failed);
+        for (let r = 0; failed && r < 3; r++) {
+          if (throttle !== undefined && !throttle.allows()) break;
+          throttle?.take();
+          if (i >= 200) retries += 1;
+          const again = coin();
+          throttle?.record(true, again);
+          if (!again) break;
+        }
+      }
+      return retries;
+    };
+    const t = new TokenRetryThrottle({ tokens: 5, ratio: 0.7, probeRatio: 0.05 });
+    const unthrottled = retriesIn(undefined);
+    const throttled = retriesIn(t);
+    expect(unthrottled).toBeGreaterThan(120);
+    expect(throttled).toBeLessThan(unthrottled * 0.6);
+  });
+
+  it("after 4 failed attempts in a row retries go, unless retries have been shown worthless", () => {
+    const t = new TokenRetryThrottle({ tokens: 1, ratio: 0.7, probeRatio: 0 });
+    t.record(false, true);
+    t.take();
+    t.record(true, false); // one retry, which worked
+    t.record(false, true);
+    t.take();
+    t.record(true, true); // the next did not: the bucket is empty, two retries are little evidence
+    const allowed: boolean[] = [];
+    for (let i = 0; i < 4; i++) {
+      t.record(false, true); // first attempts failing on a sticky connection
+      allowed.push(t.allows());
+    }
+    expect(allowed).toEqual([false, true, true, true]);
+    t.take();
+    t.record(true, false); // the retry worked where first attempts fail: lift takes over
+    t.record(false, true);
+    expect(t.allows()).toBe(true);
+    // Three failed retries are enough evidence that retries do not help (an outage).
+    const worthless = new TokenRetryThrottle({ tokens: 1, ratio: 0.7, probeRatio: 0 });
+    for (let i = 0; i < 3; i++) worthless.record(true, true);
+    for (let i = 0; i < 8; i++) {
+      worthless.record(false, true);
+      expect(worthless.allows()).toBe(false);
+    }
+  });
+
   it("once engaged, lets one probe retry go per 1/probeRatio requests, and a successful one opens it", () => {
     const t = new TokenRetryThrottle(options);
-    for (let i = 0; i < 3; i++) t.record(false, true);
+    for (let i = 0; i < 3; i++) t.record(true, true); // retries that fail: no other way open
     const allowed: boolean[] = [];
     for (let i = 0; i < 8; i++) {
       t.request();
@@ -158,9 +242,14 @@ describe("the retry loop with the throttle", () => {
     // The first attempt and two retries spend the three tokens; the third retry is refused.
     expect(first).toMatchObject({ attempts: 3, retries: 2, stop: "throttled", retryable: true });
     expect(first.last?.response).toBe(3);
+    // Four failed attempts in a row with two failed retries as the only evidence: one more retry
+    // goes (a pod stuck on a sick instance must not stop retrying on so little); after it, three
+    // failed retries show that retries do not help.
     const second = await run(throttle, skipped);
-    expect(second).toMatchObject({ attempts: 1, retries: 0, stop: "throttled" });
-    expect(skipped).toEqual(["throttled", "throttled"]);
+    expect(second).toMatchObject({ attempts: 2, retries: 1, stop: "throttled" });
+    const third = await run(throttle, skipped);
+    expect(third).toMatchObject({ attempts: 1, retries: 0, stop: "throttled" });
+    expect(skipped).toEqual(["throttled", "throttled", "throttled"]);
   });
 
   it("without a throttle (RETRY_THROTTLE=off) the loop retries as before", async () => {
