@@ -134,7 +134,12 @@ export function sidecarPod(env: PodEnv, parts: SidecarParts = {}): PodCaller {
     { host: "billing", port: 80, ejectAfter: s.endpointEjectAfter, ejectMs: s.endpointEjectMs },
     clock,
     env.random,
-    { changed: noop, ejected: noop, restored: noop },
+    {
+      changed: noop,
+      ejected: noop,
+      restored: noop,
+      stuck: (endpoint) => env.upstream.renew?.(env.pod, endpoint.address),
+    },
   );
   endpoints.update(env.upstream.addresses);
   const policy: RetryPolicy = {

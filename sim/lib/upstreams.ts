@@ -17,6 +17,8 @@ export interface Upstream {
   /** The addresses the upstream's host name resolves to (a headless Service has several). */
   readonly addresses: readonly string[];
   send(target: AttemptTarget, answer: (outcome: AttemptOutcome) => void): void;
+  /** The sidecar of `pod` renews its connections to `address` (its kept-alive ones are closed). */
+  renew?(pod: number, address: string): void;
 }
 
 const OK: AttemptOutcome = { kind: "response", status: 200, retryAfter: undefined };
@@ -138,6 +140,8 @@ export function sickInstances(time: VirtualTime, mode: "headless" | "clusterip",
   };
   return {
     addresses: mode === "headless" ? ["10.0.0.1", "10.0.0.2", "10.0.0.3"] : ["10.0.0.1"],
+    // Attempts in flight finish on their connection; the next ones open new connections.
+    renew: (pod) => pools.set(pod, []),
     send(target, answer) {
       const { instance, done } = instanceOf(target);
       time.after(SERVICE_MS, () => {

@@ -11,6 +11,12 @@ export interface EjectionOptions {
 export interface EjectionEvents {
   ejected(endpoint: Endpoint, failures: number, ejectedMs: number): void;
   restored(endpoint: Endpoint): void;
+  /**
+   * `endpoint` failed `ejectAfter` more times in a row but may not be ejected (the half cap: a
+   * lone endpoint never is). Its kept-alive connections are to be replaced: behind a
+   * connection-level balancer (kube-proxy and a ClusterIP) they may all lead to one sick backend.
+   */
+  stuck(endpoint: Endpoint, failures: number): void;
 }
 
 /**
@@ -45,14 +51,19 @@ export class Ejection {
       return;
     }
     endpoint.consecutiveFailures += 1;
+    const ejectAfter = this.options.ejectAfter;
     if (
-      this.options.ejectAfter > 0 &&
-      !endpoint.removed &&
-      endpoint.ejectedUntil === undefined &&
-      endpoint.consecutiveFailures >= this.options.ejectAfter &&
-      this.ejected < Math.floor(all.length / 2)
+      ejectAfter === 0 ||
+      endpoint.removed ||
+      endpoint.ejectedUntil !== undefined ||
+      endpoint.consecutiveFailures < ejectAfter
     ) {
-      this.eject(endpoint);
+      return;
+    }
+    if (this.ejected < Math.floor(all.length / 2)) this.eject(endpoint);
+    // Kept in rotation by the cap: every ejectAfter failures in a row, new connections instead.
+    else if (endpoint.consecutiveFailures % ejectAfter === 0) {
+      this.events.stuck(endpoint, endpoint.consecutiveFailures);
     }
   }
 

@@ -103,6 +103,9 @@ export function createObserver(metrics: Metrics, logger: Logger, logRequests: Lo
       metrics.endpointEjections.inc();
       logger.warn({ endpoint: endpoint.key, failures, ejectedMs }, "endpoint ejected");
     },
+    stuck(endpoint: Endpoint, failures: number) {
+      logger.warn({ endpoint: endpoint.key, failures }, "endpoint connections renewed");
+    },
     restored(endpoint: Endpoint) {
       logger.info({ endpoint: endpoint.key }, "endpoint restored");
     },

@@ -82,6 +82,18 @@ export class EndpointDispatchers {
     return pool.close();
   }
 
+  /**
+   * New connections for `endpoint` from now on: its pool takes no new requests, lets those in
+   * flight finish and closes; the next attempt opens a new pool, so that a connection-level
+   * balancer in between picks a backend again for each of its connections.
+   */
+  renew(endpoint: Endpoint): void {
+    const pool = this.pools.get(endpoint);
+    if (pool === undefined) return;
+    this.pools.delete(endpoint);
+    void pool.close();
+  }
+
   /** Shutdown: aborts whatever is still running and closes every connection. */
   async destroy(): Promise<void> {
     const all: Dispatcher[] = [...this.pools.values(), ...this.oneShots];

@@ -47,6 +47,10 @@ export function createUpstreamEndpoints(config: Config, deps: UpstreamEndpointsD
         // A removed endpoint's pool lets its attempts in flight finish, then closes.
         for (const endpoint of removed) void dispatchers.release(endpoint);
       },
+      stuck(endpoint: Endpoint, failures: number) {
+        dispatchers.renew(endpoint);
+        deps.events.stuck(endpoint, failures);
+      },
     },
   );
   const refresh = new EndpointRefresh({

@@ -35,6 +35,7 @@ const noEvents = {
   changed: () => {},
   ejected: () => {},
   restored: () => {},
+  stuck: () => {},
   resolved: () => {},
   failed: () => {},
 };

@@ -77,9 +77,13 @@ describe("one address behind a connection-level balancer (a ClusterIP Service)",
     ) {
       return dispatcherFor.call(this, endpoint, false);
     });
-    // 12 failed attempts in a row would open the circuit (10) and engage the retry throttle (5),
-    // either of which would cut the retries short.
-    const { h, b, lb } = await clusterIp({ CIRCUIT_FAILURE_THRESHOLD: "0", RETRY_THROTTLE: "off" });
+    // 12 failed attempts in a row would open the circuit (10), engage the retry throttle (5) and
+    // renew the kept-alive connection (ENDPOINT_EJECT_AFTER, 5), any of which would change the test.
+    const { h, b, lb } = await clusterIp({
+      CIRCUIT_FAILURE_THRESHOLD: "0",
+      RETRY_THROTTLE: "off",
+      ENDPOINT_EJECT_AFTER: "0",
+    });
     for (let i = 0; i < 3; i++) {
       const id = `clusterip-reused-${i}`;
       const reply = await send(h, "/provider", { headers: { "x-request-id": id } });
@@ -88,5 +92,33 @@ describe("one address behind a connection-level balancer (a ClusterIP Service)",
       expect(b.reached(id).map((r) => r.backend)).toEqual([SICK, SICK, SICK, SICK]);
     }
     expect(lb.handed).toEqual([1, 0, 0]);
+  });
+
+  it("ENDPOINT_EJECT_AFTER failures in a row on the lone endpoint renew its kept-alive connection: first attempts then reach another backend", async () => {
+    const { h, b } = await clusterIp({ ENDPOINT_EJECT_AFTER: "2", RETRY_THROTTLE: "off" });
+    const once = (id: string) =>
+      send(h, "/provider", { headers: { "x-request-id": id, "x-retry-max": "0" } });
+    // Two first attempts on the kept-alive connection, both to the sick backend...
+    for (const id of ["renew-1", "renew-2"]) {
+      expect((await once(id)).status).toBe(503);
+      expect(b.reached(id).map((r) => r.backend)).toEqual([SICK]);
+    }
+    // ...then new connections, which the balancer hands to the next backends.
+    const after = await once("renew-3");
+    expect(after.status).toBe(200);
+    expect(b.reached("renew-3")[0]?.backend).not.toBe(SICK);
+    const line = await h.waitForLog((l) => l.msg === "endpoint connections renewed");
+    expect(line).toMatchObject({ level: "warn", failures: 2 });
+    expect(line.endpoint).toBe(`127.0.0.1:${balancer?.port}`);
+  });
+
+  it("A/B: without the renewal, the kept-alive connection keeps every first attempt on the sick backend", async () => {
+    vi.spyOn(EndpointDispatchers.prototype, "renew").mockImplementation(() => {});
+    const { h, b } = await clusterIp({ ENDPOINT_EJECT_AFTER: "2", RETRY_THROTTLE: "off" });
+    for (const id of ["kept-1", "kept-2", "kept-3", "kept-4"]) {
+      const reply = await send(h, "/provider", { headers: { "x-request-id": id, "x-retry-max": "0" } });
+      expect(reply.status).toBe(503);
+      expect(b.reached(id).map((r) => r.backend)).toEqual([SICK]);
+    }
   });
 });

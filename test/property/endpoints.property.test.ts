@@ -69,7 +69,7 @@ describe("ejection never takes out more than half of the endpoints", () => {
             { host: "billing.test", port: 5002, ejectAfter, ejectMs },
             () => now,
             random,
-            { changed: () => {}, ejected: () => {}, restored: () => {} },
+            { changed: () => {}, ejected: () => {}, restored: () => {}, stuck: () => {} },
           );
           set.update(initial);
           for (const s of steps) {

@@ -29,7 +29,8 @@ export type RecordedEvent =
       readonly failures: number;
       readonly ejectedMs: number;
     }
-  | { readonly event: "restored"; readonly endpoint: string };
+  | { readonly event: "restored"; readonly endpoint: string }
+  | { readonly event: "stuck"; readonly endpoint: string; readonly failures: number };
 
 /** Endpoint events as plain data, in order. */
 export function recordEvents(): { events: RecordedEvent[]; sink: EndpointEvents } {
@@ -47,6 +48,7 @@ export function recordEvents(): { events: RecordedEvent[]; sink: EndpointEvents 
       ejected: (endpoint, failures, ejectedMs) =>
         events.push({ event: "ejected", endpoint: endpoint.key, failures, ejectedMs }),
       restored: (endpoint) => events.push({ event: "restored", endpoint: endpoint.key }),
+      stuck: (endpoint, failures) => events.push({ event: "stuck", endpoint: endpoint.key, failures }),
     },
   };
 }

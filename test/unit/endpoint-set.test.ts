@@ -161,6 +161,27 @@ describe("ejection: ENDPOINT_EJECT_AFTER consecutive retryable outcomes, for END
     expect(ejected()).toEqual(["10.0.0.2"]);
   });
 
+  it("an endpoint the cap keeps in rotation gets new connections every ENDPOINT_EJECT_AFTER failures in a row", () => {
+    const { set, events, at, fail, ejected } = setUp({ ejectAfter: 3, addresses: ["10.0.0.1"] });
+    fail("10.0.0.1", 8);
+    expect(ejected()).toEqual([]);
+    expect(events).toEqual([
+      { event: "stuck", endpoint: "10.0.0.1:5002", failures: 3 },
+      { event: "stuck", endpoint: "10.0.0.1:5002", failures: 6 },
+    ]);
+    // A good answer starts the count again.
+    set.report(at("10.0.0.1"), "not_retryable");
+    fail("10.0.0.1", 2);
+    expect(events).toHaveLength(2);
+  });
+
+  it("an endpoint that can be ejected is ejected, not renewed; the one the cap holds back is renewed", () => {
+    const { events, fail } = setUp({ ejectAfter: 2, addresses: ["10.0.0.1", "10.0.0.2"] });
+    fail("10.0.0.1", 2);
+    fail("10.0.0.2", 2);
+    expect(events.map((e) => e.event)).toEqual(["ejected", "stuck"]);
+  });
+
   it("ENDPOINT_EJECT_AFTER=0 never ejects", () => {
     const { fail, ejected } = setUp({ ejectAfter: 0 });
     fail("10.0.0.1", 1000);
