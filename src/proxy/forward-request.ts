@@ -5,7 +5,6 @@ import { ShutdownAbort } from "../retry/abort-cause.js";
 import { admitRequest, OVERLOADED } from "../retry/admit-request.js";
 import type { CircuitBreaker } from "../retry/circuit-breaker.js";
 import type { Clock } from "../retry/clock.js";
-import type { StopReason } from "../retry/outcome.js";
 import { type RetryDeps, type RetryPolicy, type RetryResult, runWithRetries } from "../retry/retry-loop.js";
 import type { UpstreamClient } from "../upstream/upstream-client.js";
 import { answerCircuitOpen, answerClient, answerOverloaded, answerShutdown } from "./answer-client.js";
@@ -14,34 +13,12 @@ import { ClientGone } from "./client-gone.js";
 import { localReasonOf } from "./error-replies.js";
 import type { InFlight } from "./in-flight.js";
 import { type RequestBody, readRequestBody } from "./request-body.js";
+import type { RequestCompleted } from "./request-completed.js";
 import { retryLimit } from "./retry-limit.js";
 import { buildUpstreamHeaders } from "./upstream-headers.js";
 
-/** What the forwarder reports once a client has its answer; metrics and logs subscribe. */
-export interface RequestCompleted {
-  readonly requestId: string;
-  readonly route: string;
-  readonly method: string;
-  readonly path: string;
-  /**
-   * Status sent to the client; 499 when the client went away first (nginx's convention); 503
-   * when shutdown cut the request off before its answer started.
-   */
-  readonly status: number;
-  readonly attempts: number;
-  readonly retries: number;
-  readonly durationMs: number;
-  /** Why retrying stopped; undefined for requests never offered to the retry loop (404, 400). */
-  readonly stop: StopReason | undefined;
-  /** The last outcome was retryable (so stop "exhausted" means retries were used up). */
-  readonly retryable: boolean;
-  /** The transport error behind a 502/504, for the log. */
-  readonly error?: Error | undefined;
-  /** The endpoint of the last attempt ("10.1.2.3:5002"); undefined when none was made. */
-  readonly endpoint?: string | undefined;
-  /** The `reason` of the JSON body when the sidecar answered itself (404, 400, 502, 503, 504). */
-  readonly localReason?: string | undefined;
-}
+// The event a request ends with: its own file, since metrics and logs import it too.
+export type { RequestCompleted } from "./request-completed.js";
 
 export interface ForwardSettings {
   readonly maxRetries: number;
