@@ -58,7 +58,15 @@ const tables = markdownTables(results, podCounts);
 console.log(tables);
 
 const here = dirname(fileURLToPath(import.meta.url));
-const outDir = values.out ?? join(here, "results");
+// Only the default run (every scenario, variant and pod count, seed 1) replaces the committed
+// results; a partial or quick run goes to results/tmp/ (ignored by git), unless --out says where.
+const partial =
+  values.quick ||
+  values.scenario !== undefined ||
+  values.variant !== undefined ||
+  values.pods !== undefined ||
+  values.seed !== "1";
+const outDir = values.out ?? join(here, partial ? "results/tmp" : "results");
 mkdirSync(outDir, { recursive: true });
 const legend = rows.map((v) => `- \`${v.name}\`: ${v.about}`).join("\n");
 writeFileSync(
