@@ -1,5 +1,13 @@
 // Hand-written SVG line charts (no fonts or scripts to fetch), in the style of bench/lib/chart.ts:
 // stacked panels, one line per variant, an optional shaded window (the trigger).
+import { escapeXml, svgDocument } from "../lib/svg.js";
+
+const LINE_STYLE = `.title { font-size: 14px; font-weight: bold; fill: #212529; }
+.note { font-size: 11px; fill: #868e96; }
+.tick { font-size: 11px; fill: #495057; }
+.label { font-size: 12px; fill: #212529; }
+.grid { stroke: #e9ecef; stroke-width: 1; }
+.axis { stroke: #495057; stroke-width: 1; }`;
 
 export interface Series {
   label: string;
@@ -32,10 +40,6 @@ const LEFT = 60;
 const RIGHT = 170;
 const PLOT_H = 220;
 const PANEL_H = PLOT_H + 80;
-
-function escapeXml(text: string): string {
-  return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
-}
 
 function niceMax(value: number): number {
   if (!(value > 0)) return 1;
@@ -99,19 +103,5 @@ function panelSvg(panel: LinePanel, top: number): string {
 export function lineChartSvg(title: string, subtitle: string, panels: readonly LinePanel[]): string {
   const height = 50 + panels.length * PANEL_H;
   const bodies = panels.map((panel, i) => panelSvg(panel, 50 + i * PANEL_H));
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" viewBox="0 0 ${WIDTH} ${height}" font-family="DejaVu Sans, Helvetica, Arial, sans-serif">
-<style>
-.title { font-size: 14px; font-weight: bold; fill: #212529; }
-.note { font-size: 11px; fill: #868e96; }
-.tick { font-size: 11px; fill: #495057; }
-.label { font-size: 12px; fill: #212529; }
-.grid { stroke: #e9ecef; stroke-width: 1; }
-.axis { stroke: #495057; stroke-width: 1; }
-</style>
-<rect width="100%" height="100%" fill="#ffffff"/>
-<text x="10" y="22" font-size="17" font-weight="bold" fill="#212529">${escapeXml(title)}</text>
-<text x="10" y="40" class="note">${escapeXml(subtitle)}</text>
-${bodies.join("\n")}
-</svg>
-`;
+  return svgDocument(WIDTH, height, title, subtitle, LINE_STYLE, bodies.join("\n"));
 }

@@ -1,4 +1,5 @@
 import type { Summary } from "./stats.js";
+import { escapeXml, svgDocument } from "./svg.js";
 
 /** One panel of the chart: a figure for each row, the judged round as a bar with a min–max whisker. */
 export interface Panel {
@@ -17,10 +18,6 @@ const BAR_H = 16;
 const GAP = 6;
 const PANEL_HEAD = 38;
 const PANEL_FOOT = 14;
-
-function escapeXml(text: string): string {
-  return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
-}
 
 function panelSvg(panel: Panel, top: number): { svg: string; height: number } {
   const plotW = WIDTH - LABEL_W - VALUE_W - 20;
@@ -59,6 +56,12 @@ function panelSvg(panel: Panel, top: number): { svg: string; height: number } {
   return { svg: parts.join("\n"), height: PANEL_HEAD + panel.bars.length * (BAR_H + GAP) + PANEL_FOOT };
 }
 
+const BAR_STYLE = `.title { font-size: 14px; font-weight: bold; fill: #212529; }
+.note { font-size: 11px; fill: #868e96; }
+.label { font-size: 12px; fill: #212529; text-anchor: end; }
+.value { font-size: 12px; fill: #212529; }
+.whisker { stroke: #212529; stroke-width: 1.2; }`;
+
 /** A self-contained SVG of stacked horizontal bar panels (no fonts or scripts to fetch). */
 export function chartSvg(title: string, subtitle: string, panels: readonly Panel[]): string {
   let top = 50;
@@ -68,18 +71,5 @@ export function chartSvg(title: string, subtitle: string, panels: readonly Panel
     bodies.push(svg);
     top += height;
   }
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${top + 10}" viewBox="0 0 ${WIDTH} ${top + 10}" font-family="DejaVu Sans, Helvetica, Arial, sans-serif">
-<style>
-.title { font-size: 14px; font-weight: bold; fill: #212529; }
-.note { font-size: 11px; fill: #868e96; }
-.label { font-size: 12px; fill: #212529; text-anchor: end; }
-.value { font-size: 12px; fill: #212529; }
-.whisker { stroke: #212529; stroke-width: 1.2; }
-</style>
-<rect width="100%" height="100%" fill="#ffffff"/>
-<text x="10" y="22" font-size="17" font-weight="bold" fill="#212529">${escapeXml(title)}</text>
-<text x="10" y="40" class="note">${escapeXml(subtitle)}</text>
-${bodies.join("\n")}
-</svg>
-`;
+  return svgDocument(WIDTH, top + 10, title, subtitle, BAR_STYLE, bodies.join("\n"));
 }

@@ -1,3 +1,4 @@
+import { escapeXml } from "../../bench/lib/svg.js";
 import type { RunResult } from "./simulate.js";
 
 const COLORS: Record<string, string> = {
@@ -15,7 +16,8 @@ const DASHES: Record<string, string> = {
   "sre-adaptive": "1,3",
 };
 const color = (variant: string) => COLORS[variant] ?? "#212529";
-const esc = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+// The charts of the repository share one escaping (bench/lib/svg.ts); this one keeps its own layout.
+const esc = escapeXml;
 
 interface Series {
   readonly name: string;
