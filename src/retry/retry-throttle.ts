@@ -52,9 +52,10 @@ const RETRY_ALPHA = 0.05;
 const RETRY_WORTH = 0.6;
 // After this many failed attempts in a row, each retry goes while retries have not been shown
 // worthless. Without it, a pod whose kept-alive connection sticks to a sick instance and whose
-// first few retries were unlucky stops retrying, and a few first attempts later the circuit
-// breaker opens for good: its half-open probe goes over the same connection and fails again.
-// Kept below the breaker's default of 10 so that the retries come before the circuit opens.
+// first few retries were unlucky stops retrying, and a few first attempts later its circuit
+// breaker opens (until ENDPOINT_EJECT_AFTER failures renew the connection, its half-open probe
+// goes over the same connection and fails again). Kept below the breaker's default of 10 so that
+// the retries come before the circuit opens.
 const RUN = 4;
 // "Shown worthless": retries succeed less often than this (random-80: one in five; an outage:
 // never) over at least this much evidence (the weight of about three retries).
