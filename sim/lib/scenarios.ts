@@ -19,9 +19,9 @@ export const DEFAULT_SETTINGS: SidecarSettings = {
   retryThrottleTokens: 5,
   retryThrottleRatio: 0.7,
   retryThrottleProbeRatio: 0.05,
-  overloadLateRatio: 0.8,
+  overloadLateRatio: 0.6,
   overloadDecrease: 0.05,
-  overloadRecoveryMs: 1500,
+  overloadRecoveryMs: 800,
   overloadMinLimit: 0.02,
   overloadRetryShare: 0.5,
 };

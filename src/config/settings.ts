@@ -223,8 +223,8 @@ export const settings = {
   // Overload protection's tuning; defaults chosen with the fleet simulator (docs/overload.md).
   OVERLOAD_LATE_RATIO: {
     key: "overloadLateRatio",
-    default: "0.8",
-    help: "an attempt without response headers after this fraction of PER_TRY_TIMEOUT_MS is late, answered or not: the sign of a queue",
+    default: "0.6",
+    help: "an attempt without response headers after this fraction of PER_TRY_TIMEOUT_MS is late, answered or not, known while still in flight: the sign of a queue",
     parse: decimal(0.05, 1, "a fraction"),
   },
   OVERLOAD_DECREASE: {
@@ -235,7 +235,7 @@ export const settings = {
   },
   OVERLOAD_RECOVERY_MS: {
     key: "overloadRecoveryMs",
-    default: "1500",
+    default: "800",
     help: "without late answers the limit doubles every this many ms (on-time answers grow it faster), until it is lifted",
     parse: integer(10, 600_000, "milliseconds"),
   },

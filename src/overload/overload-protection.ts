@@ -1,11 +1,18 @@
 import type { Clock, Random } from "../retry/clock.js";
 import type { OverloadGate } from "../retry/overload-gate.js";
 import { ConcurrencyLimit, type LimitOptions } from "./concurrency-limit.js";
+import { InFlightAges } from "./in-flight-ages.js";
 import { LateShare } from "./late-share.js";
 
 // A late answer cuts the limit only when at least this share of the recent answers were late: a
 // queue makes most answers late; a request that hangs among many answered in time is no queue.
 const LATE_SHARE_TO_CUT = 0.25;
+// The limit may fall below one attempt when late answers come while this many first attempts
+// (so as many client requests) have gone since the last answer in time: evidence of a queue from
+// other requests, not only this one's own retries. A lone request whose attempts time out one after
+// the other (a hung upstream) keeps its retries; at 100 pods, where a pod seldom has two attempts
+// out at once, the second late request lets the pod hold back (docs/overload.md).
+const FIRSTS_FOR_BELOW_ONE = 2;
 
 export interface OverloadOptions extends LimitOptions {
   /** OVERLOAD_PROTECTION: off admits everything (the in-flight count is still kept, for the gauge). */
@@ -38,6 +45,11 @@ export class OverloadProtection implements OverloadGate {
   private readonly lateShare: LateShare;
   /** A first attempt was refused since the last cut: the limit binds (and may fall below one). */
   private refused = false;
+  /** First attempts admitted since the last answer in time (in this episode of a limit). */
+  private firstsSinceOnTime = 0;
+  /** A limit was in force at the last first attempt (admitted or not). */
+  private limited = false;
+  private readonly ages = new InFlightAges();
 
   constructor(
     private readonly options: OverloadOptions,
@@ -55,8 +67,23 @@ export class OverloadProtection implements OverloadGate {
 
   /** May a request's first attempt go now? If so, it holds a place in flight. */
   admitFirst(): boolean {
-    if (!this.options.enabled || this.limit.lifted || this.fits(this.limit.current(this.clock()))) {
+    if (!this.options.enabled) {
       this.inFlight += 1;
+      return true;
+    }
+    const now = this.clock();
+    this.reportAged(now);
+    const limit = this.limit.current(now);
+    const lifted = limit === Number.POSITIVE_INFINITY;
+    if (lifted && this.limited) {
+      // Lifted again: what turned requests away before says nothing of the next episode.
+      this.refused = false;
+      this.firstsSinceOnTime = 0;
+    }
+    this.limited = !lifted;
+    if (lifted || this.fits(limit)) {
+      this.admitted(now);
+      this.firstsSinceOnTime += 1;
       return true;
     }
     this.refused = true;
@@ -72,8 +99,14 @@ export class OverloadProtection implements OverloadGate {
 
   /** Admits a retry about to be sent, if `retryAllowed`; it then holds a place in flight. */
   admitRetry(): boolean {
+    if (!this.options.enabled) {
+      this.inFlight += 1;
+      return true;
+    }
+    const now = this.clock();
+    this.reportAged(now);
     if (!this.retryAllowed()) return false;
-    this.inFlight += 1;
+    this.admitted(now);
     return true;
   }
 
@@ -82,25 +115,47 @@ export class OverloadProtection implements OverloadGate {
     const out = this.inFlight;
     this.inFlight = out - 1;
     if (!this.options.enabled) return;
+    const reported = this.ages.remove();
     const late = now - sentAt >= this.options.lateMs;
-    const share = this.lateShare.record(now, late);
-    if (!late) {
-      this.limit.onTime(now, sentAt);
-      return;
-    }
-    if (share < LATE_SHARE_TO_CUT) return;
-    // Below one attempt in flight only when this pod builds the queue: it had other attempts out,
-    // or the limit turned requests away. A lone caller whose attempts time out one after the other
-    // (a hung upstream, not a queue it builds) is never shed by this.
-    // Refusals of an earlier episode, before the limit was lifted, say nothing of this one.
-    if (this.limit.current(now) === Number.POSITIVE_INFINITY) this.refused = false;
-    const floor = out > 1 || this.refused ? this.options.minLimit : 1;
-    if (this.limit.late(now, sentAt, out, floor)) this.refused = false;
+    // A late attempt already reported while in flight is not news a second time.
+    if (!(late && reported)) this.answer(sentAt, now, out, late);
+    this.reportAged(now);
   }
 
   /** The attempt admitted ended without saying anything of the upstream (the client left). */
   release(): void {
     this.inFlight -= 1;
+    if (this.options.enabled) this.ages.remove();
+  }
+
+  /** Attempts in flight since `lateMs` or longer are late now: no need to wait for their timeout. */
+  private reportAged(now: number): void {
+    for (let sentAt = this.ages.nextLate(now, this.options.lateMs); sentAt !== undefined; ) {
+      this.answer(sentAt, now, this.inFlight, true);
+      sentAt = this.ages.nextLate(now, this.options.lateMs);
+    }
+  }
+
+  private admitted(now: number): void {
+    this.inFlight += 1;
+    this.ages.add(now);
+  }
+
+  /** One attempt known to be on time or late, with `out` attempts in flight (itself included). */
+  private answer(sentAt: number, now: number, out: number, late: boolean): void {
+    const share = this.lateShare.record(now, late);
+    if (!late) {
+      this.firstsSinceOnTime = 0;
+      this.limit.onTime(now, sentAt);
+      return;
+    }
+    if (share < LATE_SHARE_TO_CUT) return;
+    // Below one attempt in flight only on evidence from other requests: this pod had other attempts
+    // out, the limit turned requests away, or other requests went since the last answer in time. A
+    // lone request whose attempts time out one after the other (a hung upstream, not a queue) keeps
+    // its retries.
+    const others = out > 1 || this.refused || this.firstsSinceOnTime >= FIRSTS_FOR_BELOW_ONE;
+    if (this.limit.late(now, sentAt, out, others ? this.options.minLimit : 1)) this.refused = false;
   }
 
   private fits(limit: number): boolean {

@@ -82,16 +82,29 @@ describe("overload protection", () => {
     expect(t.policy.currentLimit()).toBe(afterFirst);
   });
 
-  it("falls below one attempt (an admission probability) only when this caller builds the queue", () => {
+  it("falls below one attempt (an admission probability) only on evidence from other requests", () => {
     const lone = setup();
-    // One caller, one attempt at a time, every one late (a hung upstream, not a queue it builds).
-    for (let i = 0; i < 10; i++) lone.round(1, 1000);
+    // One request, its first attempt and its three retries one after the other, every one late
+    // (a hung upstream): the request keeps its retries.
+    lone.round(1, 1000);
+    for (let retry = 0; retry < 3; retry++) {
+      expect(lone.policy.retryAllowed()).toBe(true);
+      const sentAt = lone.clock.now;
+      expect(lone.policy.admitRetry()).toBe(true);
+      lone.clock.now += 1000;
+      lone.policy.finished(sentAt, lone.clock.now);
+    }
     expect(lone.policy.currentLimit()).toBeGreaterThanOrEqual(1);
-    expect(lone.admit(1)).toBe(1);
+    // A second request late too, with no answer in time between: evidence from another request.
+    lone.clock.now += 2000;
+    lone.round(1, 1000);
+    expect(lone.policy.currentLimit()).toBeLessThan(1);
 
     const busy = setup({}, () => 0.99);
-    busy.round(5, 1000); // five out at once, all late: a tenth of five
-    expect(busy.policy.currentLimit()).toBeCloseTo(0.5, 2);
+    // Five out at once, all late: cut to a tenth of five, then the other four (old news below
+    // one) take it down to the minimum.
+    busy.round(5, 1000);
+    expect(busy.policy.currentLimit()).toBe(0.02);
     expect(busy.admit(1)).toBe(0); // random 0.99 >= 0.5
 
     const bound = setup({}, () => 0.99);
@@ -112,6 +125,36 @@ describe("overload protection", () => {
     t.policy.release();
     t.round(1, 1000); // a lone caller times out
     expect(t.policy.currentLimit()).toBeGreaterThanOrEqual(1);
+  });
+
+  it("an attempt still in flight past lateMs is late at once: the limit is cut before any answer", () => {
+    const t = setup();
+    t.round(20, 50); // answered in time: nothing limited
+    t.admit(10);
+    t.clock.now += 700;
+    expect(t.admit(1)).toBe(1); // not late yet (lateMs 800)
+    t.clock.now += 100;
+    // The ten (and the one) have waited 800 ms without an answer: a queue, known now.
+    expect(t.admit(1)).toBe(0);
+    expect(t.policy.currentLimit()).toBeCloseTo(1.1, 1);
+    // Their timeouts, when they come, are not news a second time: no further cut.
+    const limit = t.policy.currentLimit();
+    for (let i = 0; i < 11; i++) t.policy.finished(t.clock.now - 1000, t.clock.now);
+    expect(t.policy.currentLimit()).toBeGreaterThanOrEqual(limit * 0.99);
+  });
+
+  it("below one, each late answer of an attempt sent before the cut lowers the chance further", () => {
+    const t = setup({}, () => 0.99);
+    const first = t.clock.now;
+    t.admit(1);
+    t.clock.now += 500;
+    t.admit(1); // sent before the cut below
+    t.clock.now += 500;
+    t.policy.finished(first, t.clock.now); // late, two out: cut to a tenth of two
+    expect(t.policy.currentLimit()).toBeCloseTo(0.2, 3);
+    t.clock.now += 300; // the second is now late too, still in flight: old news, x 0.3
+    expect(t.admit(1)).toBe(0);
+    expect(t.policy.currentLimit()).toBeCloseTo(0.06, 3);
   });
 
   it("below one attempt, admits with that probability and only while nothing is in flight", () => {
