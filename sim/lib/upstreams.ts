@@ -19,6 +19,8 @@ export interface Upstream {
   send(target: AttemptTarget, answer: (outcome: AttemptOutcome) => void): void;
   /** The sidecar of `pod` renews its connections to `address` (its kept-alive ones are closed). */
   renew?(pod: number, address: string): void;
+  /** How long an attempt sent now would wait in the upstream's queue (upstreams with one), ms. */
+  queueWaitMs?(): number;
 }
 
 const OK: AttemptOutcome = { kind: "response", status: 200, retryAfter: undefined };
@@ -62,7 +64,7 @@ export function queueUpstream(
   now: () => number,
   workers: number,
   serviceMs: (t: number) => number,
-): Upstream & { readonly queued: () => number } {
+): Upstream & { readonly queued: () => number; queueWaitMs(): number } {
   const queue: ((outcome: AttemptOutcome) => void)[] = [];
   let idle = workers;
   const startNext = (): void => {
@@ -79,6 +81,8 @@ export function queueUpstream(
   return {
     addresses: ["10.0.0.1"],
     queued: () => queue.length,
+    // Every worker busy: the queue ahead, served `workers` at a time, then a worker's turn.
+    queueWaitMs: () => (idle > 0 ? 0 : ((queue.length + 1) / workers) * serviceMs(now())),
     send(_target, answer) {
       queue.push(answer);
       startNext();
@@ -150,4 +154,33 @@ export function sickInstances(time: VirtualTime, mode: "headless" | "clusterip",
       });
     },
   };
+}
+
+const shedders = new WeakMap<Upstream, Upstream>();
+
+/**
+ * The same upstream, protecting itself (one per run, whatever the number of pods): an attempt that
+ * would wait in its queue longer than `maxWaitMs` is answered at once with 503 and `Retry-After`
+ * (`retryAfterS` seconds) instead of being queued, as a server with a bounded queue or CoDel-style
+ * queue-time shedding does. Billing's own word reaches every pod within one round trip, whatever
+ * its rate: the signal no per-pod policy has at 1,000 pods.
+ */
+export function sheddingUpstream(
+  upstream: Upstream,
+  time: VirtualTime,
+  maxWaitMs: number,
+  retryAfterS: number,
+): Upstream {
+  const known = shedders.get(upstream);
+  if (known !== undefined) return known;
+  const busy: AttemptOutcome = { kind: "response", status: 503, retryAfter: String(retryAfterS) };
+  const shedding: Upstream = {
+    addresses: upstream.addresses,
+    send(target, answer) {
+      if ((upstream.queueWaitMs?.() ?? 0) > maxWaitMs) time.after(CONNECT_MS, () => answer(busy));
+      else upstream.send(target, answer);
+    },
+  };
+  shedders.set(upstream, shedding);
+  return shedding;
 }

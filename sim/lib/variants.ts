@@ -2,6 +2,7 @@ import { OverloadProtection } from "../../src/overload/overload-protection.js";
 import { TokenRetryThrottle } from "../../src/retry/retry-throttle.js";
 import { GrpcThrottle, SreAdaptiveGate } from "./comparators.js";
 import { directPod, type PodCaller, type PodEnv, sidecarPod } from "./pod.js";
+import { sheddingUpstream } from "./upstreams.js";
 
 /**
  * One row of the comparison: how a pod reaches the upstream. `pod` is called once per pod and
@@ -74,6 +75,18 @@ export const variants: readonly Variant[] = [
     name: "sidecar",
     about: "the sidecar with its defaults (RETRY_THROTTLE=on, OVERLOAD_PROTECTION=on)",
     pod: (env) => sidecarPod(env, { throttle: throttle(env), overload: overload(env) }),
+  },
+  // What reaches further than any per-pod policy at 1,000 pods (docs/overload.md, the bound).
+  {
+    name: "billing-sheds",
+    about:
+      "the sidecar with its defaults, billing answering 503 + Retry-After: 1 instead of queueing an attempt that would wait over 500 ms",
+    extra: true,
+    pod: (env) =>
+      sidecarPod(
+        { ...env, upstream: sheddingUpstream(env.upstream, env.time, 500, 1) },
+        { throttle: throttle(env), overload: overload(env) },
+      ),
   },
   // The alternatives overload protection's defaults were chosen against (docs/overload.md).
   {
