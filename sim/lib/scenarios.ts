@@ -109,7 +109,7 @@ export const scenarios: readonly Scenario[] = [
     trigger: [20, 30],
     upstream: (time, now) => queueUpstream(time, now, 8, (t) => (t >= 20_000 && t < 30_000 ? 500 : 100)),
   },
-  // Healthy but slow upstreams, with the settings of overload-drop (late = after 800 ms): overload
+  // Healthy but slow upstreams, with the settings of overload-drop (late = after 600 ms): overload
   // protection must shed nothing (success 100%). Workers enough that nothing queues.
   healthy("healthy-slow", () => 300),
   healthy("healthy-jitter", (rnd) => 20 + 380 * rnd()),

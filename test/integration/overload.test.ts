@@ -9,7 +9,7 @@ import type { Harness } from "../support/sidecar-harness.js";
 
 const s = useScenario({ status: 200, body: "ok" });
 
-// Per-try 200 ms (late after 160 ms); no breaker and no retries unless a test wants them, so that
+// Per-try 200 ms (late after 120 ms); no breaker and no retries unless a test wants them, so that
 // every request is one attempt and only overload protection decides.
 const ENV = {
   PER_TRY_TIMEOUT_MS: "200",
@@ -25,7 +25,7 @@ const isShed = (r: Reply) => r.status === 503 && r.text.includes('"overloaded"')
 
 describe("overload protection", () => {
   it("an upstream that turns slow: the sidecar sheds with 503 overloaded, and recovers once it is fast", async () => {
-    // Per-try 500 ms (late after 400 ms), so that the 20 requests of the first wave start well
+    // Per-try 500 ms (late after 300 ms), so that the 20 requests of the first wave start well
     // within one round trip even on a busy machine. The limit doubles every 300 ms without late
     // answers, from at least 0.1: slow enough for the second wave to meet it, fast enough for the
     // test to see it lifted.
@@ -126,7 +126,7 @@ describe("overload protection", () => {
     ["steady 300 ms", () => 300],
     ["jittery 20-400 ms", () => 20 + Math.floor(380 * Math.random())],
   ])("a healthy upstream, %s, under concurrent load sheds nothing", async (_name, delay) => {
-    // A per-try timeout of 1 s for a call that takes up to 400 ms: late would be after 800 ms.
+    // A per-try timeout of 1 s for a call that takes up to 400 ms: late would be after 600 ms.
     const h = await s.start({ PER_TRY_TIMEOUT_MS: "1000" });
     for (let wave = 0; wave < 4; wave++) {
       s.upstream.script(...Array.from({ length: 40 }, () => ({ status: 200, body: "ok", delayMs: delay() })));
