@@ -40,9 +40,9 @@ describe("configuration", () => {
       retryThrottleRatio: 0.7,
       retryThrottleProbeRatio: 0.05,
       overloadProtection: "on",
-      overloadLateRatio: 0.8,
+      overloadLateRatio: 0.6,
       overloadDecrease: 0.05,
-      overloadRecoveryMs: 1500,
+      overloadRecoveryMs: 800,
       overloadMinLimit: 0.02,
       overloadRetryShare: 0.5,
     });
