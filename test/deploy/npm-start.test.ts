@@ -89,8 +89,10 @@ describe.skipIf(process.platform !== "linux")("npm start", () => {
     sidecarPid = pid;
     // No shell in between: the sidecar is npm's direct child, with the start script's settings.
     expect(parentPid(pid)).toBe(proc.child.pid);
-    expect(readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0")).toContain("--max-semi-space-size=8");
-    expect(readFileSync(`/proc/${pid}/environ`, "utf8").split("\0")).toContain("MALLOC_ARENA_MAX=2");
+    expect(readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0")).toContain("--max-semi-space-size=4");
+    const environ = readFileSync(`/proc/${pid}/environ`, "utf8").split("\0");
+    expect(environ).toContain("MALLOC_ARENA_MAX=2");
+    expect(environ).toContain("MALLOC_MMAP_THRESHOLD_=131072");
 
     // One request in flight, so the drain lasts long enough to be seen.
     const inFlight = fetch(`http://127.0.0.1:${port}/provider`, { method: "POST", body: "{}" });
