@@ -4,7 +4,7 @@ import type { OverloadGate } from "../../src/retry/overload-gate.js";
 
 // Other ways of moving overload protection's limit below one attempt, compared with the default in
 // the fleet simulator and not adopted (docs/overload.md, "What else was tried"). Above one attempt
-// both behave as the default (lifted while on time, the quarter-of-late rule, lateness in flight).
+// they behave as the default (lifted while on time, the quarter-of-late rule, lateness in flight).
 
 /**
  * Below one attempt, the SRE book's client-side throttle with "accepted" meaning answered before
@@ -104,5 +104,23 @@ export class LinearRegrowthLimit extends ConcurrencyLimit {
     if (this.lifted || this.value >= 1) return doubled;
     const linear = this.value + Math.max(0, now - this.setAt - this.delayMs) / this.linearMs;
     return Math.max(doubled, Math.min(1, linear));
+  }
+}
+
+/**
+ * An answer in under `fastMs` (half the late mark) raises a limit below one attempt to one: no
+ * answer comes that fast from behind a queue worth holding back for.
+ */
+export class FastAnswerLimit extends ConcurrencyLimit {
+  constructor(
+    options: LimitOptions,
+    private readonly fastMs: number,
+  ) {
+    super(options);
+  }
+
+  override onTime(now: number, sentAt: number): void {
+    super.onTime(now, sentAt);
+    if (!this.lifted && now - sentAt < this.fastMs && this.current(now) < 1) this.set(now, 1);
   }
 }

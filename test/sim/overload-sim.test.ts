@@ -50,7 +50,7 @@ describe("overload protection in the fleet simulator", () => {
     expect(linear.duringTrigger).toBeLessThan((dflt.duringTrigger as number) - 0.05);
   });
 
-  it.each(["overload-in-time-ratio", "overload-linear-regrowth"])(
+  it.each(["overload-in-time-ratio", "overload-linear-regrowth", "overload-fast-answer"])(
     "%s (not adopted) sheds nothing from a jittery upstream either",
     async (name) => {
       const r = await simulate({ ...scenario("healthy-jitter"), durationS: 20 }, variant(name), 30, 1);
