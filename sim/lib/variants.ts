@@ -1,6 +1,13 @@
+import type { ConcurrencyLimit, LimitOptions } from "../../src/overload/concurrency-limit.js";
 import { OverloadProtection } from "../../src/overload/overload-protection.js";
 import { TokenRetryThrottle } from "../../src/retry/retry-throttle.js";
 import { GrpcThrottle, SreAdaptiveGate } from "./comparators.js";
+import {
+  countingRequests,
+  FastAnswerLimit,
+  InTimeRatioLimit,
+  LinearRegrowthLimit,
+} from "./overload-candidates.js";
 import { directPod, type PodCaller, type PodEnv, sidecarPod } from "./pod.js";
 import { sheddingUpstream } from "./upstreams.js";
 
@@ -28,21 +35,21 @@ const throttle = (env: PodEnv) =>
   });
 
 /** Overload protection with the scenario's settings (OVERLOAD_*), `change` applied on top. */
-const overload = (env: PodEnv, change: { decrease?: number; recoveryMs?: number; minLimit?: number } = {}) =>
-  new OverloadProtection(
-    {
-      enabled: true,
-      lateMs: env.settings.overloadLateRatio * env.settings.perTryTimeoutMs,
-      decrease: env.settings.overloadDecrease,
-      recoveryMs: env.settings.overloadRecoveryMs,
-      minLimit: env.settings.overloadMinLimit,
-      maxLimit: 1000,
-      retryShare: env.settings.overloadRetryShare,
-      ...change,
-    },
-    env.time.clock,
-    env.random,
-  );
+const overloadOptions = (env: PodEnv) => ({
+  enabled: true,
+  lateMs: env.settings.overloadLateRatio * env.settings.perTryTimeoutMs,
+  decrease: env.settings.overloadDecrease,
+  recoveryMs: env.settings.overloadRecoveryMs,
+  minLimit: env.settings.overloadMinLimit,
+  maxLimit: 1000,
+  retryShare: env.settings.overloadRetryShare,
+});
+const limitOptions = (env: PodEnv): LimitOptions => overloadOptions(env);
+const overload = (
+  env: PodEnv,
+  change: { decrease?: number; recoveryMs?: number; minLimit?: number } = {},
+  limit?: ConcurrencyLimit,
+) => new OverloadProtection({ ...overloadOptions(env), ...change }, env.time.clock, env.random, limit);
 
 export const variants: readonly Variant[] = [
   {
@@ -122,5 +129,37 @@ export const variants: readonly Variant[] = [
     about: "the sidecar, overload protection whose limit doubles every 3 s without late answers",
     extra: true,
     pod: (env) => sidecarPod(env, { throttle: throttle(env), overload: overload(env, { recoveryMs: 3000 }) }),
+  },
+  {
+    name: "overload-in-time-ratio",
+    about:
+      "the sidecar, overload protection admitting below one attempt by the share answered in time (SRE throttle, k = 1)",
+    extra: true,
+    pod: (env) => {
+      const ratio = { windowMs: 1200, k: 1, fastMs: 350, fastWeight: 1000 };
+      const limit = new InTimeRatioLimit(limitOptions(env), ratio);
+      const gate = countingRequests(overload(env, {}, limit), limit, env.time.clock);
+      return sidecarPod(env, { throttle: throttle(env), overload: gate });
+    },
+  },
+  {
+    name: "overload-linear-regrowth",
+    about:
+      "the sidecar, overload protection whose limit below one also grows by one per 1.5 s from 0.6 s after a late answer",
+    extra: true,
+    pod: (env) => {
+      const limit = new LinearRegrowthLimit(limitOptions(env), 1500, 600);
+      return sidecarPod(env, { throttle: throttle(env), overload: overload(env, {}, limit) });
+    },
+  },
+  {
+    name: "overload-fast-answer",
+    about:
+      "the sidecar, overload protection raising a limit below one to one on an answer in under half the late mark",
+    extra: true,
+    pod: (env) => {
+      const limit = new FastAnswerLimit(limitOptions(env), overloadOptions(env).lateMs / 2);
+      return sidecarPod(env, { throttle: throttle(env), overload: overload(env, {}, limit) });
+    },
   },
 ];

@@ -30,13 +30,14 @@ const OLD_NEWS_BELOW_ONE = 0.3;
  * never limited, however bursty. Pure arithmetic on the times it is given.
  */
 export class ConcurrencyLimit {
-  private value = Number.POSITIVE_INFINITY;
+  // Protected, not private: the fleet simulator compares other ways of moving it (subclasses).
+  protected value = Number.POSITIVE_INFINITY;
   /** When `value` was set: the regrowth counts from here. */
-  private setAt = 0;
+  protected setAt = 0;
   /** When the limit was last cut: answers to attempts sent before it say nothing of the new limit. */
   private cutAt = Number.NEGATIVE_INFINITY;
 
-  constructor(private readonly options: LimitOptions) {}
+  constructor(protected readonly options: LimitOptions) {}
 
   /** True while no limit is in force (the common case: one comparison, no clock read). */
   get lifted(): boolean {
@@ -85,7 +86,7 @@ export class ConcurrencyLimit {
     this.set(now, limit < 1 ? limit * GROW_BELOW_ONE : limit + GROW_STEP);
   }
 
-  private set(now: number, value: number): void {
+  protected set(now: number, value: number): void {
     this.value = value >= this.options.maxLimit ? Number.POSITIVE_INFINITY : value;
     this.setAt = now;
   }

@@ -55,8 +55,10 @@ export class OverloadProtection implements OverloadGate {
     private readonly options: OverloadOptions,
     private readonly clock: Clock,
     private readonly random: Random,
+    // Another way of moving the limit, for the fleet simulator's comparisons; the sidecar uses this one.
+    limit: ConcurrencyLimit = new ConcurrencyLimit(options),
   ) {
-    this.limit = new ConcurrencyLimit(options);
+    this.limit = limit;
     this.lateShare = new LateShare(options.lateMs);
   }
 

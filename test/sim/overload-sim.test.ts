@@ -42,6 +42,22 @@ describe("overload protection in the fleet simulator", () => {
     expect(own.success).toBeGreaterThan(0.85);
   });
 
+  it("overload-drop, 30 pods: faster regrowth from the bottom recovers sooner and serves less of the drop", async () => {
+    // The trade that kept `overload-linear-regrowth` from being the default (docs/overload.md).
+    const linear = await simulate(scenario("overload-drop"), variant("overload-linear-regrowth"), 30, 1);
+    const dflt = await simulate(scenario("overload-drop"), variant("sidecar"), 30, 1);
+    expect(linear.recoveryS).toBeLessThan(dflt.recoveryS as number);
+    expect(linear.duringTrigger).toBeLessThan((dflt.duringTrigger as number) - 0.05);
+  });
+
+  it.each(["overload-in-time-ratio", "overload-linear-regrowth", "overload-fast-answer"])(
+    "%s (not adopted) sheds nothing from a jittery upstream either",
+    async (name) => {
+      const r = await simulate({ ...scenario("healthy-jitter"), durationS: 20 }, variant(name), 30, 1);
+      expect(r.success).toBe(1);
+    },
+  );
+
   it("overload-drop, 100 pods: sheds, holds retries back, and recovers far sooner than without it", async () => {
     const on = await simulate(scenario("overload-drop"), variant("sidecar"), 100, 1);
     const off = await simulate(scenario("overload-drop"), variant("sidecar-no-overload"), 100, 1);

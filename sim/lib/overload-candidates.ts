@@ -1,0 +1,126 @@
+import { ConcurrencyLimit, type LimitOptions } from "../../src/overload/concurrency-limit.js";
+import type { OverloadProtection } from "../../src/overload/overload-protection.js";
+import type { OverloadGate } from "../../src/retry/overload-gate.js";
+
+// Other ways of moving overload protection's limit below one attempt, compared with the default in
+// the fleet simulator and not adopted (docs/overload.md, "What else was tried"). Above one attempt
+// they behave as the default (lifted while on time, the quarter-of-late rule, lateness in flight).
+
+/**
+ * Below one attempt, the SRE book's client-side throttle with "accepted" meaning answered before
+ * the late mark: the chance of sending is (k x in-time answers + 1) / (requests + 1), both
+ * decayed exponentially over `windowMs`. An answer in under `fastMs` counts as `fastWeight`
+ * (billing is well: no answer of the drop comes in under its 500-ms service time). The limit
+ * stays below one, without regrowth by the clock, until that chance reaches one.
+ */
+export class InTimeRatioLimit extends ConcurrencyLimit {
+  private requests = 0;
+  private inTime = 0;
+  private at = 0;
+  private below = false;
+
+  constructor(
+    options: LimitOptions,
+    private readonly ratio: { windowMs: number; k: number; fastMs: number; fastWeight: number },
+  ) {
+    super(options);
+  }
+
+  /** A client request asked to go (admitted or not); counted by `countingRequests`. */
+  request(now: number): void {
+    this.decay(now);
+    this.requests += 1;
+  }
+
+  override current(now: number): number {
+    if (!this.below) return super.current(now);
+    this.decay(now);
+    const p = (this.ratio.k * this.inTime + 1) / (this.requests + 1);
+    if (p < 1) return Math.max(this.options.minLimit, p);
+    this.below = false;
+    this.set(now, 1);
+    return 1;
+  }
+
+  override late(now: number, sentAt: number, inFlight: number, floor: number): boolean {
+    const cut = super.late(now, sentAt, inFlight, floor);
+    if (cut && this.value < 1) {
+      // The queue is there: what was answered in time before says nothing any more.
+      this.below = true;
+      this.inTime = 0;
+    }
+    return cut;
+  }
+
+  override onTime(now: number, sentAt: number): void {
+    this.decay(now);
+    this.inTime += now - sentAt < this.ratio.fastMs ? this.ratio.fastWeight : 1;
+    if (!this.below) super.onTime(now, sentAt);
+  }
+
+  private decay(now: number): void {
+    if (now <= this.at) return;
+    const f = Math.exp(-(now - this.at) / this.ratio.windowMs);
+    this.requests *= f;
+    this.inTime *= f;
+    this.at = now;
+  }
+}
+
+/** Overload protection that tells `limit` of every client request before admitting it. */
+export function countingRequests(
+  protection: OverloadProtection,
+  limit: InTimeRatioLimit,
+  clock: () => number,
+): OverloadGate {
+  return {
+    admitFirst: () => {
+      limit.request(clock());
+      return protection.admitFirst();
+    },
+    retryAllowed: () => protection.retryAllowed(),
+    admitRetry: () => protection.admitRetry(),
+    finished: (sentAt, now) => protection.finished(sentAt, now),
+    release: () => protection.release(),
+  };
+}
+
+/**
+ * Regrowth by the clock fast from the bottom and slow near one: below one attempt the limit also
+ * grows by one every `linearMs`, counted from `delayMs` after the last late answer (from 0.02 to
+ * one in about 1.5 s instead of 4.5 s of doubling every 800 ms).
+ */
+export class LinearRegrowthLimit extends ConcurrencyLimit {
+  constructor(
+    options: LimitOptions,
+    private readonly linearMs: number,
+    private readonly delayMs: number,
+  ) {
+    super(options);
+  }
+
+  override current(now: number): number {
+    const doubled = super.current(now);
+    if (this.lifted || this.value >= 1) return doubled;
+    const linear = this.value + Math.max(0, now - this.setAt - this.delayMs) / this.linearMs;
+    return Math.max(doubled, Math.min(1, linear));
+  }
+}
+
+/**
+ * An answer in under `fastMs` (half the late mark) raises a limit below one attempt to one: no
+ * answer comes that fast from behind a queue worth holding back for.
+ */
+export class FastAnswerLimit extends ConcurrencyLimit {
+  constructor(
+    options: LimitOptions,
+    private readonly fastMs: number,
+  ) {
+    super(options);
+  }
+
+  override onTime(now: number, sentAt: number): void {
+    super.onTime(now, sentAt);
+    if (!this.lifted && now - sentAt < this.fastMs && this.current(now) < 1) this.set(now, 1);
+  }
+}

@@ -1,0 +1,69 @@
+import { describe, expect, it } from "vitest";
+import { FastAnswerLimit, InTimeRatioLimit, LinearRegrowthLimit } from "../../sim/lib/overload-candidates.js";
+
+// The ways of moving overload protection's limit below one attempt that the fleet simulator
+// compared with the default and did not adopt (docs/overload.md, "What else was tried"): what
+// the figures there were measured with.
+
+const options = { decrease: 0.05, recoveryMs: 800, minLimit: 0.02, maxLimit: 1000 };
+const ratio = { windowMs: 1200, k: 1, fastMs: 350, fastWeight: 1000 };
+
+/** A limit cut below one attempt at t = 0 (one attempt out, cut to 0.05 of it). */
+function cutBelowOne<T extends InTimeRatioLimit | LinearRegrowthLimit | FastAnswerLimit>(limit: T): T {
+  expect(limit.late(0, 0, 1, options.minLimit)).toBe(true);
+  return limit;
+}
+
+describe("admission below one by the share answered in time (overload-in-time-ratio)", () => {
+  it("is (in-time answers + 1) / (requests + 1) after a cut, never under the lowest limit", () => {
+    const limit = cutBelowOne(new InTimeRatioLimit(options, ratio));
+    for (let i = 0; i < 3; i++) limit.request(0);
+    expect(limit.current(0)).toBeCloseTo(1 / 4);
+    limit.onTime(0, -500); // in time, but not fast: one answer
+    expect(limit.current(0)).toBeCloseTo(2 / 4);
+    for (let i = 0; i < 200; i++) limit.request(0);
+    expect(limit.current(0)).toBe(options.minLimit);
+  });
+
+  it("does not regrow by the clock while requests keep coming and nothing is answered in time", () => {
+    const limit = cutBelowOne(new InTimeRatioLimit(options, ratio));
+    for (let t = 0; t <= 5000; t += 100) limit.request(t);
+    // The default's limit would have doubled past one by now (0.05 x 2^(5000/800)).
+    expect(limit.current(5000)).toBeLessThan(0.1);
+  });
+
+  it("goes back to one attempt on an answer well under the late mark, then grows as the default", () => {
+    const limit = cutBelowOne(new InTimeRatioLimit(options, ratio));
+    for (let i = 0; i < 10; i++) limit.request(100);
+    limit.onTime(200, 100);
+    expect(limit.current(200)).toBe(1);
+    limit.onTime(300, 250); // +1 on the limit regrown by the clock since 200 ms
+    expect(limit.current(300)).toBeCloseTo(2 ** (100 / 800) + 1);
+  });
+});
+
+describe("regrowth by the clock fast from the bottom (overload-linear-regrowth)", () => {
+  it("below one also grows by one per linearMs, from delayMs after the late answer, up to one", () => {
+    const limit = cutBelowOne(new LinearRegrowthLimit(options, 1500, 600));
+    expect(limit.current(600)).toBeCloseTo(0.05 * 2 ** (600 / 800)); // the doubling, still ahead
+    expect(limit.current(1350)).toBeCloseTo(0.05 + 750 / 1500);
+    expect(limit.current(2100)).toBe(1);
+  });
+
+  it("above one is the default's doubling", () => {
+    const limit = new LinearRegrowthLimit(options, 1500, 600);
+    limit.late(0, 0, 40, 1); // 40 out: cut to 2
+    expect(limit.current(800)).toBeCloseTo(4);
+  });
+});
+
+describe("a limit below one raised to one on a fast answer (overload-fast-answer)", () => {
+  it("an answer in under fastMs raises it to one attempt; a slower one in time only doubles it", () => {
+    const slow = cutBelowOne(new FastAnswerLimit(options, 300));
+    slow.onTime(600, 100); // 500 ms: in time, not fast
+    expect(slow.current(600)).toBeCloseTo(2 * 0.05 * 2 ** (600 / 800));
+    const fast = cutBelowOne(new FastAnswerLimit(options, 300));
+    fast.onTime(200, 100); // 100 ms
+    expect(fast.current(200)).toBe(1);
+  });
+});
