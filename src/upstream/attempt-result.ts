@@ -9,8 +9,13 @@ export interface ResponseSink {
   destroy(error?: Error): unknown;
 }
 
-/** How forwarding a final body ended: the client left first, or the upstream body broke. */
-export type Forwarded = (clientGone: boolean, error?: Error) => void;
+/**
+ * Told how forwarding a final body ended: the client left first, or the upstream body broke. A
+ * callback, or an object with `forwarded` (the request's own state: no closure per request).
+ */
+export type Forwarded =
+  | ((clientGone: boolean, error?: Error) => void)
+  | { forwarded(clientGone: boolean, error?: Error): void };
 
 /** An attempt that ended without response headers: the retry loop's view of it. */
 export interface AttemptFailure {

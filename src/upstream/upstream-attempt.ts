@@ -22,6 +22,14 @@ const HOLD_LIMIT_BYTES = 64 * 1024;
 const DROP_LIMIT_BYTES = 64 * 1024;
 
 const NO_HEADERS: readonly string[] = [];
+
+/**
+ * Told once how an attempt ended: its response headers are in (the attempt itself) or it failed.
+ * The retry loop's run is one (../retry/retry-run.ts): an object, so no closure is made per attempt.
+ */
+export interface AttemptSettled {
+  attemptEnded(result: UpstreamAttempt | AttemptFailure): void;
+}
 const PENDING: AttemptOutcome = { kind: "response", status: 0, retryAfter: undefined };
 
 /**
@@ -42,7 +50,7 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler {
   headers: readonly string[] = NO_HEADERS;
 
   private mode = WAITING;
-  private readonly settle: (result: UpstreamAttempt | AttemptFailure) => void;
+  private readonly settled: AttemptSettled;
   private readonly signal: AbortSignal;
   private readonly timeoutMs: number;
   private readonly endpoint: Endpoint;
@@ -60,13 +68,13 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler {
   private forwarded: Forwarded | undefined;
 
   constructor(
-    settle: (result: UpstreamAttempt | AttemptFailure) => void,
+    settled: AttemptSettled,
     signal: AbortSignal,
     timeoutMs: number,
     endpoint: Endpoint,
     tracker: AttemptTracker,
   ) {
-    this.settle = settle;
+    this.settled = settled;
     this.signal = signal;
     this.timeoutMs = timeoutMs;
     this.endpoint = endpoint;
@@ -130,7 +138,7 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler {
     this.outcome = { kind: "response", status, retryAfter };
     this.mode = HELD;
     this.tracker.outcome(this.endpoint, this.outcome);
-    this.settle(this);
+    this.settled.attemptEnded(this);
     return true;
   }
 
@@ -224,7 +232,7 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler {
     const outcome: AttemptFailure["outcome"] = { kind: "failure", failure, retryable };
     this.tracker.outcome(this.endpoint, cancelled ? undefined : outcome);
     this.finish();
-    this.settle({ outcome, response: undefined, error, discard: noop });
+    this.settled.attemptEnded({ outcome, response: undefined, error, discard: noop });
   }
 
   private resume(): void {
@@ -247,7 +255,8 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler {
     if (this.mode === DONE) return;
     const forwarded = this.forwarded as Forwarded;
     this.finish();
-    forwarded(clientGone, error);
+    if (typeof forwarded === "function") forwarded(clientGone, error);
+    else forwarded.forwarded(clientGone, error);
   }
 
   /** The attempt is over (once): its answer was forwarded or dropped, or it failed. */
