@@ -21,7 +21,7 @@ const DONE = 5; // settled: a failure, a finished answer, or cancelled
 const HOLD_LIMIT_BYTES = 64 * 1024;
 const DROP_LIMIT_BYTES = 64 * 1024;
 
-const NO_HEADERS: readonly string[] = [];
+const NO_HEADERS: string[] = [];
 
 /**
  * Told once how an attempt ended: its response headers are in (the attempt itself) or it failed.
@@ -47,7 +47,7 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler {
   outcome: AttemptOutcome = PENDING;
   status = 0;
   /** The response headers as a flat [name, value, ...] list, bytes kept (latin1). */
-  headers: readonly string[] = NO_HEADERS;
+  headers: string[] = NO_HEADERS;
 
   private mode = WAITING;
   private readonly settled: AttemptSettled;
