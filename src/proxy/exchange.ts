@@ -202,6 +202,8 @@ export class Exchange
     this.endpoint = this.sender?.target;
     this.localReason = localReasonOf(this.outgoing);
     this.deps.completed(this);
+    this.result = undefined;
+    this.sender = undefined;
   }
 }
 

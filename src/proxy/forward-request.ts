@@ -112,4 +112,5 @@ function watchClient(outgoing: ServerResponse, controller: ClientGone): void {
 
 function onResponseClose(this: Watched): void {
   if (!this.writableFinished) this[CLIENT_SWITCH]?.abort();
+  this[CLIENT_SWITCH] = undefined;
 }
