@@ -59,7 +59,8 @@ describe("the proxy's happy path", () => {
     let created = 0;
     const hook = createHook({
       init(_id, type) {
-        if (type === "PROMISE") created++;
+        // The test runner's own (its worker talks to the main thread) are not the sidecar's.
+        if (type === "PROMISE" && !/[/\\]@?vitest[/\\]/.test(new Error().stack ?? "")) created++;
       },
     });
     // Counting starts on a later turn of the event loop, after this promise and its await exist.
