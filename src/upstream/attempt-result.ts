@@ -1,5 +1,6 @@
 import type { SidecarError } from "../errors/sidecar-error.js";
 import type { AttemptOutcome } from "../retry/outcome.js";
+import type { UpstreamAttempt } from "./upstream-attempt.js";
 
 /** Where a final answer's body goes. Node's ServerResponse is one, with no adapter. */
 export interface ResponseSink {
@@ -23,4 +24,12 @@ export interface AttemptFailure {
   readonly response: undefined;
   readonly error: SidecarError;
   discard(): void;
+}
+
+/**
+ * Told once how an attempt ended: its response headers are in (the attempt itself) or it failed.
+ * The retry loop's run is one (../retry/retry-run.ts): an object, so no closure is made per attempt.
+ */
+export interface AttemptSettled {
+  attemptEnded(result: UpstreamAttempt | AttemptFailure): void;
 }

@@ -3,7 +3,7 @@ import type { AttemptTracker } from "../endpoints/attempt-tracker.js";
 import type { Endpoint } from "../endpoints/endpoint.js";
 import { SidecarError } from "../errors/sidecar-error.js";
 import type { AttemptOutcome, FailureKind } from "../retry/outcome.js";
-import type { AttemptFailure, Forwarded, ResponseSink } from "./attempt-result.js";
+import type { AttemptFailure, AttemptSettled, Forwarded, ResponseSink } from "./attempt-result.js";
 import { headerValue, toHeaderList } from "./raw-headers.js";
 import { classifyTransportError } from "./upstream-errors.js";
 
@@ -23,13 +23,6 @@ const DROP_LIMIT_BYTES = 64 * 1024;
 
 const NO_HEADERS: string[] = [];
 
-/**
- * Told once how an attempt ended: its response headers are in (the attempt itself) or it failed.
- * The retry loop's run is one (../retry/retry-run.ts): an object, so no closure is made per attempt.
- */
-export interface AttemptSettled {
-  attemptEnded(result: UpstreamAttempt | AttemptFailure): void;
-}
 const PENDING: AttemptOutcome = { kind: "response", status: 0, retryAfter: undefined };
 
 /**

@@ -2,9 +2,9 @@ import type { Readable } from "node:stream";
 import type { Dispatcher } from "undici";
 import type { AttemptTracker } from "../endpoints/attempt-tracker.js";
 import type { Endpoint } from "../endpoints/endpoint.js";
-import type { AttemptFailure } from "./attempt-result.js";
+import type { AttemptFailure, AttemptSettled } from "./attempt-result.js";
 import type { EndpointDispatchers } from "./endpoint-dispatchers.js";
-import { type AttemptSettled, UpstreamAttempt } from "./upstream-attempt.js";
+import { UpstreamAttempt } from "./upstream-attempt.js";
 
 /** One attempt to send upstream, as plain data. `headers` is a flat [name, value, ...] list. */
 export interface UpstreamRequest {
