@@ -40,7 +40,9 @@ before=$(allocated)
 kill -USR2 "$sidecar"   # start sampling
 taskset -c 1 wrk -t1 -c32 -d"${seconds}s" -s "$tmp/post.lua" "http://127.0.0.1:$proxy/provider" >"$tmp/wrk.txt"
 kill -USR2 "$sidecar"   # stop sampling, write the profile
-sleep 1
+# A large profile takes a few seconds to serialise: wait for it (at most 30 s).
+for _ in $(seq 1 60); do [ -s "$tmp/heap.json" ] && break; sleep 0.5; done
+sleep 0.5
 after=$(allocated)
 requests=$(awk '/requests in/ {print $1}' "$tmp/wrk.txt")
 echo "$(basename "$main") on $("$node" --version): $requests requests, $(( (after - before) / requests )) bytes allocated per request (GC trace)"

@@ -1,6 +1,7 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 import type { SkipReason } from "../retry/outcome.js";
 import { buildInfo } from "./build-info.js";
+import { PendingCounts } from "./pending-counts.js";
 
 export const SKIP_REASONS: readonly SkipReason[] = [
   "budget",
@@ -55,13 +56,19 @@ export function createMetrics(routes: readonly string[]) {
   let endpointCounts = (): { active: number; ejected: number } => ({ active: 0, ejected: 0 });
   // Overload protection's count and limit, read at each scrape (the limit regrows by the clock).
   let overload: OverloadView = { inFlight: () => 0, limit: () => Number.POSITIVE_INFINITY };
+  // The two counters every request increments keep their increments pending until a scrape.
+  const pendingRequests = new PendingCounts();
+  const pendingAttempts = new PendingCounts();
   const metrics = {
     registry,
+    pendingRequests,
+    pendingAttempts,
     requests: new Counter({
       name: "retry_sidecar_requests_total",
       help: "Responses sent to clients.",
       labelNames: ["route", "method", "code"] as const,
       registers: [registry],
+      collect: () => pendingRequests.flush(),
     }),
     duration: new Histogram({
       name: "retry_sidecar_request_duration_seconds",
@@ -75,6 +82,7 @@ export function createMetrics(routes: readonly string[]) {
       help: "Upstream attempts by outcome: status code, timeout, connect_error or reset.",
       labelNames: ["route", "outcome"] as const,
       registers: [registry],
+      collect: () => pendingAttempts.flush(),
     }),
     retries: new Counter({
       name: "retry_sidecar_retries_total",

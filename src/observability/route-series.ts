@@ -1,4 +1,5 @@
 import type { Metrics } from "./metrics.js";
+import type { PendingCount } from "./pending-counts.js";
 
 type CounterChild = ReturnType<Metrics["attempts"]["labels"]>;
 type HistogramChild = ReturnType<Metrics["duration"]["labels"]>;
@@ -6,7 +7,8 @@ type RouteCounter = { labels(route: string, label: string): CounterChild };
 
 /** requests_total and request_duration_seconds of one route, method and code. */
 export interface AnswerSeries {
-  readonly count: CounterChild;
+  /** Pending until a scrape (pending-counts.ts). */
+  readonly count: PendingCount;
   readonly duration: HistogramChild;
 }
 
@@ -20,7 +22,7 @@ export class RouteSeries {
   readonly retrySuccess: CounterChild;
   readonly retriesExhausted: CounterChild;
   readonly requestsShed: CounterChild;
-  private readonly attempts = new Map<string, CounterChild>();
+  private readonly attempts = new Map<string, PendingCount>();
   private readonly retries = new Map<string, CounterChild>();
   private readonly skips = new Map<string, CounterChild>();
   private readonly replies = new Map<string, CounterChild>();
@@ -35,9 +37,14 @@ export class RouteSeries {
     this.requestsShed = metrics.requestsShed.labels(route);
   }
 
-  /** upstream_attempts_total{route, outcome} */
-  attempt(outcome: string): CounterChild {
-    return this.attempts.get(outcome) ?? this.bind(this.attempts, this.metrics.attempts, outcome);
+  /** upstream_attempts_total{route, outcome}, pending until a scrape (pending-counts.ts). */
+  attempt(outcome: string): PendingCount {
+    let cell = this.attempts.get(outcome);
+    if (cell === undefined) {
+      cell = this.metrics.pendingAttempts.of(this.metrics.attempts.labels(this.route, outcome));
+      this.attempts.set(outcome, cell);
+    }
+    return cell;
   }
 
   /** retries_total{route, reason} */
@@ -65,7 +72,7 @@ export class RouteSeries {
     let series = byCode.get(code);
     if (series === undefined) {
       series = {
-        count: this.metrics.requests.labels(this.route, method, code),
+        count: this.metrics.pendingRequests.of(this.metrics.requests.labels(this.route, method, code)),
         duration: this.metrics.duration.labels(this.route, method, code),
       };
       byCode.set(code, series);

@@ -69,12 +69,19 @@ export function answerOverloaded(outgoing: ServerResponse, requestId: string, at
   );
 }
 
-/** How the answer ended: the status the client got (499: it left first) and the error behind it. */
-export type Answered = (status: number, error?: Error) => void;
+/**
+ * Told how the answer ended: `answered` with the status the client got (499: it left first) and
+ * the error behind it, or, for the upstream's streamed answer, `forwarded` (upstream-attempt.ts).
+ * An object, so that the request's own state receives it without a closure.
+ */
+export interface Answered {
+  answered(status: number, error?: Error): void;
+  forwarded(clientGone: boolean, error?: Error): void;
+}
 
 /**
  * Gives the client the retry loop's final word: the upstream's response streamed through, or the
- * sidecar's own 502/504 when there was none. `answered` runs once, when the client has it all.
+ * sidecar's own 502/504 when there was none. `answered` is told once, when the client has it all.
  */
 export function answerClient(
   outgoing: ServerResponse,
@@ -84,7 +91,7 @@ export function answerClient(
 ): void {
   const last = result.last;
   if (last === undefined) {
-    answered(499); // the client left: no one to answer
+    answered.answered(499); // the client left: no one to answer
     return;
   }
   const response = last.response;
@@ -105,13 +112,13 @@ export function answerClient(
       requestId,
       { "x-attempt-count": result.attempts },
     );
-    answered(status, last.error);
+    answered.answered(status, last.error);
     return;
   }
 
   outgoing.writeHead(response.status, buildClientHeaders(response.headers, result.attempts, requestId));
   // A body that breaks while the client is still there is the upstream's failure, not the
-  // client's: like nginx, count the status that was sent and log the error (499 is for clients
-  // that went away first).
-  response.forwardTo(outgoing, (clientGone, error) => answered(clientGone ? 499 : response.status, error));
+  // client's: like nginx, `forwarded` counts the status that was sent and logs the error (499 is
+  // for clients that went away first).
+  response.forwardTo(outgoing, answered);
 }

@@ -1,70 +1,75 @@
+import type { Readable } from "node:stream";
 import type { Endpoint } from "../endpoints/endpoint.js";
 import type { EndpointSet } from "../endpoints/endpoint-set.js";
 import { SidecarError } from "../errors/sidecar-error.js";
-import type { Attempt, SendAttempt } from "../retry/retry-loop.js";
-import type { AttemptFailure, UpstreamAttempt, UpstreamClient } from "../upstream/upstream-client.js";
-import type { RequestBody } from "./request-body.js";
-
-export interface AttemptTemplate {
-  readonly method: string;
-  readonly pathAndQuery: string;
-  /** Every header but the attempt count, as a flat [name, value, ...] list. */
-  readonly headers: string[];
-  readonly body: RequestBody;
-}
+import type { AttemptReceiver, AttemptStarter } from "../retry/retry-run.js";
+import type {
+  AttemptFailure,
+  UpstreamAttempt,
+  UpstreamClient,
+  UpstreamRequest,
+} from "../upstream/upstream-client.js";
 
 // x-attempt-count values, made once (MAX_RETRIES is at most 10, so at most 11 attempts).
 const ATTEMPT_NUMBERS = Array.from({ length: 12 }, (_, i) => String(i));
 
 /**
- * The retry loop's `send`: one upstream attempt of this request, numbered in x-attempt-count,
- * with the same bytes each time, to the endpoint the balancer picks. A retry prefers an endpoint
- * this request has not tried; one it has tried gets a newly opened connection, so that a
- * connection-level balancer (kube-proxy behind a ClusterIP) can pick another backend.
+ * The retry loop's attempt starter: one upstream attempt of this request, numbered in
+ * x-attempt-count, with the same bytes each time, to the endpoint the balancer picks. A retry
+ * prefers an endpoint this request has not tried; one it has tried gets a newly opened connection,
+ * so that a connection-level balancer (kube-proxy behind a ClusterIP) can pick another backend.
+ * It is also the attempts' request (method, path, headers, body): one object per client request.
  */
-export function createAttemptSender(
-  upstream: UpstreamClient,
-  endpoints: EndpointSet,
-  template: AttemptTemplate,
-  signal: AbortSignal,
-): SendAttempt<UpstreamAttempt> {
-  const body = template.body.replayable ? template.body.bytes : template.body.stream;
-  // undici destroys a streamed body it could not send, with the transport's error; the attempt
-  // reports that failure, so the stream's own "error" event needs a listener that only silences it.
-  if (!template.body.replayable) template.body.stream.on("error", ignore);
-  // The first attempt sends the template's own list with the count appended (no copy on the hot
-  // path); a retry sends a copy, since undici may still hold the list of an attempt it queued.
-  const first = template.headers;
-  first.push("x-attempt-count", "1");
+export class AttemptSender implements AttemptStarter<UpstreamAttempt>, UpstreamRequest {
+  /** The endpoint the attempt sent last went to. */
+  target: string | undefined = undefined;
+  /** Every header, the attempt count last, as a flat [name, value, ...] list. */
+  headers: string[];
+  readonly body: Buffer | Readable | null;
   // The endpoints this request tried; made on the first retry only (most requests have none).
-  let firstTried: Endpoint | undefined;
-  let tried: Set<string> | undefined;
+  private firstTried: Endpoint | undefined = undefined;
+  private tried: Set<string> | undefined = undefined;
 
-  const send: SendAttempt<UpstreamAttempt> & { target: string | undefined } = Object.assign(
-    (attempt: number, timeoutMs: number): Promise<Attempt<UpstreamAttempt>> => {
-      let headers = first;
-      if (attempt > 1) {
-        headers = first.slice();
-        headers[headers.length - 1] = ATTEMPT_NUMBERS[attempt] ?? String(attempt);
-        if (tried === undefined) tried = new Set(firstTried === undefined ? [] : [firstTried.key]);
-      }
-      const endpoint = endpoints.choose(tried);
-      send.target = endpoint?.key;
-      if (endpoint === undefined) return Promise.resolve(noEndpoint());
-      const fresh = tried?.has(endpoint.key) === true;
-      if (tried === undefined) firstTried = endpoint;
-      else tried.add(endpoint.key);
-      return upstream.send(
-        { method: template.method, pathAndQuery: template.pathAndQuery, headers, body },
-        timeoutMs,
-        signal,
-        endpoint,
-        fresh,
-      );
-    },
-    { target: undefined as string | undefined },
-  );
-  return send;
+  /** `headers`: every header but the attempt count (the list is used as it is, not copied). */
+  constructor(
+    private readonly upstream: UpstreamClient,
+    private readonly endpoints: EndpointSet,
+    readonly method: string,
+    readonly pathAndQuery: string,
+    headers: string[],
+    body: Buffer | Readable | null,
+    private readonly signal: AbortSignal,
+  ) {
+    // The first attempt sends the caller's own list with the count appended (no copy on the hot
+    // path); a retry sends a copy, since undici may still hold the list of an attempt it queued.
+    headers.push("x-attempt-count", "1");
+    this.headers = headers;
+    this.body = body;
+    // undici destroys a streamed body it could not send, with the transport's error; the attempt
+    // reports that failure, so the stream's own "error" event needs a listener that only silences it.
+    if (body !== null && !Buffer.isBuffer(body)) body.on("error", ignore);
+  }
+
+  start(attempt: number, timeoutMs: number, receiver: AttemptReceiver<UpstreamAttempt>): void {
+    if (attempt > 1) {
+      const headers = this.headers.slice();
+      headers[headers.length - 1] = ATTEMPT_NUMBERS[attempt] ?? String(attempt);
+      this.headers = headers;
+      const first = this.firstTried;
+      this.tried ??= new Set(first === undefined ? [] : [first.key]);
+    }
+    const tried = this.tried;
+    const endpoint = this.endpoints.choose(tried);
+    this.target = endpoint?.key;
+    if (endpoint === undefined) {
+      receiver.attemptEnded(noEndpoint());
+      return;
+    }
+    const fresh = tried?.has(endpoint.key) === true;
+    if (tried === undefined) this.firstTried = endpoint;
+    else tried.add(endpoint.key);
+    this.upstream.start(this, timeoutMs, this.signal, endpoint, fresh, receiver);
+  }
 }
 
 /** No endpoint is known (the host has not resolved yet): the attempt fails as a connect error. */

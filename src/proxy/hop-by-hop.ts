@@ -15,7 +15,9 @@ export function hopByHopNames(connection: string | string[] | undefined): Readon
   if (connection === undefined) return HOP_BY_HOP;
   // Nearly every message says "keep-alive" or "close": no header to drop beyond the fixed ones,
   // and no new set for it.
-  if (typeof connection === "string" && COMMON_TOKENS.has(connection.toLowerCase())) return HOP_BY_HOP;
+  const single =
+    typeof connection === "string" ? connection : connection.length === 1 ? connection[0] : undefined;
+  if (single !== undefined && COMMON_TOKENS.has(single.toLowerCase())) return HOP_BY_HOP;
   const names = new Set(HOP_BY_HOP);
   for (const value of Array.isArray(connection) ? connection : [connection]) {
     for (const token of value.split(",")) {

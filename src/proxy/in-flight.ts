@@ -15,16 +15,13 @@ export class InFlight {
     return this.active.size;
   }
 
-  /** Registers a request; the returned function is called once when it has its answer. */
-  add(controller: Abortable): () => void {
+  /** Registers a request, until `remove` is told it has its answer. */
+  add(controller: Abortable): void {
     this.active.add(controller);
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      this.active.delete(controller);
-      if (this.active.size === 0) this.wakeIdle();
-    };
+  }
+
+  remove(controller: Abortable): void {
+    if (this.active.delete(controller) && this.active.size === 0) this.wakeIdle();
   }
 
   /** Resolves when no request is in flight. */

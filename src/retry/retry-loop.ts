@@ -1,16 +1,11 @@
-import { stopOnAbort } from "./abort-cause.js";
-import { type BackoffOptions, backoffDelayMs } from "./backoff.js";
+import type { BackoffOptions } from "./backoff.js";
 import type { CircuitBreaker } from "./circuit-breaker.js";
-import { isRetryable, provesNotSent } from "./classify.js";
 import type { Clock, Random, Sleep } from "./clock.js";
-import { decideRetry, type RetryDecision } from "./decide-retry.js";
-import { type AttemptOutcome, outcomeLabel, type SkipReason, type StopReason } from "./outcome.js";
-import { NO_OVERLOAD, type OverloadGate } from "./overload-gate.js";
-import { parseRetryAfterMs } from "./retry-after.js";
+import type { AttemptOutcome, SkipReason, StopReason } from "./outcome.js";
+import type { OverloadGate } from "./overload-gate.js";
 import type { RetryBudget } from "./retry-budget.js";
-import { NO_THROTTLE, type RetryThrottle } from "./retry-throttle.js";
-
-const NOT_RETRYABLE: RetryDecision = { retry: false, reason: "not_retryable" };
+import { type AttemptReceiver, type AttemptStarter, RetryRun, type RunEnded } from "./retry-run.js";
+import type { RetryThrottle } from "./retry-throttle.js";
 
 /** One attempt as the sender reports it. `discard` frees a response that will not be used. */
 export interface Attempt<R> {
@@ -101,106 +96,38 @@ export interface RetryResult<R> {
 }
 
 /**
- * The retry loop: send, classify, decide, wait, send again. It owns the waiting and the
- * bookkeeping; every judgement is delegated to the pure functions it imports.
+ * The retry loop as a promise: the same state machine (retry-run.ts), driven by a sender that
+ * answers with promises. The fleet simulator and the loop's unit tests use it; the proxy drives
+ * the machine from the attempts' callbacks instead, with no promise per attempt.
  */
-export async function runWithRetries<R>(
+export function runWithRetries<R>(
   request: RetryRequest,
   send: SendAttempt<R>,
   policy: RetryPolicy,
   deps: RetryDeps,
 ): Promise<RetryResult<R>> {
-  const { clock, events } = deps;
-  const throttle = deps.throttle ?? NO_THROTTLE;
-  const overload = deps.overload ?? NO_OVERLOAD;
-  let retries = 0;
-  let delayMs = 0;
-  let reason = "";
-  for (let attempt = 1; ; attempt++) {
-    const sentAt = clock();
-    const remaining = request.deadlineAt - sentAt;
-    const sent = send(attempt, Math.max(1, Math.min(policy.perTryTimeoutMs, remaining)));
-    // After the send call, which picks the target synchronously, so the event can name it.
-    if (attempt > 1) events.retry(request.route, request.requestId, attempt, delayMs, reason, send.target);
-    const result = await sent;
-    if (request.signal.aborted) {
-      // The client left mid-attempt: nothing will read the answer, and the attempt says nothing
-      // about the upstream's health, so it is neither counted nor given to the breaker.
-      result.discard();
-      overload.release();
-      if (request.isProbe) request.breaker.releaseProbe();
-      return {
-        last: undefined,
-        attempts: attempt,
-        retries,
-        stop: stopOnAbort(request.signal),
-        retryable: false,
-      };
-    }
-    const endedAt = clock();
-    overload.finished(sentAt, endedAt);
-    const outcome = result.outcome;
-    const retryable = isRetryable(outcome, policy.retryOnStatus);
-    const label = outcomeLabel(outcome);
-    events.attempt(request.route, label, endedAt - sentAt);
-    request.breaker.record(retryable);
-    throttle.record(attempt > 1, retryable);
+  return new Promise((resolve, reject) => {
+    const ended: RunEnded<R> = {
+      retriesEnded: ({ last, attempts, retries, stop, retryable }) =>
+        resolve({ last, attempts, retries, stop, retryable }),
+      retriesFailed: reject,
+    };
+    new RetryRun(request, new PromisedAttempts(send), policy, deps, ended).start();
+  });
+}
 
-    // A fine answer (the common case) needs no backoff, Retry-After, budget or breaker look-up.
-    const decision = !retryable
-      ? NOT_RETRYABLE
-      : decideRetry({
-          retryable,
-          retriesMade: retries,
-          maxRetries: request.maxRetries,
-          replayable: request.replayable,
-          idempotent: request.idempotent,
-          neverSent: provesNotSent(outcome),
-          clientGone: request.signal.aborted,
-          retryAfterMs:
-            outcome.kind === "response" ? parseRetryAfterMs(outcome.retryAfter, clock()) : undefined,
-          retryAfterMaxMs: policy.retryAfterMaxMs,
-          backoffMs: backoffDelayMs(retries + 1, policy.backoff, deps.random),
-          remainingMs: request.deadlineAt - clock(),
-          circuitBlocks: request.breaker.blocksRetry(request.isProbe),
-          throttleAllows: throttle.allows(),
-          overloadAllows: overload.retryAllowed(),
-          budgetAllows: deps.budget.canWithdraw(),
-        });
-    if (!decision.retry) {
-      if (decision.reason !== "not_retryable" && decision.reason !== "exhausted") {
-        events.skipped(request.route, decision.reason);
-      }
-      return { last: result, attempts: attempt, retries, stop: decision.reason, retryable };
-    }
+/** A promise-returning `send` as the run's attempt starter. */
+class PromisedAttempts<R> implements AttemptStarter<R> {
+  constructor(private readonly send: SendAttempt<R>) {}
 
-    throttle.take();
-    deps.budget.withdraw();
-    result.discard();
-    await deps.sleep(decision.delayMs, request.signal);
-    if (request.signal.aborted) {
-      // Shutdown cutting the wait off is not a retry skipped for the client's sake.
-      const stop = stopOnAbort(request.signal);
-      if (stop === "client_gone") events.skipped(request.route, "client_gone");
-      if (request.isProbe) request.breaker.releaseProbe();
-      return { last: undefined, attempts: attempt, retries, stop, retryable: true };
-    }
-    // Other requests may have opened the circuit during the wait: then the retry must not go.
-    // A transport failure is answered as it was; a response was dropped before the wait.
-    if (request.breaker.blocksRetry(request.isProbe)) {
-      events.skipped(request.route, "circuit_open");
-      const last = result.response === undefined ? result : undefined;
-      return { last, attempts: attempt, retries, stop: "circuit_open", retryable: true };
-    }
-    // Admitted only now, after the wait: the limit may have fallen meanwhile (asked before the
-    // wait too, so that a retry that cannot go is not waited for). Refused: as the circuit above.
-    if (!overload.admitRetry()) {
-      events.skipped(request.route, "overloaded");
-      const last = result.response === undefined ? result : undefined;
-      return { last, attempts: attempt, retries, stop: "overloaded", retryable: true };
-    }
-    retries += 1;
-    delayMs = decision.delayMs;
-    reason = label;
+  get target(): string | undefined {
+    return this.send.target;
+  }
+
+  start(attempt: number, timeoutMs: number, receiver: AttemptReceiver<R>): void {
+    this.send(attempt, timeoutMs).then(
+      (result) => receiver.attemptEnded(result),
+      (error: unknown) => receiver.attemptBroke(error),
+    );
   }
 }

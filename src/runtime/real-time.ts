@@ -1,6 +1,6 @@
-import { randomUUID } from "node:crypto";
 import { setTimeout as delay } from "node:timers/promises";
 import type { Clock, Random, Sleep } from "../retry/clock.js";
+import { randomRequestId } from "./request-ids.js";
 
 // The real clock, sleep, random source and id generator. Only the wiring (sidecar.ts) uses
 // them; everything below it receives them, so tests can substitute fakes.
@@ -19,4 +19,4 @@ export const realSleep: Sleep = async (ms, signal) => {
 
 export const realRandom: Random = Math.random;
 
-export const newId: () => string = randomUUID;
+export const newId: () => string = randomRequestId;

@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Logger } from "../observability/logger.js";
 import { findAmbiguousHeader } from "../proxy/ambiguous-headers.js";
 import { sendJson } from "../proxy/error-replies.js";
-import { type ForwardDeps, forwardRequest } from "../proxy/forward-request.js";
+import { type ForwardBroke, type ForwardDeps, forwardRequest } from "../proxy/forward-request.js";
 import { requestIdOf } from "../proxy/request-id.js";
 import { checkRequestTarget } from "../proxy/request-target.js";
 import { createRouteMatcher } from "../proxy/route-match.js";
@@ -28,6 +28,13 @@ export type RequestHandler = (incoming: IncomingMessage, outgoing: ServerRespons
 export function createProxyApp(options: ProxyAppOptions): RequestHandler {
   const matchRoute = createRouteMatcher(options.routes);
   const { forward, logger } = options;
+  // A bug, not an upstream failure: answer if we still can, never crash the process.
+  const broke: ForwardBroke = (error, outgoing, route, requestId) => {
+    logger.error({ err: error, route, reqId: requestId }, "forwarding failed");
+    if (!outgoing.headersSent) {
+      sendJson(outgoing, 500, { error: "internal error in retry-sidecar", reason: "internal" }, requestId);
+    } else outgoing.destroy();
+  };
 
   const refuse = (
     incoming: IncomingMessage,
@@ -86,12 +93,7 @@ export function createProxyApp(options: ProxyAppOptions): RequestHandler {
       outgoing,
       { requestId, route, path: target.path, pathAndQuery: target.pathAndQuery, startedAt },
       forward,
-    ).catch((error: unknown) => {
-      // A bug, not an upstream failure: answer if we still can, never crash the process.
-      logger.error({ err: error, route, reqId: requestId }, "forwarding failed");
-      if (!outgoing.headersSent) {
-        sendJson(outgoing, 500, { error: "internal error in retry-sidecar", reason: "internal" }, requestId);
-      } else outgoing.destroy();
-    });
+      broke,
+    );
   };
 }

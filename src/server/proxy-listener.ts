@@ -18,7 +18,8 @@ export function createProxyListener(handler: RequestHandler) {
   const listener = (incoming: IncomingMessage, outgoing: ServerResponse) => {
     if (draining) outgoing.shouldKeepAlive = false;
     unanswered.add(outgoing);
-    outgoing.once("close", forget);
+    // "close" is emitted once per response: `on` saves the wrapper `once` makes per request.
+    outgoing.on("close", forget);
     handler(incoming, outgoing);
   };
   return {

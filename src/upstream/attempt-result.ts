@@ -1,5 +1,6 @@
 import type { SidecarError } from "../errors/sidecar-error.js";
 import type { AttemptOutcome } from "../retry/outcome.js";
+import type { UpstreamAttempt } from "./upstream-attempt.js";
 
 /** Where a final answer's body goes. Node's ServerResponse is one, with no adapter. */
 export interface ResponseSink {
@@ -9,8 +10,13 @@ export interface ResponseSink {
   destroy(error?: Error): unknown;
 }
 
-/** How forwarding a final body ended: the client left first, or the upstream body broke. */
-export type Forwarded = (clientGone: boolean, error?: Error) => void;
+/**
+ * Told how forwarding a final body ended: the client left first, or the upstream body broke. A
+ * callback, or an object with `forwarded` (the request's own state: no closure per request).
+ */
+export type Forwarded =
+  | ((clientGone: boolean, error?: Error) => void)
+  | { forwarded(clientGone: boolean, error?: Error): void };
 
 /** An attempt that ended without response headers: the retry loop's view of it. */
 export interface AttemptFailure {
@@ -18,4 +24,12 @@ export interface AttemptFailure {
   readonly response: undefined;
   readonly error: SidecarError;
   discard(): void;
+}
+
+/**
+ * Told once how an attempt ended: its response headers are in (the attempt itself) or it failed.
+ * The retry loop's run is one (../retry/retry-run.ts): an object, so no closure is made per attempt.
+ */
+export interface AttemptSettled {
+  attemptEnded(result: UpstreamAttempt | AttemptFailure): void;
 }

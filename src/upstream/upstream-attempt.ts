@@ -3,7 +3,7 @@ import type { AttemptTracker } from "../endpoints/attempt-tracker.js";
 import type { Endpoint } from "../endpoints/endpoint.js";
 import { SidecarError } from "../errors/sidecar-error.js";
 import type { AttemptOutcome, FailureKind } from "../retry/outcome.js";
-import type { AttemptFailure, Forwarded, ResponseSink } from "./attempt-result.js";
+import type { AttemptFailure, AttemptSettled, Forwarded, ResponseSink } from "./attempt-result.js";
 import { headerValue, toHeaderList } from "./raw-headers.js";
 import { classifyTransportError } from "./upstream-errors.js";
 
@@ -21,7 +21,8 @@ const DONE = 5; // settled: a failure, a finished answer, or cancelled
 const HOLD_LIMIT_BYTES = 64 * 1024;
 const DROP_LIMIT_BYTES = 64 * 1024;
 
-const NO_HEADERS: readonly string[] = [];
+const NO_HEADERS: string[] = [];
+
 const PENDING: AttemptOutcome = { kind: "response", status: 0, retryAfter: undefined };
 
 /**
@@ -39,11 +40,12 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler {
   outcome: AttemptOutcome = PENDING;
   status = 0;
   /** The response headers as a flat [name, value, ...] list, bytes kept (latin1). */
-  headers: readonly string[] = NO_HEADERS;
+  headers: string[] = NO_HEADERS;
 
   private mode = WAITING;
-  private readonly settle: (result: UpstreamAttempt | AttemptFailure) => void;
-  private readonly signal: AbortSignal;
+  // Both let go when the attempt is over (see `finish`).
+  private settled: AttemptSettled;
+  private signal: AbortSignal;
   private readonly timeoutMs: number;
   private readonly endpoint: Endpoint;
   private readonly tracker: AttemptTracker;
@@ -60,13 +62,13 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler {
   private forwarded: Forwarded | undefined;
 
   constructor(
-    settle: (result: UpstreamAttempt | AttemptFailure) => void,
+    settled: AttemptSettled,
     signal: AbortSignal,
     timeoutMs: number,
     endpoint: Endpoint,
     tracker: AttemptTracker,
   ) {
-    this.settle = settle;
+    this.settled = settled;
     this.signal = signal;
     this.timeoutMs = timeoutMs;
     this.endpoint = endpoint;
@@ -130,7 +132,7 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler {
     this.outcome = { kind: "response", status, retryAfter };
     this.mode = HELD;
     this.tracker.outcome(this.endpoint, this.outcome);
-    this.settle(this);
+    this.settled.attemptEnded(this);
     return true;
   }
 
@@ -223,8 +225,9 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler {
   private fail(failure: FailureKind, retryable: boolean, error: SidecarError, cancelled = false): void {
     const outcome: AttemptFailure["outcome"] = { kind: "failure", failure, retryable };
     this.tracker.outcome(this.endpoint, cancelled ? undefined : outcome);
+    const settled = this.settled;
     this.finish();
-    this.settle({ outcome, response: undefined, error, discard: noop });
+    settled.attemptEnded({ outcome, response: undefined, error, discard: noop });
   }
 
   private resume(): void {
@@ -247,7 +250,8 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler {
     if (this.mode === DONE) return;
     const forwarded = this.forwarded as Forwarded;
     this.finish();
-    forwarded(clientGone, error);
+    if (typeof forwarded === "function") forwarded(clientGone, error);
+    else forwarded.forwarded(clientGone, error);
   }
 
   /** The attempt is over (once): its answer was forwarded or dropped, or it failed. */
@@ -257,6 +261,11 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler {
     this.tracker.ended(this.endpoint);
     clearTimeout(this.timer);
     this.signal.removeEventListener("abort", this);
+    // Let go of the request's objects: something that still holds this attempt (undici's
+    // connection until its next response, a timer) would otherwise keep the whole request alive
+    // through young-generation GCs and get it promoted (measured: twice the bytes promoted).
+    this.signal = NEVER_ABORTED;
+    this.settled = NOBODY;
     this.held = undefined;
     this.sink = undefined;
     this.forwarded = undefined;
@@ -275,3 +284,6 @@ function headersTimedOut(attempt: UpstreamAttempt): void {
 }
 
 function noop(): void {}
+
+const NEVER_ABORTED = new AbortController().signal;
+const NOBODY: AttemptSettled = { attemptEnded: noop };

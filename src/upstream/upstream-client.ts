@@ -2,7 +2,7 @@ import type { Readable } from "node:stream";
 import type { Dispatcher } from "undici";
 import type { AttemptTracker } from "../endpoints/attempt-tracker.js";
 import type { Endpoint } from "../endpoints/endpoint.js";
-import type { AttemptFailure } from "./attempt-result.js";
+import type { AttemptFailure, AttemptSettled } from "./attempt-result.js";
 import type { EndpointDispatchers } from "./endpoint-dispatchers.js";
 import { UpstreamAttempt } from "./upstream-attempt.js";
 
@@ -49,10 +49,39 @@ export class UpstreamClient {
   }
 
   /**
-   * Sends one attempt to `endpoint`, on a newly opened connection when `fresh`. Resolves with the
-   * attempt once its response headers arrive within `timeoutMs` (its body held until `forwardTo`
-   * or `discard`), otherwise with the failure. `signal` (the client going away) cancels it.
+   * Sends one attempt to `endpoint`, on a newly opened connection when `fresh`. Tells `settled`
+   * once its response headers arrive within `timeoutMs` (the attempt, its body held until
+   * `forwardTo` or `discard`), or its failure; possibly before returning (the client already left).
+   * `signal` (the client going away) cancels it. No promise and no closure: the proxy's path.
    */
+  start(
+    request: UpstreamRequest,
+    timeoutMs: number,
+    signal: AbortSignal,
+    endpoint: Endpoint,
+    fresh: boolean,
+    settled: AttemptSettled,
+  ): void {
+    const attempt = new UpstreamAttempt(settled, signal, timeoutMs, endpoint, this.tracker);
+    if (signal.aborted) {
+      attempt.handleEvent();
+      return;
+    }
+    this.dispatchers.dispatcherFor(endpoint, fresh).dispatch(
+      {
+        origin: this.dispatchers.originOf(endpoint),
+        path: this.basePath === "" ? request.pathAndQuery : this.basePath + request.pathAndQuery,
+        method: request.method as Dispatcher.HttpMethod,
+        headers: request.headers as string[],
+        body: request.body,
+        bodyTimeout: this.bodyTimeoutMs,
+        headersTimeout: 0,
+      },
+      attempt,
+    );
+  }
+
+  /** `start` as a promise of the attempt or its failure. */
   send(
     request: UpstreamRequest,
     timeoutMs: number,
@@ -60,24 +89,8 @@ export class UpstreamClient {
     endpoint: Endpoint,
     fresh: boolean,
   ): Promise<UpstreamAttempt | AttemptFailure> {
-    return new Promise((settle) => {
-      const attempt = new UpstreamAttempt(settle, signal, timeoutMs, endpoint, this.tracker);
-      if (signal.aborted) {
-        attempt.handleEvent();
-        return;
-      }
-      this.dispatchers.dispatcherFor(endpoint, fresh).dispatch(
-        {
-          origin: this.dispatchers.originOf(endpoint),
-          path: this.basePath + request.pathAndQuery,
-          method: request.method as Dispatcher.HttpMethod,
-          headers: request.headers as string[],
-          body: request.body,
-          bodyTimeout: this.bodyTimeoutMs,
-          headersTimeout: 0,
-        },
-        attempt,
-      );
+    return new Promise((resolve) => {
+      this.start(request, timeoutMs, signal, endpoint, fresh, { attemptEnded: resolve });
     });
   }
 }

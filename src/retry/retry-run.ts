@@ -1,0 +1,245 @@
+import { stopOnAbort } from "./abort-cause.js";
+import { backoffDelayMs } from "./backoff.js";
+import { isRetryable, provesNotSent } from "./classify.js";
+import { decideRetry, type RetryDecision } from "./decide-retry.js";
+import { outcomeLabel, type StopReason } from "./outcome.js";
+import { NO_OVERLOAD, type OverloadGate } from "./overload-gate.js";
+import { parseRetryAfterMs } from "./retry-after.js";
+import type { Attempt, RetryDeps, RetryPolicy, RetryRequest, RetryResult } from "./retry-loop.js";
+import { NO_THROTTLE, type RetryThrottle } from "./retry-throttle.js";
+
+const NOT_RETRYABLE: RetryDecision = { retry: false, reason: "not_retryable" };
+
+/** Told how each attempt ended: once per attempt, during `start` or later. */
+export interface AttemptReceiver<R> {
+  attemptEnded(result: Attempt<R>): void;
+  /** The sender broke (a bug, not an upstream failure): the run ends with `error`. */
+  attemptBroke(error: unknown): void;
+}
+
+/**
+ * Sends attempt number `attempt` (1-based), giving up on headers after `timeoutMs`, and tells
+ * `receiver` how it ended. `target`, when the sender has one, names where the attempt just sent
+ * went (an endpoint), for the retry event.
+ */
+export interface AttemptStarter<R> {
+  start(attempt: number, timeoutMs: number, receiver: AttemptReceiver<R>): void;
+  readonly target?: string | undefined;
+}
+
+/** Told once how the run ended: its result, or a bug (thrown by the run, a sender or a subscriber). */
+export interface RunEnded<R> {
+  retriesEnded(result: RetryResult<R>): void;
+  retriesFailed(error: unknown): void;
+}
+
+/**
+ * The retry loop as a small state machine driven by the attempts' own callbacks: send, and when the
+ * attempt tells how it ended, classify, decide, and either end or wait and send again. A first
+ * attempt that is final costs no promise and no closure: the run is its own receiver and its own
+ * result. Only a retry's wait goes through the injected `sleep` (a promise, on the retry path
+ * only). It owns the waiting and the bookkeeping; every judgement is delegated to the pure
+ * functions it imports, and it never reads a clock, a timer or a random source of its own.
+ */
+export class RetryRun<R> implements RetryResult<R>, AttemptReceiver<R> {
+  last: Attempt<R> | undefined = undefined;
+  /** The number of the attempt sent last. */
+  attempts = 0;
+  retries = 0;
+  stop: StopReason = "not_retryable";
+  retryable = false;
+
+  private readonly throttle: RetryThrottle;
+  private readonly overload: OverloadGate;
+  private sentAt = 0;
+  /** The wait before the attempt being sent, and the outcome label that caused it (retry event). */
+  private delayMs = 0;
+  private reason = "";
+  /** Inside the sender's `start`: an attempt that ends there is judged after its retry event. */
+  private sending = false;
+  private endedEarly: Attempt<R> | undefined = undefined;
+  /** The attempt a retry waits after: a transport failure is still the answer if the retry cannot go. */
+  private superseded: Attempt<R> | undefined = undefined;
+  /** Ended (or failed): later callbacks are ignored. */
+  private over = false;
+  private failed = false;
+
+  constructor(
+    private readonly request: RetryRequest,
+    private readonly starter: AttemptStarter<R>,
+    private readonly policy: RetryPolicy,
+    private readonly deps: RetryDeps,
+    private readonly ended: RunEnded<R>,
+  ) {
+    this.throttle = deps.throttle ?? NO_THROTTLE;
+    this.overload = deps.overload ?? NO_OVERLOAD;
+  }
+
+  /** Sends the first attempt (admitted before the run: admit-request.ts). */
+  start(): void {
+    try {
+      this.send();
+    } catch (error) {
+      this.fail(error);
+    }
+  }
+
+  attemptEnded(result: Attempt<R>): void {
+    if (this.over) return;
+    if (this.sending) {
+      this.endedEarly = result;
+      return;
+    }
+    try {
+      this.judge(result);
+    } catch (error) {
+      this.fail(error);
+    }
+  }
+
+  attemptBroke(error: unknown): void {
+    this.fail(error);
+  }
+
+  private send(): void {
+    const attempt = ++this.attempts;
+    const sentAt = this.deps.clock();
+    this.sentAt = sentAt;
+    const remaining = this.request.deadlineAt - sentAt;
+    this.sending = true;
+    try {
+      this.starter.start(attempt, Math.max(1, Math.min(this.policy.perTryTimeoutMs, remaining)), this);
+    } finally {
+      this.sending = false;
+    }
+    // After `start`, which picks the target synchronously, so the event can name it.
+    if (attempt > 1) {
+      const { route, requestId } = this.request;
+      this.deps.events.retry(route, requestId, attempt, this.delayMs, this.reason, this.starter.target);
+    }
+    const early = this.endedEarly;
+    if (early !== undefined) {
+      this.endedEarly = undefined;
+      this.judge(early);
+    }
+  }
+
+  private judge(result: Attempt<R>): void {
+    const { request, policy, deps, throttle, overload } = this;
+    const clock = deps.clock;
+    const attempt = this.attempts;
+    if (request.signal.aborted) {
+      // The client left mid-attempt: nothing will read the answer, and the attempt says nothing
+      // about the upstream's health, so it is neither counted nor given to the breaker.
+      result.discard();
+      overload.release();
+      if (request.isProbe) request.breaker.releaseProbe();
+      this.end(undefined, stopOnAbort(request.signal), false);
+      return;
+    }
+    const sentAt = this.sentAt;
+    const endedAt = clock();
+    overload.finished(sentAt, endedAt);
+    const outcome = result.outcome;
+    const retryable = isRetryable(outcome, policy.retryOnStatus);
+    const label = outcomeLabel(outcome);
+    deps.events.attempt(request.route, label, endedAt - sentAt);
+    request.breaker.record(retryable);
+    throttle.record(attempt > 1, retryable);
+
+    // A fine answer (the common case) needs no backoff, Retry-After, budget or breaker look-up.
+    const decision = !retryable
+      ? NOT_RETRYABLE
+      : decideRetry({
+          retryable,
+          retriesMade: this.retries,
+          maxRetries: request.maxRetries,
+          replayable: request.replayable,
+          idempotent: request.idempotent,
+          neverSent: provesNotSent(outcome),
+          clientGone: request.signal.aborted,
+          retryAfterMs:
+            outcome.kind === "response" ? parseRetryAfterMs(outcome.retryAfter, clock()) : undefined,
+          retryAfterMaxMs: policy.retryAfterMaxMs,
+          backoffMs: backoffDelayMs(this.retries + 1, policy.backoff, deps.random),
+          remainingMs: request.deadlineAt - clock(),
+          circuitBlocks: request.breaker.blocksRetry(request.isProbe),
+          throttleAllows: throttle.allows(),
+          overloadAllows: overload.retryAllowed(),
+          budgetAllows: deps.budget.canWithdraw(),
+        });
+    if (!decision.retry) {
+      if (decision.reason !== "not_retryable" && decision.reason !== "exhausted") {
+        deps.events.skipped(request.route, decision.reason);
+      }
+      this.end(result, decision.reason, retryable);
+      return;
+    }
+
+    throttle.take();
+    deps.budget.withdraw();
+    result.discard();
+    this.superseded = result;
+    this.delayMs = decision.delayMs;
+    this.reason = label;
+    // The retry path only: one promise and one closure per wait.
+    deps.sleep(decision.delayMs, request.signal).then(
+      () => this.afterWait(),
+      (error: unknown) => this.fail(error),
+    );
+  }
+
+  private afterWait(): void {
+    try {
+      this.retryAfterWait();
+    } catch (error) {
+      this.fail(error);
+    }
+  }
+
+  private retryAfterWait(): void {
+    const { request, deps } = this;
+    const result = this.superseded as Attempt<R>;
+    this.superseded = undefined;
+    if (request.signal.aborted) {
+      // Shutdown cutting the wait off is not a retry skipped for the client's sake.
+      const stop = stopOnAbort(request.signal);
+      if (stop === "client_gone") deps.events.skipped(request.route, "client_gone");
+      if (request.isProbe) request.breaker.releaseProbe();
+      this.end(undefined, stop, true);
+      return;
+    }
+    // Other requests may have opened the circuit during the wait: then the retry must not go.
+    // A transport failure is answered as it was; a response was dropped before the wait.
+    if (request.breaker.blocksRetry(request.isProbe)) {
+      deps.events.skipped(request.route, "circuit_open");
+      this.end(result.response === undefined ? result : undefined, "circuit_open", true);
+      return;
+    }
+    // Admitted only now, after the wait: the limit may have fallen meanwhile (asked before the
+    // wait too, so that a retry that cannot go is not waited for). Refused: as the circuit above.
+    if (!this.overload.admitRetry()) {
+      deps.events.skipped(request.route, "overloaded");
+      this.end(result.response === undefined ? result : undefined, "overloaded", true);
+      return;
+    }
+    this.retries += 1;
+    this.send();
+  }
+
+  private end(last: Attempt<R> | undefined, stop: StopReason, retryable: boolean): void {
+    this.over = true;
+    this.last = last;
+    this.stop = stop;
+    this.retryable = retryable;
+    this.ended.retriesEnded(this);
+  }
+
+  /** A bug (also one thrown by `retriesEnded`): told once, and the run takes no further callback. */
+  private fail(error: unknown): void {
+    if (this.failed) return;
+    this.failed = true;
+    this.over = true;
+    this.ended.retriesFailed(error);
+  }
+}

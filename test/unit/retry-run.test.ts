@@ -1,0 +1,184 @@
+import { createHook } from "node:async_hooks";
+import { describe, expect, it } from "vitest";
+import { CircuitBreaker } from "../../src/retry/circuit-breaker.js";
+import type { AttemptOutcome } from "../../src/retry/outcome.js";
+import { RetryBudget } from "../../src/retry/retry-budget.js";
+import type {
+  Attempt,
+  RetryDeps,
+  RetryPolicy,
+  RetryRequest,
+  RetryResult,
+} from "../../src/retry/retry-loop.js";
+import {
+  type AttemptReceiver,
+  type AttemptStarter,
+  RetryRun,
+  type RunEnded,
+} from "../../src/retry/retry-run.js";
+
+// The retry loop's state machine, driven by hand: the sender keeps each attempt's receiver and the
+// test says when and how the attempt ends, on a fake clock. Nothing here waits.
+
+const ok: AttemptOutcome = { kind: "response", status: 200, retryAfter: undefined };
+const unavailable: AttemptOutcome = { kind: "response", status: 503, retryAfter: undefined };
+
+const policy: RetryPolicy = {
+  retryOnStatus: new Set([503]),
+  backoff: { baseMs: 100, maxMs: 1000, jitter: 0 },
+  retryAfterMaxMs: 30_000,
+  perTryTimeoutMs: 1000,
+};
+
+function setup(options: { endDuringStart?: AttemptOutcome[]; throwOnAttemptEvent?: boolean } = {}) {
+  const clock = { now: 10_000 };
+  const events: string[] = [];
+  const ends: string[] = [];
+  const receivers: AttemptReceiver<number>[] = [];
+  const sleeps: Array<() => void> = [];
+  const starter: AttemptStarter<number> & { target: string | undefined } = {
+    target: undefined,
+    start(attempt, timeoutMs, receiver) {
+      starter.target = `endpoint-${attempt}`;
+      events.push(`start #${attempt} ${timeoutMs}ms`);
+      const outcome = options.endDuringStart?.[attempt - 1];
+      if (outcome !== undefined) receiver.attemptEnded(attemptOf(outcome, attempt));
+      else receivers.push(receiver);
+    },
+  };
+  const request: RetryRequest = {
+    route: "/provider",
+    requestId: "r-1",
+    maxRetries: 2,
+    replayable: true,
+    idempotent: true,
+    deadlineAt: clock.now + 5000,
+    signal: new AbortController().signal,
+    breaker: new CircuitBreaker({ failureThreshold: 0, openMs: 1000 }, () => clock.now),
+    isProbe: false,
+  };
+  const deps: RetryDeps = {
+    clock: () => clock.now,
+    sleep: (ms) => {
+      events.push(`sleep ${ms}ms`);
+      return new Promise((resolve) => sleeps.push(resolve));
+    },
+    random: () => 0.5,
+    budget: new RetryBudget({ ratio: 0, minPerSec: 100 }, () => clock.now),
+    events: {
+      attempt: (_route, outcome, durationMs) => {
+        if (options.throwOnAttemptEvent) throw new Error("subscriber bug");
+        events.push(`attempt ${outcome} ${durationMs}ms`);
+      },
+      retry: (_route, id, attempt, delayMs, reason, target) =>
+        events.push(`retry ${id} #${attempt} ${delayMs}ms ${reason} to ${target}`),
+      skipped: (_route, reason) => events.push(`skipped ${reason}`),
+    },
+  };
+  let result: RetryResult<number> | undefined;
+  const ended: RunEnded<number> = {
+    retriesEnded: (r) => {
+      result = r;
+      ends.push(`ended ${r.stop} after ${r.attempts}`);
+    },
+    retriesFailed: (error) => ends.push(`failed ${(error as Error).message}`),
+  };
+  const run = new RetryRun(request, starter, policy, deps, ended);
+  return { run, clock, events, ends, receivers, sleeps, result: () => result };
+}
+
+function attemptOf(outcome: AttemptOutcome, response: number): Attempt<number> {
+  return { outcome, response, discard() {} };
+}
+
+/** Promises created while `body` runs (it must run synchronously). */
+function promisesCreatedBy(body: () => void): number {
+  let created = 0;
+  const hook = createHook({
+    init(_id, type) {
+      if (type === "PROMISE") created++;
+    },
+  });
+  hook.enable();
+  try {
+    body();
+  } finally {
+    hook.disable();
+  }
+  return created;
+}
+
+describe("the retry loop's state machine (RetryRun)", () => {
+  it("a first attempt that succeeds makes no promise, whether it ends later or during start", () => {
+    const later = setup();
+    const created = promisesCreatedBy(() => {
+      later.run.start();
+      later.clock.now += 7;
+      later.receivers[0]?.attemptEnded(attemptOf(ok, 1));
+    });
+    expect(later.ends).toEqual(["ended not_retryable after 1"]);
+    expect(later.events).toEqual(["start #1 1000ms", "attempt 200 7ms"]);
+    expect(created).toBe(0);
+
+    const early = setup({ endDuringStart: [ok] });
+    expect(promisesCreatedBy(() => early.run.start())).toBe(0);
+    expect(early.ends).toEqual(["ended not_retryable after 1"]);
+  });
+
+  it("the run is its own result: the last attempt, the counts and why it stopped", () => {
+    const t = setup();
+    t.run.start();
+    t.receivers[0]?.attemptEnded(attemptOf(ok, 1));
+    expect(t.result()).toBe(t.run);
+    expect(t.run).toMatchObject({ attempts: 1, retries: 0, stop: "not_retryable", retryable: false });
+    expect(t.run.last?.response).toBe(1);
+  });
+
+  it("a retryable answer waits on the injected sleep, then sends the retry and names its target", async () => {
+    const t = setup();
+    t.run.start();
+    t.receivers[0]?.attemptEnded(attemptOf(unavailable, 1));
+    expect(t.events).toEqual(["start #1 1000ms", "attempt 503 0ms", "sleep 100ms"]);
+    expect(t.receivers).toHaveLength(1); // nothing is sent before the wait is over
+    t.clock.now += 100;
+    t.sleeps[0]?.();
+    await Promise.resolve();
+    expect(t.events.slice(3)).toEqual(["start #2 1000ms", "retry r-1 #2 100ms 503 to endpoint-2"]);
+    t.receivers[1]?.attemptEnded(attemptOf(ok, 2));
+    expect(t.ends).toEqual(["ended not_retryable after 2"]);
+    expect(t.run).toMatchObject({ attempts: 2, retries: 1 });
+  });
+
+  it("an attempt that ends during its own start is judged after its retry event", async () => {
+    const t = setup({ endDuringStart: [unavailable, ok] });
+    t.run.start();
+    t.sleeps[0]?.();
+    await Promise.resolve();
+    expect(t.events).toEqual([
+      "start #1 1000ms",
+      "attempt 503 0ms",
+      "sleep 100ms",
+      "start #2 1000ms",
+      "retry r-1 #2 100ms 503 to endpoint-2",
+      "attempt 200 0ms",
+    ]);
+    expect(t.ends).toEqual(["ended not_retryable after 2"]);
+  });
+
+  it("a bug below (here a subscriber that throws) ends the run once, never inside the sender's callback", () => {
+    const t = setup({ throwOnAttemptEvent: true });
+    t.run.start();
+    expect(() => t.receivers[0]?.attemptEnded(attemptOf(ok, 1))).not.toThrow();
+    expect(t.ends).toEqual(["failed subscriber bug"]);
+    t.receivers[0]?.attemptEnded(attemptOf(ok, 1)); // a late second callback is ignored
+    expect(t.ends).toEqual(["failed subscriber bug"]);
+  });
+
+  it("an attempt told twice ends the run once", () => {
+    const t = setup();
+    t.run.start();
+    t.receivers[0]?.attemptEnded(attemptOf(ok, 1));
+    t.receivers[0]?.attemptEnded(attemptOf(unavailable, 1));
+    expect(t.ends).toEqual(["ended not_retryable after 1"]);
+  });
+});
