@@ -137,6 +137,16 @@ export function computeGoals({ perRound, idleRss, idleCgroup, deaths }: GoalInpu
   );
   const oom = [...perRound.keys()].filter(isSidecarFamily).reduce((sum, id) => sum + deaths(id), 0);
   add("OOM kills (all retry-sidecar rows, whole run)", "0", oom, [oom], (v) => v === 0, "count");
+  // Overload protection must judge the upstream, not the sidecar's own queueing: at saturation a
+  // shed request would be a 503 that wrk counts as non-2xx.
+  add(
+    "non-2xx answers or errors at saturation (nothing shed)",
+    "0",
+    judged("sidecar", "satErrors"),
+    sidecar.map((s) => s.satErrors),
+    (v) => v === 0,
+    "count",
+  );
   // RSS counts shared, reclaimable file pages the kubelet leaves out: shown, not judged.
   add(
     "peak RSS under saturation (largest round)",
