@@ -60,7 +60,7 @@ export interface RetryDeps {
   readonly throttle?: RetryThrottle | undefined;
   /**
    * The upstream's overload protection; absent admits every retry (OVERLOAD_PROTECTION=off). The
-   * first attempt was admitted before the loop (admit-request.ts); each retry is admitted here.
+   * first attempt was admitted before the loop (admit-request.ts); each retry by the run (retry-run.ts).
    */
   readonly overload?: OverloadGate | undefined;
   readonly events: RetryEvents;

@@ -1,25 +1,23 @@
 import type { Dispatcher } from "undici";
 import type { AttemptTracker } from "../endpoints/attempt-tracker.js";
 import type { Endpoint } from "../endpoints/endpoint.js";
-import { SidecarError } from "../errors/sidecar-error.js";
+import type { SidecarError } from "../errors/sidecar-error.js";
 import type { AttemptOutcome, FailureKind } from "../retry/outcome.js";
+import {
+  type AttemptBody,
+  cutOff,
+  dropChunk,
+  forwardChunk,
+  holdChunk,
+  unpause,
+  worthDraining,
+  writeHeld,
+} from "./attempt-body.js";
+import { type CancellableAttempt, cancel, clientLeft, headersTimedOut } from "./attempt-cancel.js";
+import { type AttemptMode, DONE, DROPPING, ENDING, FORWARDING, HELD, WAITING } from "./attempt-mode.js";
 import type { AttemptFailure, AttemptSettled, Forwarded, ResponseSink } from "./attempt-result.js";
 import { headerValue, toHeaderList } from "./raw-headers.js";
 import { classifyTransportError } from "./upstream-errors.js";
-
-// The attempt's life, one small integer instead of several flags.
-const WAITING = 0; // sent; no response headers yet
-const HELD = 1; // headers in; the retry loop has not yet said whether this answer is final
-const FORWARDING = 2; // final: the body goes to the client as it arrives
-const ENDING = 3; // the whole body is written; waiting for the client to have it all
-const DROPPING = 4; // will be retried: the rest of the body is read and dropped
-const DONE = 5; // settled: a failure, a finished answer, or cancelled
-
-// What a held answer may buffer before the retry loop decides (it decides within microtasks, so
-// this is at most one socket read), and what a dropped answer may read to keep its connection:
-// past it closing the connection is cheaper than draining it.
-const HOLD_LIMIT_BYTES = 64 * 1024;
-const DROP_LIMIT_BYTES = 64 * 1024;
 
 const NO_HEADERS: string[] = [];
 
@@ -36,26 +34,28 @@ const PENDING: AttemptOutcome = { kind: "response", status: 0, retryAfter: undef
  * undici's own client calls them directly, while the newer controller-style callbacks go through
  * a wrapper object and a parse of the raw headers into an object on every response.
  */
-export class UpstreamAttempt implements Dispatcher.DispatchHandler {
+export class UpstreamAttempt implements Dispatcher.DispatchHandler, AttemptBody, CancellableAttempt {
   outcome: AttemptOutcome = PENDING;
   status = 0;
   /** The response headers as a flat [name, value, ...] list, bytes kept (latin1). */
   headers: string[] = NO_HEADERS;
 
-  private mode = WAITING;
-  // Both let go when the attempt is over (see `finish`).
-  private settled: AttemptSettled;
-  private signal: AbortSignal;
-  private readonly timeoutMs: number;
+  // Not private only because the functions that take the attempt use them (attempt-body.ts,
+  // attempt-cancel.ts: plain functions, so no object or closure per attempt); not for other modules.
+  mode: AttemptMode = WAITING;
+  held: Buffer[] | undefined;
+  bytes = 0;
+  paused = false;
+  resumeUpstream: (() => void) | undefined;
+  signal: AbortSignal; // let go when the attempt is over (see `finish`)
+  readonly timeoutMs: number;
+  abortUpstream: ((reason?: Error) => void) | undefined;
+  cancelReason: Error | undefined;
+
+  private settled: AttemptSettled; // let go too
   private readonly endpoint: Endpoint;
   private readonly tracker: AttemptTracker;
   private timer: NodeJS.Timeout | undefined;
-  private abortUpstream: ((reason?: Error) => void) | undefined;
-  private cancelReason: Error | undefined;
-  private resumeUpstream: (() => void) | undefined;
-  private paused = false;
-  private held: Buffer[] | undefined;
-  private bytes = 0;
   private complete = false;
   private bodyError: Error | undefined;
   private sink: ResponseSink | undefined;
@@ -91,12 +91,10 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler {
     this.mode = FORWARDING;
     this.sink = sink;
     this.forwarded = forwarded;
-    const held = this.held;
-    this.held = undefined;
-    if (held !== undefined) for (const chunk of held) sink.write(chunk);
+    writeHeld(this, sink);
     if (this.bodyError !== undefined) this.failForwarding(this.bodyError);
     else if (this.complete) this.endForwarding();
-    else this.resume();
+    else unpause(this);
   }
 
   /** The answer will be retried (or nobody wants it): drop it, keeping the connection if cheap. */
@@ -108,9 +106,8 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler {
       return;
     }
     this.mode = DROPPING;
-    if (this.bytes > DROP_LIMIT_BYTES)
-      this.cancel(new SidecarError("UPSTREAM_DISCARDED", "retried answer cut off"));
-    else this.resume();
+    if (worthDraining(this)) unpause(this);
+    else cancel(this, cutOff());
   }
 
   // --- undici's dispatch handler -----------------------------------------------------------------
@@ -138,26 +135,13 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler {
 
   onData(chunk: Buffer): boolean {
     switch (this.mode) {
-      case FORWARDING: {
-        if ((this.sink as ResponseSink).write(chunk)) return true;
-        this.paused = true;
-        (this.sink as ResponseSink).once("drain", () => this.resume());
-        return false;
-      }
-      case HELD: {
-        this.held ??= [];
-        this.held.push(chunk);
-        this.bytes += chunk.length;
-        if (this.bytes <= HOLD_LIMIT_BYTES) return true;
-        this.paused = true;
-        return false;
-      }
-      case DROPPING: {
-        this.bytes += chunk.length;
-        if (this.bytes > DROP_LIMIT_BYTES)
-          this.cancel(new SidecarError("UPSTREAM_DISCARDED", "retried answer cut off"));
+      case FORWARDING:
+        return forwardChunk(this, this.sink as ResponseSink, chunk);
+      case HELD:
+        return holdChunk(this, chunk);
+      case DROPPING:
+        if (!dropChunk(this, chunk)) cancel(this, cutOff());
         return true;
-      }
       default:
         return true;
     }
@@ -193,47 +177,18 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler {
   // --- the client's signal (an "abort" listener object: no closure per attempt) -------------------
 
   handleEvent(): void {
-    const reason = new SidecarError("CLIENT_GONE", "the client went away", { cause: this.signal.reason });
-    switch (this.mode) {
-      case WAITING:
-        this.fail("reset", false, reason, true);
-        this.cancel(reason);
-        return;
-      case FORWARDING:
-      case ENDING:
-        this.finishForwarding(true);
-        this.cancel(reason);
-        return;
-      case HELD:
-      case DROPPING:
-        this.cancel(reason);
-        return;
-    }
+    clientLeft(this);
   }
 
-  // --- internals -------------------------------------------------------------------------------
-
-  /** Per-try timeout: no response headers within `timeoutMs`. */
-  timedOut(): void {
-    if (this.mode !== WAITING) return;
-    const error = new SidecarError("UPSTREAM_TIMEOUT", `no response headers within ${this.timeoutMs} ms`);
-    this.fail("timeout", true, error);
-    this.cancel(error);
-  }
+  // --- the attempt's end -----------------------------------------------------------------------
 
   /** Settles without a response. `cancelled`: the client left, which says nothing of the endpoint. */
-  private fail(failure: FailureKind, retryable: boolean, error: SidecarError, cancelled = false): void {
+  fail(failure: FailureKind, retryable: boolean, error: SidecarError, cancelled = false): void {
     const outcome: AttemptFailure["outcome"] = { kind: "failure", failure, retryable };
     this.tracker.outcome(this.endpoint, cancelled ? undefined : outcome);
     const settled = this.settled;
     this.finish();
     settled.attemptEnded({ outcome, response: undefined, error, discard: noop });
-  }
-
-  private resume(): void {
-    if (!this.paused) return;
-    this.paused = false;
-    this.resumeUpstream?.();
   }
 
   private endForwarding(): void {
@@ -246,7 +201,7 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler {
     this.finishForwarding(false, error);
   }
 
-  private finishForwarding(clientGone: boolean, error?: Error): void {
+  finishForwarding(clientGone: boolean, error?: Error): void {
     if (this.mode === DONE) return;
     const forwarded = this.forwarded as Forwarded;
     this.finish();
@@ -255,7 +210,7 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler {
   }
 
   /** The attempt is over (once): its answer was forwarded or dropped, or it failed. */
-  private finish(): void {
+  finish(): void {
     if (this.mode === DONE) return;
     this.mode = DONE;
     this.tracker.ended(this.endpoint);
@@ -270,17 +225,6 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler {
     this.sink = undefined;
     this.forwarded = undefined;
   }
-
-  /** Stops the upstream exchange (now, or once undici hands over its abort). */
-  private cancel(reason: Error): void {
-    this.finish();
-    if (this.abortUpstream !== undefined) this.abortUpstream(reason);
-    else this.cancelReason = reason;
-  }
-}
-
-function headersTimedOut(attempt: UpstreamAttempt): void {
-  attempt.timedOut();
 }
 
 function noop(): void {}
