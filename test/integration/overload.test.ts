@@ -122,6 +122,24 @@ describe("overload protection", () => {
     expect(await h.metric("retry_sidecar_upstream_in_flight")).toBe(0);
   });
 
+  it("a caller that sends one request after the other to a hung upstream is never shed: its timeouts open the circuit", async () => {
+    // Defaults (breaker at 10 consecutive failures, overload protection on) but a short per-try
+    // timeout. One request at a time builds no queue, so nothing tells overload protection that
+    // other requests share one: every request is sent, and the breaker stops the traffic.
+    const h = await s.start({ PER_TRY_TIMEOUT_MS: "200" });
+    s.upstream.fallback = { status: 200, body: "too late", delayMs: 3000 };
+    const oneAtATime: number[] = [];
+    for (let i = 0; i < 10; i++) {
+      oneAtATime.push((await send(h, "/provider", { headers: { "x-retry-max": "0" } })).status);
+    }
+    expect(oneAtATime).toEqual(Array(10).fill(504));
+    const eleventh = await send(h, "/provider", { headers: { "x-retry-max": "0" } });
+    expect(eleventh.status).toBe(503);
+    expect(json(eleventh)).toMatchObject({ reason: "circuit_open" });
+    expect(await shed(h)).toBe(0);
+    expect(s.upstream.received).toHaveLength(10);
+  });
+
   it.each([
     ["steady 300 ms", () => 300],
     ["jittery 20-400 ms", () => 20 + Math.floor(380 * Math.random())],
