@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { afterEach, describe, expect, it } from "vitest";
 import { type FakeUpstream, startFakeUpstream } from "../support/fake-upstream.js";
 import { repoRoot } from "./helpers/paths.js";
-import { freePort, type RunningProcess, startProcess, waitFor } from "./helpers/processes.js";
+import { freePorts, type RunningProcess, startProcess, waitFor } from "./helpers/processes.js";
 
 // `npm start` (docs/contract.md "Running it") is what a developer or a process manager runs, and
 // both stop it with SIGTERM to the process they started: npm. npm forwards SIGTERM to the script's
@@ -58,8 +58,7 @@ async function readyz(adminUrl: string): Promise<number> {
 describe.skipIf(process.platform !== "linux")("npm start", () => {
   it("runs the sidecar as npm's own child, which drains and exits on SIGTERM to npm", async () => {
     upstream = await startFakeUpstream({ status: 201, body: "slow answer", delayMs: 1_500 });
-    const port = await freePort();
-    const adminPort = await freePort();
+    const [port, adminPort] = await freePorts(2);
     const adminUrl = `http://127.0.0.1:${adminPort}`;
     npm = startProcess("npm", ["start"], {
       cwd: repoRoot,

@@ -34,23 +34,26 @@ async function readyz(p: SidecarProcess): Promise<number> {
   return res.status;
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
+/** Two distinct free ports: both listeners stay open until both are picked (PORT = ADMIN_PORT is a config error). */
+async function twoFreePorts(): Promise<[number, number]> {
+  const servers = [createServer(), createServer()];
+  for (const server of servers)
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(0, "127.0.0.1", resolve);
     });
-  });
+  const ports = servers.map((server) => (server.address() as AddressInfo).port);
+  for (const server of servers) await new Promise<void>((resolve) => server.close(() => resolve()));
+  return [ports[0] as number, ports[1] as number];
 }
 
 describe.each(["SIGTERM", "SIGINT"] as const)("%s", (signal) => {
   it("drains: readyz 503, new connections refused, the in-flight request answered, exit 0", async () => {
     upstream = await startFakeUpstream({ status: 201, body: "real answer", delayMs: 500 });
     // SIGINT: on the ports given in PORT / ADMIN_PORT (SIGTERM: ephemeral ones).
+    const [port, adminPort] = await twoFreePorts();
     const ports: Record<string, string> =
-      signal === "SIGINT" ? { PORT: String(await freePort()), ADMIN_PORT: String(await freePort()) } : {};
+      signal === "SIGINT" ? { PORT: String(port), ADMIN_PORT: String(adminPort) } : {};
     const p = await startProcess({ ...ports, LOG_REQUESTS: "all" });
     if (signal === "SIGINT")
       expect([String(p.proxyPort), String(p.adminPort)]).toEqual([ports.PORT, ports.ADMIN_PORT]);

@@ -5,13 +5,26 @@ import type { AddressInfo } from "node:net";
 
 /** A port that was free a moment ago on 127.0.0.1 (the OS picks it; we release it at once). */
 export async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, "127.0.0.1");
-  await once(server, "listening");
-  const { port } = server.address() as AddressInfo;
-  server.close();
-  await once(server, "close");
-  return port;
+  const [port] = await freePorts(1);
+  return port as number;
+}
+
+/**
+ * `count` distinct free ports on 127.0.0.1: every listener stays open until all are picked, so the
+ * kernel cannot hand the same ephemeral port out twice (PORT equal to ADMIN_PORT is a config error).
+ */
+export async function freePorts(count: number): Promise<number[]> {
+  const servers = Array.from({ length: count }, () => createServer());
+  for (const server of servers) {
+    server.listen(0, "127.0.0.1");
+    await once(server, "listening");
+  }
+  const ports = servers.map((server) => (server.address() as AddressInfo).port);
+  for (const server of servers) {
+    server.close();
+    await once(server, "close");
+  }
+  return ports;
 }
 
 /** Polls `check` every `intervalMs` until it returns a value, or throws after `timeoutMs`. */
@@ -124,14 +137,15 @@ export async function sidecarEnv(
   upstreamUrl: string,
   extra: NodeJS.ProcessEnv = {},
 ): Promise<NodeJS.ProcessEnv> {
+  const [port, adminPort] = await freePorts(2);
   return {
     PATH: process.env.PATH,
     HOME: process.env.HOME,
     UPSTREAM_URL: upstreamUrl,
     LISTEN_HOST: "127.0.0.1",
-    PORT: String(await freePort()),
+    PORT: String(port),
     ADMIN_HOST: "127.0.0.1",
-    ADMIN_PORT: String(await freePort()),
+    ADMIN_PORT: String(adminPort),
     BACKOFF_BASE_MS: "5",
     BACKOFF_MAX_MS: "20",
     SHUTDOWN_GRACE_MS: "1000",
