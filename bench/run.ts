@@ -41,7 +41,7 @@ const PERFORMANCE_INTRO = `How retry-sidecar compares with nginx, HAProxy and a 
 upstream that always answers \`201\`), and how its retries behave in an outage. Reproduce with
 \`npm run bench\` (installs wrk, nginx and HAProxy from Debian when missing; about ten minutes);
 \`npm run bench -- --quick\` is the few-seconds-per-row smoke version that CI runs. Method and
-choices: [bench/README.md](../bench/README.md).`;
+choices: [bench/README.md](/bench/README.md).`;
 
 function commit(): string {
   try {
@@ -338,7 +338,7 @@ function report(results: BenchResults, options: BenchOptions): void {
   if (options.writeReadme) {
     const target = join(repoDir, "docs", "performance.md");
     mkdirSync(dirname(target), { recursive: true });
-    writeSection(target, markdown(results, "../bench/results/chart.svg"), PERFORMANCE_INTRO);
+    writeSection(target, markdown(results, "/bench/results/chart.svg"), PERFORMANCE_INTRO);
     process.stdout.write(`updated: ${target}\n`);
   }
 }

@@ -50,7 +50,13 @@ function anchorsOf(markdown: string): Set<string> {
 function problem(file: string, target: string): string | undefined {
   if (/^[a-z][a-z0-9+.-]*:/i.test(target)) return undefined; // https:, mailto:, ...
   const [path = "", anchor] = target.split("#", 2);
-  const resolved = path === "" ? join(repoRoot, file) : resolve(repoRoot, dirname(file), decodeURI(path));
+  // A path that starts with "/" is from the repository's root, as GitHub renders it.
+  const resolved =
+    path === ""
+      ? join(repoRoot, file)
+      : path.startsWith("/")
+        ? join(repoRoot, decodeURI(path))
+        : resolve(repoRoot, dirname(file), decodeURI(path));
   const fromRoot = relative(repoRoot, resolved);
   if (fromRoot.startsWith("..")) return `${target} leaves the repository`;
   if (!existsSync(resolved)) return `${target}: no such file (${fromRoot})`;
