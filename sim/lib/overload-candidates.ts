@@ -80,8 +80,9 @@ export function countingRequests(
     },
     retryAllowed: () => protection.retryAllowed(),
     admitRetry: () => protection.admitRetry(),
-    finished: (sentAt, now) => protection.finished(sentAt, now),
+    finished: (sentAt, now, answered) => protection.finished(sentAt, now, answered),
     release: () => protection.release(),
+    waitsForQueue: () => protection.waitsForQueue(),
   };
 }
 

@@ -10,6 +10,7 @@ import {
   type RetryPolicy,
   runWithRetries,
   type SendAttempt,
+  type TimedOut,
 } from "../../src/retry/retry-loop.js";
 import type { RetryThrottle } from "../../src/retry/retry-throttle.js";
 import type { AttemptTarget, Upstream } from "./upstreams.js";
@@ -92,13 +93,15 @@ const noop = (): void => {};
 
 /**
  * One attempt: sent to the upstream, raced by the per-try timeout (or the client leaving); a late
- * answer is dropped, as undici drops the response of an aborted request.
+ * answer is dropped, as undici drops the response of an aborted request. At the timeout the
+ * sidecar's retry loop (`timedOut`) may ask to wait longer, as the real attempt's timer does.
  */
 export function sendAttempt(
   env: PodEnv,
   target: AttemptTarget,
   timeoutMs: number,
   signal: AbortSignal,
+  timedOut?: TimedOut,
 ): Promise<AttemptOutcome> {
   env.attemptSent();
   return new Promise((resolve) => {
@@ -111,7 +114,12 @@ export function sendAttempt(
       resolve(outcome);
     };
     const onAbort = () => settle(TIMEOUT);
-    const cancelTimer = env.time.after(timeoutMs, () => settle(TIMEOUT));
+    const onTimeout = (): void => {
+      const more = timedOut?.waitLonger() ?? 0;
+      if (more >= 1) cancelTimer = env.time.after(more, onTimeout);
+      else settle(TIMEOUT);
+    };
+    let cancelTimer = env.time.after(timeoutMs, onTimeout);
     signal.addEventListener("abort", onAbort, { once: true });
     env.upstream.send(target, settle);
   });
@@ -172,7 +180,7 @@ export function sidecarPod(env: PodEnv, parts: SidecarParts = {}): PodCaller {
       // and one it has tried gets a newly opened connection.
       let tried: Set<string> | undefined;
       let firstTried: string | undefined;
-      const send: SendAttempt<AttemptOutcome> = async (attempt, timeoutMs) => {
+      const send: SendAttempt<AttemptOutcome> = async (attempt, timeoutMs, timedOut) => {
         if (attempt > 1) {
           tried ??= new Set(firstTried === undefined ? [] : [firstTried]);
           if (gate !== undefined && !gate.admit(false)) return attemptOf(SHED);
@@ -189,6 +197,7 @@ export function sidecarPod(env: PodEnv, parts: SidecarParts = {}): PodCaller {
           { pod: env.pod, address: endpoint.address, fresh },
           timeoutMs,
           signal,
+          timedOut,
         );
         endpoints.report(endpoint, isRetryable(outcome, RETRY_ON_STATUS) ? "retryable" : "not_retryable");
         endpoints.end(endpoint);

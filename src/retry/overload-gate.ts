@@ -11,8 +11,14 @@ export interface OverloadGate {
   retryAllowed(): boolean;
   /** Admits a retry about to be sent (after the wait). */
   admitRetry(): boolean;
-  finished(sentAt: number, now: number): void;
+  /** `answered`: the attempt got response headers (not a timeout or a transport failure). */
+  finished(sentAt: number, now: number, answered?: boolean): void;
   release(): void;
+  /**
+   * The upstream is queueing (its answers come, but late) and retries are held back: an attempt at
+   * its per-try timeout is waited for rather than cut (see RetryRun.waitLonger).
+   */
+  waitsForQueue(): boolean;
 }
 
 /** OVERLOAD_PROTECTION=off, as far as these callers are concerned: everything goes. */
@@ -22,4 +28,5 @@ export const NO_OVERLOAD: OverloadGate = {
   admitRetry: () => true,
   finished() {},
   release() {},
+  waitsForQueue: () => false,
 };

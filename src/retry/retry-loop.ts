@@ -4,7 +4,7 @@ import type { Clock, Random, Sleep } from "./clock.js";
 import type { AttemptOutcome, SkipReason, StopReason } from "./outcome.js";
 import type { OverloadGate } from "./overload-gate.js";
 import type { RetryBudget } from "./retry-budget.js";
-import { type AttemptReceiver, type AttemptStarter, RetryRun, type RunEnded } from "./retry-run.js";
+import { RetryRun } from "./retry-run.js";
 import type { RetryThrottle } from "./retry-throttle.js";
 
 /** One attempt as the sender reports it. `discard` frees a response that will not be used. */
@@ -21,8 +21,42 @@ export interface Attempt<R> {
  * the sender has one, names where the attempt just sent went (an endpoint), for the retry event.
  */
 export interface SendAttempt<R> {
-  (attempt: number, timeoutMs: number): Promise<Attempt<R>>;
+  /** At the per-try timeout, the sender asks `timedOut.waitLonger()` how much longer to wait (0: none). */
+  (attempt: number, timeoutMs: number, timedOut: TimedOut): Promise<Attempt<R>>;
   readonly target?: string | undefined;
+}
+
+/** Told how each attempt ended: once per attempt, during `start` or later. */
+export interface AttemptReceiver<R> {
+  attemptEnded(result: Attempt<R>): void;
+  /** The sender broke (a bug, not an upstream failure): the run ends with `error`. */
+  attemptBroke(error: unknown): void;
+  /**
+   * The attempt's per-try timeout came with no response headers: how many ms longer to wait for
+   * them, or 0 to cut it now (a timeout).
+   */
+  waitLonger(): number;
+}
+
+/**
+ * Sends attempt number `attempt` (1-based), giving up on headers after `timeoutMs`, and tells
+ * `receiver` how it ended. `target`, when the sender has one, names where the attempt just sent
+ * went (an endpoint), for the retry event.
+ */
+export interface AttemptStarter<R> {
+  start(attempt: number, timeoutMs: number, receiver: AttemptReceiver<R>): void;
+  readonly target?: string | undefined;
+}
+
+/** Told once how the run ended: its result, or a bug (thrown by the run, a sender or a subscriber). */
+export interface RunEnded<R> {
+  retriesEnded(result: RetryResult<R>): void;
+  retriesFailed(error: unknown): void;
+}
+
+/** Asked at an attempt's per-try timeout (see AttemptReceiver.waitLonger). */
+export interface TimedOut {
+  waitLonger(): number;
 }
 
 /** What the loop reports; metrics and logs subscribe (the loop never imports them). */
@@ -125,7 +159,7 @@ class PromisedAttempts<R> implements AttemptStarter<R> {
   }
 
   start(attempt: number, timeoutMs: number, receiver: AttemptReceiver<R>): void {
-    this.send(attempt, timeoutMs).then(
+    this.send(attempt, timeoutMs, receiver).then(
       (result) => receiver.attemptEnded(result),
       (error: unknown) => receiver.attemptBroke(error),
     );

@@ -5,33 +5,21 @@ import { decideRetry, type RetryDecision } from "./decide-retry.js";
 import { outcomeLabel, type StopReason } from "./outcome.js";
 import { NO_OVERLOAD, type OverloadGate } from "./overload-gate.js";
 import { parseRetryAfterMs } from "./retry-after.js";
-import type { Attempt, RetryDeps, RetryPolicy, RetryRequest, RetryResult } from "./retry-loop.js";
+import type {
+  Attempt,
+  AttemptReceiver,
+  AttemptStarter,
+  RetryDeps,
+  RetryPolicy,
+  RetryRequest,
+  RetryResult,
+  RunEnded,
+} from "./retry-loop.js";
 import { NO_THROTTLE, type RetryThrottle } from "./retry-throttle.js";
 
+export type { AttemptReceiver, AttemptStarter, RunEnded } from "./retry-loop.js";
+
 const NOT_RETRYABLE: RetryDecision = { retry: false, reason: "not_retryable" };
-
-/** Told how each attempt ended: once per attempt, during `start` or later. */
-export interface AttemptReceiver<R> {
-  attemptEnded(result: Attempt<R>): void;
-  /** The sender broke (a bug, not an upstream failure): the run ends with `error`. */
-  attemptBroke(error: unknown): void;
-}
-
-/**
- * Sends attempt number `attempt` (1-based), giving up on headers after `timeoutMs`, and tells
- * `receiver` how it ended. `target`, when the sender has one, names where the attempt just sent
- * went (an endpoint), for the retry event.
- */
-export interface AttemptStarter<R> {
-  start(attempt: number, timeoutMs: number, receiver: AttemptReceiver<R>): void;
-  readonly target?: string | undefined;
-}
-
-/** Told once how the run ended: its result, or a bug (thrown by the run, a sender or a subscriber). */
-export interface RunEnded<R> {
-  retriesEnded(result: RetryResult<R>): void;
-  retriesFailed(error: unknown): void;
-}
 
 /**
  * The retry loop as a small state machine driven by the attempts' own callbacks: send, and when the
@@ -101,6 +89,19 @@ export class RetryRun<R> implements RetryResult<R>, AttemptReceiver<R> {
     this.fail(error);
   }
 
+  /**
+   * The per-try timeout is there to make room for a retry. While overload protection holds
+   * retries back in front of an upstream that is queueing, there is no retry to make room for and
+   * the upstream will do this attempt's work anyway: the attempt is waited for, up to the request's
+   * deadline, instead of becoming a 504 (docs/overload.md, "Waiting past the per-try timeout").
+   */
+  waitLonger(): number {
+    if (this.over || this.request.signal.aborted) return 0;
+    const remaining = this.request.deadlineAt - this.deps.clock();
+    if (remaining < 1 || !this.overload.waitsForQueue()) return 0;
+    return remaining;
+  }
+
   private send(): void {
     const attempt = ++this.attempts;
     const sentAt = this.deps.clock();
@@ -139,8 +140,8 @@ export class RetryRun<R> implements RetryResult<R>, AttemptReceiver<R> {
     }
     const sentAt = this.sentAt;
     const endedAt = clock();
-    overload.finished(sentAt, endedAt);
     const outcome = result.outcome;
+    overload.finished(sentAt, endedAt, outcome.kind === "response");
     const retryable = isRetryable(outcome, policy.retryOnStatus);
     const label = outcomeLabel(outcome);
     deps.events.attempt(request.route, label, endedAt - sentAt);

@@ -16,13 +16,15 @@ export interface CancellableAttempt {
   /** Why the attempt was cancelled before undici handed over its abort. */
   cancelReason: Error | undefined;
   fail(failure: FailureKind, retryable: boolean, error: SidecarError, cancelled?: boolean): void;
+  /** At the per-try timeout: re-arms the timer if the retry loop wants to wait longer (true). */
+  waitsLonger(): boolean;
   finishForwarding(clientGone: boolean): void;
   finish(): void;
 }
 
 /** The per-try timeout (the attempt's timer): no response headers within `timeoutMs`. */
 export function headersTimedOut(attempt: CancellableAttempt): void {
-  if (attempt.mode !== WAITING) return;
+  if (attempt.mode !== WAITING || attempt.waitsLonger()) return;
   const error = new SidecarError("UPSTREAM_TIMEOUT", `no response headers within ${attempt.timeoutMs} ms`);
   attempt.fail("timeout", true, error);
   cancel(attempt, error);

@@ -32,4 +32,6 @@ export interface AttemptFailure {
  */
 export interface AttemptSettled {
   attemptEnded(result: UpstreamAttempt | AttemptFailure): void;
+  /** At the per-try timeout, with no response headers: ms longer to wait for them (0: cut it). */
+  waitLonger(): number;
 }

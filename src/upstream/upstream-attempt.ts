@@ -48,7 +48,7 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler, AttemptBody,
   paused = false;
   resumeUpstream: (() => void) | undefined;
   signal: AbortSignal; // let go when the attempt is over (see `finish`)
-  readonly timeoutMs: number;
+  timeoutMs: number;
   abortUpstream: ((reason?: Error) => void) | undefined;
   cancelReason: Error | undefined;
 
@@ -76,6 +76,15 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler, AttemptBody,
     tracker.started(endpoint);
     this.timer = setTimeout(headersTimedOut, timeoutMs, this);
     signal.addEventListener("abort", this);
+  }
+
+  /** At the per-try timeout: waits `waitLonger` ms more, if the retry loop asks it to (true). */
+  waitsLonger(): boolean {
+    const more = this.settled.waitLonger();
+    if (!(more >= 1)) return false;
+    this.timeoutMs += more;
+    this.timer = setTimeout(headersTimedOut, more, this);
+    return true;
   }
 
   /** This attempt as the retry loop's `Attempt`: the response is the attempt itself. */
@@ -230,4 +239,4 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler, AttemptBody,
 function noop(): void {}
 
 const NEVER_ABORTED = new AbortController().signal;
-const NOBODY: AttemptSettled = { attemptEnded: noop };
+const NOBODY: AttemptSettled = { attemptEnded: noop, waitLonger: () => 0 };

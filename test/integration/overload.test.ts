@@ -107,6 +107,47 @@ describe("overload protection", () => {
     expect(line).toMatchObject({ attempts: 1, retryStopped: "overloaded" });
   });
 
+  it("in front of a queue, an attempt at its per-try timeout whose retry is held back is waited for, not cut", async () => {
+    // Per-try 1 s (late after 600 ms). No regrowth by the clock, so the limit stays where the
+    // answers put it.
+    const h = await s.start({
+      ...ENV,
+      PER_TRY_TIMEOUT_MS: "1000",
+      REQUEST_TIMEOUT_MS: "5000",
+      MAX_RETRIES: "3",
+      OVERLOAD_DECREASE: "0.2",
+      OVERLOAD_RECOVERY_MS: "600000",
+    });
+    s.upstream.fallback = { status: 200, body: "late", delayMs: 800 };
+    // Answered late, with 20 in flight: a queue. The limit falls to about 4.
+    expect((await all(h, 20, { headers: { "x-retry-max": "0" } })).map((r) => r.status)).toEqual(
+      Array(20).fill(200),
+    );
+    expect(await limit(h)).toBeCloseTo(4, 0);
+
+    // Four at once: one answered late but in time (fresh evidence of the queue), two still out when
+    // the fourth reaches its per-try timeout (so its retry is held back), and the fourth answered
+    // after 1.6 s. Cut at 1 s, it would be a 504 whose work the upstream did anyway.
+    s.upstream.fallback = { status: 200, body: "ok" };
+    const received = s.upstream.received.length;
+    s.upstream.script(
+      { status: 200, body: "late", delayMs: 700 },
+      { status: 200, body: "held", delayMs: 1400 },
+      { status: 200, body: "held", delayMs: 1400 },
+      { status: 200, body: "waited for", delayMs: 1600 },
+    );
+    const replies = await all(h, 4);
+    expect(replies.map((r) => r.status)).toEqual([200, 200, 200, 200]);
+    expect(replies.map((r) => r.text).sort()).toEqual(["held", "held", "late", "waited for"]);
+    const waited = replies.find((r) => r.text === "waited for") as Reply;
+    expect(waited.attempts).toBe(1);
+    expect(waited.elapsedMs).toBeGreaterThan(1000);
+    expect(s.upstream.received).toHaveLength(received + 4); // nothing retried
+    expect(
+      await h.metric("retry_sidecar_upstream_attempts_total", { route: "/provider", outcome: "timeout" }),
+    ).toBe(0);
+  });
+
   it("OVERLOAD_PROTECTION=off never sheds; the limit gauge is +Inf; attempts in flight are counted", async () => {
     const h = await s.start({ ...ENV, OVERLOAD_PROTECTION: "off" });
     s.upstream.fallback = { status: 200, body: "slow", delayMs: 400 };

@@ -270,4 +270,53 @@ describe("overload protection", () => {
     expect(t.policy.retryAllowed()).toBe(true);
     expect(t.policy.currentLimit()).toBe(Number.POSITIVE_INFINITY);
   });
+
+  describe("waiting past a per-try timeout (waitsForQueue)", () => {
+    /** 40 attempts answered (response headers) after `latencyMs`: a queue if that is late. */
+    const answered = (t: ReturnType<typeof setup>, latencyMs: number) => {
+      const sentAt = t.clock.now;
+      const admitted = t.admit(40);
+      t.clock.now += latencyMs;
+      for (let i = 0; i < admitted; i++) t.policy.finished(sentAt, t.clock.now, true);
+    };
+
+    it("in front of a queue (answers came, late) with retries held back: waits", () => {
+      const t = setup();
+      answered(t, 900);
+      expect(t.policy.currentLimit()).toBeCloseTo(4, 1);
+      expect(t.admit(4)).toBe(4); // 4 in flight: not under half the limit, retries held back
+      expect(t.policy.retryAllowed()).toBe(false);
+      expect(t.policy.waitsForQueue()).toBe(true);
+      // The evidence gets old: two late marks after the last late answer, the timeout cuts again.
+      t.clock.now += 2 * options.lateMs + 1;
+      expect(t.policy.waitsForQueue()).toBe(false);
+    });
+
+    it("a hung upstream answers nothing: its timeouts are cut (and retried as ever)", () => {
+      const t = setup();
+      t.round(40, 1000); // timeouts: late, but no answer
+      expect(t.admit(4)).toBeGreaterThan(0);
+      expect(t.policy.retryAllowed()).toBe(false);
+      expect(t.policy.waitsForQueue()).toBe(false);
+    });
+
+    it("while retries may go, the timeout makes room for one: no wait", () => {
+      const t = setup();
+      answered(t, 900);
+      expect(t.admit(1)).toBe(1); // 1 in flight, under half of 4
+      expect(t.policy.retryAllowed()).toBe(true);
+      expect(t.policy.waitsForQueue()).toBe(false);
+    });
+
+    it("answers in time, or protection off: never", () => {
+      const t = setup();
+      answered(t, 100);
+      t.admit(100);
+      expect(t.policy.waitsForQueue()).toBe(false);
+      const off = setup({ enabled: false });
+      answered(off, 900);
+      off.admit(100);
+      expect(off.policy.waitsForQueue()).toBe(false);
+    });
+  });
 });

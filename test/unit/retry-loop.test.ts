@@ -121,6 +121,7 @@ function fakeGate(allowed: boolean, admits: boolean) {
     },
     finished: (sentAt, now) => calls.push(`finished ${now - sentAt}ms`),
     release: () => calls.push("released"),
+    waitsForQueue: () => false,
   };
   return { gate, calls };
 }

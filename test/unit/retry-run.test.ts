@@ -2,6 +2,7 @@ import { createHook } from "node:async_hooks";
 import { describe, expect, it } from "vitest";
 import { CircuitBreaker } from "../../src/retry/circuit-breaker.js";
 import type { AttemptOutcome } from "../../src/retry/outcome.js";
+import { NO_OVERLOAD, type OverloadGate } from "../../src/retry/overload-gate.js";
 import { RetryBudget } from "../../src/retry/retry-budget.js";
 import type {
   Attempt,
@@ -30,7 +31,9 @@ const policy: RetryPolicy = {
   perTryTimeoutMs: 1000,
 };
 
-function setup(options: { endDuringStart?: AttemptOutcome[]; throwOnAttemptEvent?: boolean } = {}) {
+function setup(
+  options: { endDuringStart?: AttemptOutcome[]; throwOnAttemptEvent?: boolean; overload?: OverloadGate } = {},
+) {
   const clock = { now: 10_000 };
   const events: string[] = [];
   const ends: string[] = [];
@@ -65,6 +68,7 @@ function setup(options: { endDuringStart?: AttemptOutcome[]; throwOnAttemptEvent
     },
     random: () => 0.5,
     budget: new RetryBudget({ ratio: 0, minPerSec: 100 }, () => clock.now),
+    overload: options.overload,
     events: {
       attempt: (_route, outcome, durationMs) => {
         if (options.throwOnAttemptEvent) throw new Error("subscriber bug");
@@ -180,5 +184,28 @@ describe("the retry loop's state machine (RetryRun)", () => {
     t.receivers[0]?.attemptEnded(attemptOf(ok, 1));
     t.receivers[0]?.attemptEnded(attemptOf(unavailable, 1));
     expect(t.ends).toEqual(["ended not_retryable after 1"]);
+  });
+
+  it("at a per-try timeout: waits up to the deadline while overload protection waits for its queue, else cuts", () => {
+    const queueing = { ...NO_OVERLOAD, waitsForQueue: () => true };
+    const t = setup({ overload: queueing });
+    t.run.start();
+    t.clock.now += 1000; // the per-try timeout
+    const receiver = t.receivers[0] as AttemptReceiver<number>;
+    expect(receiver.waitLonger()).toBe(4000); // the rest of the 5-s deadline
+    t.clock.now += 1500;
+    receiver.attemptEnded(attemptOf(ok, 1));
+    expect(t.ends).toEqual(["ended not_retryable after 1"]);
+    expect(receiver.waitLonger()).toBe(0); // over
+
+    const plain = setup();
+    plain.run.start();
+    plain.clock.now += 1000;
+    expect((plain.receivers[0] as AttemptReceiver<number>).waitLonger()).toBe(0);
+
+    const late = setup({ overload: queueing });
+    late.run.start();
+    late.clock.now += 5000; // nothing left of the deadline
+    expect((late.receivers[0] as AttemptReceiver<number>).waitLonger()).toBe(0);
   });
 });
