@@ -90,8 +90,7 @@ export class OverloadProtection implements OverloadGate {
   /** May a retry go now? Asks only (the retry loop asks before its wait, and admits after it). */
   retryAllowed(): boolean {
     if (!this.options.enabled || this.limit.lifted) return true;
-    const limit = this.limit.current(this.clock());
-    return limit >= 1 && this.inFlight < limit * this.options.retryShare;
+    return this.retryFits(this.inFlight);
   }
 
   /** Admits a retry about to be sent, if `retryAllowed`; it then holds a place in flight. */
@@ -131,10 +130,10 @@ export class OverloadProtection implements OverloadGate {
    * upstream that hangs answers nothing, so its attempts are cut and retried as ever.
    */
   waitsForQueue(): boolean {
-    if (!this.options.enabled) return false;
-    const now = this.clock();
-    if (now - this.lateAnswerAt > QUEUE_EVIDENCE_LATE_MARKS * this.options.lateMs) return false;
-    return !this.retryAllowed();
+    if (!this.options.enabled || this.limit.lifted) return false;
+    if (this.clock() - this.lateAnswerAt > QUEUE_EVIDENCE_LATE_MARKS * this.options.lateMs) return false;
+    // The attempt at its timeout still holds its place: its retry would be asked once it gave it back.
+    return !this.retryFits(this.inFlight - 1);
   }
 
   /** The attempt admitted ended without saying anything of the upstream (the client left). */
@@ -173,6 +172,12 @@ export class OverloadProtection implements OverloadGate {
     // (docs/overload.md).
     const others = out > 1 || this.refused;
     if (this.limit.late(now, sentAt, out, others ? this.options.minLimit : 1)) this.refused = false;
+  }
+
+  /** A retry may go with `inFlight` attempts out: the limit is one or more, and well above them. */
+  private retryFits(inFlight: number): boolean {
+    const limit = this.limit.current(this.clock());
+    return limit >= 1 && inFlight < limit * this.options.retryShare;
   }
 
   private fits(limit: number): boolean {

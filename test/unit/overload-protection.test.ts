@@ -308,6 +308,16 @@ describe("overload protection", () => {
       expect(t.policy.waitsForQueue()).toBe(false);
     });
 
+    it("the attempt at its timeout does not count against its own retry", () => {
+      const t = setup();
+      answered(t, 900); // limit 4: a retry goes while fewer than 2 are out
+      expect(t.admit(2)).toBe(2);
+      expect(t.policy.retryAllowed()).toBe(false); // 2 out, the timed-out one included
+      expect(t.policy.waitsForQueue()).toBe(false); // once it gives its place back, 1 is out: the retry goes
+      expect(t.admit(1)).toBe(1);
+      expect(t.policy.waitsForQueue()).toBe(true);
+    });
+
     it("answers in time, or protection off: never", () => {
       const t = setup();
       answered(t, 100);
