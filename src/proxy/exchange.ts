@@ -56,6 +56,8 @@ export class Exchange
   endpoint: string | undefined = undefined;
   localReason: string | undefined = undefined;
 
+  /** InFlight's slot (in-flight.ts). */
+  inFlightSlot = -1;
   private readonly startedAt: number;
   private result: RetryResult<UpstreamAttempt> | undefined = undefined;
   private looping = false;
