@@ -14,8 +14,8 @@ export function createProxyListener(handler: RequestHandler) {
   let draining = false;
   let onAnswered: () => void = () => {};
   // The answers not yet sent: an array in which each response knows its slot (a removal moves the
-  // last one into it), not a `Set`, with which more of each finished request was promoted out of
-  // the young generation (as with the requests in flight, proxy/in-flight.ts).
+  // last one into it), not a `Set`: with a `Set` here and one of the requests in flight, most of
+  // each finished request was promoted out of the young generation (proxy/in-flight.ts).
   const unanswered: Slotted[] = [];
   const forget = function (this: Slotted) {
     const slot = this[SLOT];
