@@ -1,6 +1,7 @@
 // Preload (node --import) for alloc-per-request.sh: the first SIGUSR2 starts V8's sampling heap
 // profiler with every allocation kept (objects that minor and major GCs collected included), the
 // second writes the profile to $HEAP_PROFILE_OUT. Changes nothing else in the process.
+// HEAP_SAMPLING_SURVIVORS=1 keeps only the objects a minor GC did not free (what gets promoted).
 import { writeFileSync } from "node:fs";
 import { Session } from "node:inspector";
 
@@ -14,7 +15,7 @@ process.on("SIGUSR2", () => {
     session.post("HeapProfiler.startSampling", {
       samplingInterval: 512,
       includeObjectsCollectedByMajorGC: true,
-      includeObjectsCollectedByMinorGC: true,
+      includeObjectsCollectedByMinorGC: process.env.HEAP_SAMPLING_SURVIVORS !== "1",
     });
     return;
   }

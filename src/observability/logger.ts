@@ -1,16 +1,18 @@
 import pino, { type Logger } from "pino";
+import { LineBatch } from "./line-batch.js";
 
 export type { Logger };
 
-// Log lines are collected into writes of at least this many bytes (about 7 "request completed"
-// lines), and whatever is pending is written at least this often, so a quiet sidecar's lines are
-// never more than a quarter second late. One write per line cost about a fifth of the CPU of a
-// proxied request (bench/README.md); the drain waits for what is pending before the process exits.
-const LOG_WRITE_MIN_BYTES = 2048;
-// sonic-boom measures the byte length of its whole pending chunk (up to this size) on every line
-// it takes: at its default 16 KiB that was more than half of a line's cost, 2.2 of 3.3 µs; at 4 KiB
-// a line costs about 1.2 µs of CPU (bench/tools/log-line-cost.mjs).
-const LOG_WRITE_MAX_BYTES = 4096;
+// Log lines are collected into writes of at least this many chars (about 27 "request completed"
+// lines; line-batch.ts), and whatever is pending is written at least this often, so a quiet
+// sidecar's lines are never more than a quarter second late. One write per line cost about a fifth
+// of the CPU of a proxied request (bench/README.md); the drain waits for what is pending before the
+// process exits.
+const LOG_WRITE_MIN_BYTES = 8192;
+// sonic-boom measures the byte length of its whole pending chunk on every write it takes: once per
+// batch, not per line, since line-batch.ts hands it whole batches (before, per line, that was more
+// than half of a line's cost at 16 KiB).
+const LOG_WRITE_MAX_BYTES = 16384;
 const LOG_FLUSH_INTERVAL_MS = 250;
 
 /**
@@ -39,11 +41,13 @@ function levelName(label: string): { level: string } {
 
 /** The asynchronous, batched destination the sidecar logs to: file descriptor `fd` (1: stdout). */
 export function logDestination(fd: number): pino.DestinationStream {
-  return pino.destination({
+  const sonic = pino.destination({
     dest: fd,
     sync: false,
     minLength: LOG_WRITE_MIN_BYTES,
     maxWrite: LOG_WRITE_MAX_BYTES,
-    periodicFlush: LOG_FLUSH_INTERVAL_MS,
   });
+  // The batch writes what is pending every LOG_FLUSH_INTERVAL_MS (sonic-boom's own periodic flush
+  // would not see the lines still in the batch).
+  return new LineBatch(sonic, LOG_WRITE_MIN_BYTES, LOG_FLUSH_INTERVAL_MS);
 }

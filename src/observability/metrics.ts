@@ -2,6 +2,7 @@ import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom
 import type { SkipReason } from "../retry/outcome.js";
 import { buildInfo } from "./build-info.js";
 import { PendingCounts } from "./pending-counts.js";
+import { PendingHistograms } from "./pending-histograms.js";
 
 export const SKIP_REASONS: readonly SkipReason[] = [
   "budget",
@@ -59,6 +60,10 @@ export function createMetrics(routes: readonly string[]) {
   // The two counters every request increments keep their increments pending until a scrape.
   const pendingRequests = new PendingCounts();
   const pendingAttempts = new PendingCounts();
+  // The two histograms every request observes keep their bucket counts pending until a scrape
+  // (pending-histograms.ts; set up below, once the histograms exist).
+  let flushDurations = () => {};
+  let flushAttemptDurations = () => {};
   const metrics = {
     registry,
     pendingRequests,
@@ -76,6 +81,7 @@ export function createMetrics(routes: readonly string[]) {
       labelNames: ["route", "method", "code"] as const,
       buckets: DURATION_BUCKETS,
       registers: [registry],
+      collect: () => flushDurations(),
     }),
     attempts: new Counter({
       name: "retry_sidecar_upstream_attempts_total",
@@ -132,6 +138,7 @@ export function createMetrics(routes: readonly string[]) {
       labelNames: ["route", "outcome"] as const,
       buckets: ATTEMPT_BUCKETS,
       registers: [registry],
+      collect: () => flushAttemptDurations(),
     }),
     upstreamInFlight: new Gauge({
       name: "retry_sidecar_upstream_in_flight",
@@ -179,6 +186,10 @@ export function createMetrics(routes: readonly string[]) {
       registers: [registry],
     }),
   };
+  const pendingDurations = new PendingHistograms(metrics.duration);
+  const pendingAttemptDurations = new PendingHistograms(metrics.attemptDuration);
+  flushDurations = () => pendingDurations.flush();
+  flushAttemptDurations = () => pendingAttemptDurations.flush();
   const onCircuitScrape = (refresh: () => void) => {
     refreshCircuits = refresh;
   };
@@ -204,7 +215,14 @@ export function createMetrics(routes: readonly string[]) {
   const onOverloadScrape = (view: OverloadView) => {
     overload = view;
   };
-  return { ...metrics, onCircuitScrape, onEndpointsScrape, onOverloadScrape };
+  return {
+    ...metrics,
+    pendingDurations,
+    pendingAttemptDurations,
+    onCircuitScrape,
+    onEndpointsScrape,
+    onOverloadScrape,
+  };
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;

@@ -28,9 +28,6 @@ export function createObserver(metrics: Metrics, logger: Logger, logRequests: Lo
     return series;
   };
   const writeCompleted = createCompletedLineWriter(logger);
-  const attemptDuration = labelledChildren((route: string, outcome: string) =>
-    metrics.attemptDuration.labels(route, outcome),
-  );
   const events: RetryEvents &
     EndpointEvents &
     RefreshEvents & {
@@ -38,8 +35,9 @@ export function createObserver(metrics: Metrics, logger: Logger, logRequests: Lo
       circuit(route: string, state: CircuitState): void;
     } = {
     attempt(route: string, outcome: string, durationMs: number) {
-      seriesOf(route).attempt(outcome).inc();
-      attemptDuration(route, outcome).observe(durationMs / 1000);
+      const series = seriesOf(route);
+      series.attempt(outcome).inc();
+      series.attemptDuration(outcome).observe(durationMs / 1000);
     },
     /** `endpoint`: the endpoint the retry goes to. */
     retry(
@@ -122,26 +120,3 @@ export function createObserver(metrics: Metrics, logger: Logger, logRequests: Lo
 }
 
 export type Observer = ReturnType<typeof createObserver>;
-
-/**
- * The labelled child of a metric per (route, outcome), made once: prom-client's `labels()` builds
- * and hashes a label object on every call, which the per-attempt path can do without.
- */
-function labelledChildren<T>(
-  make: (route: string, outcome: string) => T,
-): (route: string, outcome: string) => T {
-  const byRoute = new Map<string, Map<string, T>>();
-  return (route, outcome) => {
-    let byOutcome = byRoute.get(route);
-    if (byOutcome === undefined) {
-      byOutcome = new Map();
-      byRoute.set(route, byOutcome);
-    }
-    let child = byOutcome.get(outcome);
-    if (child === undefined) {
-      child = make(route, outcome);
-      byOutcome.set(outcome, child);
-    }
-    return child;
-  };
-}

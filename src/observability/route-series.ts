@@ -1,15 +1,16 @@
 import type { Metrics } from "./metrics.js";
 import type { PendingCount } from "./pending-counts.js";
+import type { PendingHistogramSeries } from "./pending-histograms.js";
 
 type CounterChild = ReturnType<Metrics["attempts"]["labels"]>;
-type HistogramChild = ReturnType<Metrics["duration"]["labels"]>;
 type RouteCounter = { labels(route: string, label: string): CounterChild };
 
 /** requests_total and request_duration_seconds of one route, method and code. */
 export interface AnswerSeries {
   /** Pending until a scrape (pending-counts.ts). */
   readonly count: PendingCount;
-  readonly duration: HistogramChild;
+  /** Pending until a scrape (pending-histograms.ts). */
+  readonly duration: PendingHistogramSeries;
 }
 
 /**
@@ -23,6 +24,7 @@ export class RouteSeries {
   readonly retriesExhausted: CounterChild;
   readonly requestsShed: CounterChild;
   private readonly attempts = new Map<string, PendingCount>();
+  private readonly attemptDurations = new Map<string, PendingHistogramSeries>();
   private readonly retries = new Map<string, CounterChild>();
   private readonly skips = new Map<string, CounterChild>();
   private readonly replies = new Map<string, CounterChild>();
@@ -43,6 +45,16 @@ export class RouteSeries {
     if (cell === undefined) {
       cell = this.metrics.pendingAttempts.of(this.metrics.attempts.labels(this.route, outcome));
       this.attempts.set(outcome, cell);
+    }
+    return cell;
+  }
+
+  /** upstream_attempt_duration_seconds{route, outcome}, pending until a scrape. */
+  attemptDuration(outcome: string): PendingHistogramSeries {
+    let cell = this.attemptDurations.get(outcome);
+    if (cell === undefined) {
+      cell = this.metrics.pendingAttemptDurations.of({ route: this.route, outcome });
+      this.attemptDurations.set(outcome, cell);
     }
     return cell;
   }
@@ -73,7 +85,7 @@ export class RouteSeries {
     if (series === undefined) {
       series = {
         count: this.metrics.pendingRequests.of(this.metrics.requests.labels(this.route, method, code)),
-        duration: this.metrics.duration.labels(this.route, method, code),
+        duration: this.metrics.pendingDurations.of({ route: this.route, method, code }),
       };
       byCode.set(code, series);
     }

@@ -8,7 +8,6 @@ import { RetryRun, type RunEnded } from "../retry/retry-run.js";
 import type { UpstreamAttempt } from "../upstream/upstream-client.js";
 import { answerCircuitOpen, answerClient, answerOverloaded, answerShutdown } from "./answer-client.js";
 import { AttemptSender } from "./attempt-sender.js";
-import { ClientGone } from "./client-gone.js";
 import { localReasonOf } from "./error-replies.js";
 import type { ForwardDeps, ForwardTarget } from "./forward-request.js";
 import type { BodyReceiver } from "./request-body.js";
@@ -28,13 +27,14 @@ const NON_IDEMPOTENT = new Set(["POST", "PATCH"]); // RFC 9110 §9.2.2: the meth
 
 /**
  * One admitted client request from its body to its report, as one object: the client's "gone"
- * switch (it is the request's AbortSignal), the retry loop's request, the receiver of the body,
+ * switch (it is the request's AbortSignal), the retry loop's request and attempt starter (the
+ * attempt sender it extends), the receiver of the body,
  * of the loop's end and of the forwarded answer, and at the end the `RequestCompleted` event
  * itself. Driven by callbacks (body read, attempt ended, answer forwarded): a request whose first
  * attempt succeeds makes no promise and no closure of its own.
  */
 export class Exchange
-  extends ClientGone
+  extends AttemptSender<ForwardDeps>
   implements RetryRequest, BodyReceiver, RunEnded<UpstreamAttempt>, RequestCompleted
 {
   // RetryRequest (route and requestId are RequestCompleted's too)
@@ -44,8 +44,7 @@ export class Exchange
   replayable = true;
   idempotent = true;
   readonly deadlineAt: number;
-  // RequestCompleted, filled in by `report`
-  readonly method: string;
+  // RequestCompleted (method is the sender's), filled in by `report`
   readonly path: string;
   status = 0;
   attempts = 0;
@@ -57,7 +56,9 @@ export class Exchange
   endpoint: string | undefined = undefined;
   localReason: string | undefined = undefined;
 
-  private sender: AttemptSender | undefined = undefined;
+  /** InFlight's slot (in-flight.ts). */
+  inFlightSlot = -1;
+  private readonly startedAt: number;
   private result: RetryResult<UpstreamAttempt> | undefined = undefined;
   private looping = false;
   private released = false;
@@ -65,17 +66,17 @@ export class Exchange
   constructor(
     private readonly incoming: IncomingMessage,
     private readonly outgoing: ServerResponse,
-    private readonly target: ForwardTarget,
-    private readonly deps: ForwardDeps,
+    target: ForwardTarget,
+    deps: ForwardDeps,
     readonly breaker: CircuitBreaker,
     readonly isProbe: boolean,
     private readonly broke: ForwardBroke,
   ) {
-    super();
+    super(deps, incoming.method ?? "GET", target.pathAndQuery);
     this.route = target.route;
     this.requestId = target.requestId;
-    this.method = incoming.method ?? "GET";
     this.path = target.path;
+    this.startedAt = target.startedAt;
     this.deadlineAt = target.startedAt + deps.settings.requestTimeoutMs;
   }
 
@@ -100,7 +101,7 @@ export class Exchange
 
   private startRetries(body: Buffer | Readable | null, contentLength: string | undefined): void {
     try {
-      const { deps, incoming, target } = this;
+      const { deps, incoming } = this;
       const headers = incoming.headers;
       const idempotencyName = deps.settings.idempotencyHeader;
       const needsKey =
@@ -117,18 +118,9 @@ export class Exchange
         idempotency: needsKey ? [idempotencyName, deps.newId()] : undefined,
         contentLength,
       });
-      const sender = new AttemptSender(
-        deps.upstream,
-        deps.endpoints,
-        this.method,
-        target.pathAndQuery,
-        upstreamHeaders,
-        body,
-        this.signal,
-      );
-      this.sender = sender;
+      this.sendWith(upstreamHeaders, body);
       this.looping = true;
-      new RetryRun(this, sender, deps.policy, deps.retry, this).start();
+      new RetryRun(this, this, deps.policy, deps.retry, this).start();
     } catch (error) {
       this.retriesFailed(error);
     }
@@ -195,15 +187,15 @@ export class Exchange
     this.status = status;
     this.attempts = summary.attempts;
     this.retries = summary.retries;
-    this.durationMs = this.deps.clock() - this.target.startedAt;
+    this.durationMs = this.deps.clock() - this.startedAt;
     this.stop = stop;
     this.retryable = summary.retryable;
     this.error = error;
-    this.endpoint = this.sender?.target;
+    this.endpoint = this.target;
     this.localReason = localReasonOf(this.outgoing);
     this.deps.completed(this);
     this.result = undefined;
-    this.sender = undefined;
+    this.dropRequest();
   }
 }
 
