@@ -20,7 +20,8 @@
 // req/s, CPU µs per request (utime + stime from /proc/PID/stat), the cgroup's largest working set
 // (usage − total_inactive_file, sampled every 100 ms) with its anon / active / inactive file split,
 // limit hits (memory.failcnt increase), OOM kills, and from /proc/PID/smaps the node binary's
-// resident and referenced MB, the brk heap (glibc's main arena) and RssAnon.
+// resident and referenced MB, the brk heap (glibc's main arena), glibc's other arenas, RssAnon and
+// the number of threads. At the end, one summary line per candidate (best and median of its rounds).
 // A candidate that thrashes slows the next one in the round (it keeps faulting after its load
 // stops, on the same CPU): run the ones that collapse separately.
 import { execFileSync, spawn } from "node:child_process";
@@ -132,26 +133,45 @@ const cpuTicks = (pid) => {
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   return Number(fields[11]) + Number(fields[12]);
 };
+// Resident bytes of the node binary, the brk heap (glibc's main malloc arena) and glibc's other
+// arenas (anonymous read-write mappings followed by the inaccessible rest of a 64 MiB reservation,
+// as bench/preload/memory-report.ts counts them), and the process's threads.
 function mappings(pid, nodePath) {
-  const sum = {};
-  let kind = "";
+  const sum = { node: { Rss: 0, Referenced: 0 }, brk: { Rss: 0 }, arena: { Rss: 0 } };
+  const maps = [];
   for (const line of readFileSync(`/proc/${pid}/smaps`, "utf8").split("\n")) {
-    if (/^[0-9a-f]+-[0-9a-f]+ /.test(line)) {
-      const path = line.split(/\s+/).slice(5).join(" ");
-      kind = path === nodePath ? "node" : path === "[heap]" ? "brk" : "other";
+    const header = /^([0-9a-f]+)-([0-9a-f]+) (\S+) \S+ \S+ \S+\s*(.*)$/.exec(line);
+    if (header) {
+      const path = header[4];
+      const kind = path === nodePath ? "node" : path === "[heap]" ? "brk" : path === "" ? "anon" : "other";
+      const [start, end] = [Number.parseInt(header[1], 16), Number.parseInt(header[2], 16)];
+      maps.push({ start, end, perms: header[3], kind, Rss: 0, Referenced: 0 });
       continue;
     }
     const m = /^(Rss|Referenced):\s+(\d+) kB/.exec(line);
-    if (m) {
-      sum[kind] ??= { Rss: 0, Referenced: 0 };
-      sum[kind][m[1]] += Number(m[2]) * 1024;
-    }
+    if (m && maps.length) maps[maps.length - 1][m[1]] += Number(m[2]) * 1024;
   }
+  const ARENA = 64 * 2 ** 20;
+  maps.forEach((m, i) => {
+    const next = maps[i + 1];
+    const arena =
+      m.kind === "anon" &&
+      next?.perms.startsWith("---") &&
+      next.start === m.end &&
+      next.end - m.start === ARENA;
+    const kind = arena ? "arena" : m.kind;
+    if (!sum[kind]) return;
+    sum[kind].Rss += m.Rss;
+    if (kind === "node") sum.node.Referenced += m.Referenced;
+  });
+  const status = keyed(`/proc/${pid}/status`);
   return {
-    nodeRss: MB(sum.node?.Rss ?? 0),
-    nodeReferenced: MB(sum.node?.Referenced ?? 0),
-    brk: MB(sum.brk?.Rss ?? 0),
-    rssAnon: MB(keyed(`/proc/${pid}/status`).get("RssAnon") * 1024),
+    nodeRss: MB(sum.node.Rss),
+    nodeReferenced: MB(sum.node.Referenced),
+    brk: MB(sum.brk.Rss),
+    arenas: MB(sum.arena.Rss),
+    rssAnon: MB(status.get("RssAnon") * 1024),
+    threads: status.get("Threads"),
   };
 }
 
@@ -234,6 +254,48 @@ async function measure(p, round) {
     ...mappings(p.pid, p.nodePath),
   };
   console.log(JSON.stringify(line));
+  lines.push(line);
+}
+
+// One line per candidate at the end: best and median of the rounds (CPU: least is best; memory:
+// the largest round and the median), and the limit hits of all rounds together.
+const lines = [];
+function summary() {
+  const median = (xs) => {
+    const s = xs.filter((x) => x !== null).sort((a, b) => a - b);
+    return s.length
+      ? s.length % 2
+        ? s[(s.length - 1) / 2]
+        : (s[s.length / 2 - 1] + s[s.length / 2]) / 2
+      : null;
+  };
+  const groups = new Map();
+  for (const l of lines) {
+    const key = `${l.name} @${l.limit}`;
+    groups.set(key, [...(groups.get(key) ?? []), l]);
+  }
+  console.log(
+    "\ncandidate | req/s best (median) | CPU µs/req best (median) | ws MB max (median) | anon max (median) | active file (median) | brk / arenas (median) | threads | limit hits | OOM kills",
+  );
+  for (const [key, ls] of groups) {
+    const col = (k) => ls.map((l) => l[k]);
+    const r1 = (x) => (x === null ? "-" : Math.round(x * 10) / 10);
+    const cpus = col("cpuUs").filter((x) => x !== null);
+    console.log(
+      [
+        key,
+        `${Math.max(...col("rps"))} (${median(col("rps"))})`,
+        `${cpus.length ? Math.min(...cpus) : "-"} (${r1(median(cpus))})`,
+        `${Math.max(...col("ws"))} (${r1(median(col("ws")))})`,
+        `${Math.max(...col("anon"))} (${r1(median(col("anon")))})`,
+        `${r1(median(col("activeFile")))}`,
+        `${r1(median(col("brk")))} / ${r1(median(col("arenas")))}`,
+        `${median(col("threads"))}`,
+        `${col("limitHits").reduce((a, b) => a + b, 0)}`,
+        `${Math.max(...col("oomKills"))}`,
+      ].join(" | "),
+    );
+  }
 }
 
 const upstreamConf = join(DIR, "upstream.conf");
@@ -254,6 +316,7 @@ try {
   for (const candidate of cfg.candidates) running.push(await start(candidate));
   for (const p of running) await wrk(p.port, warm);
   for (let round = 1; round <= rounds; round++) for (const p of running) await measure(p, round);
+  summary();
 } finally {
   for (const p of running) {
     p.child.kill("SIGTERM");

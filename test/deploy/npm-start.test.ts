@@ -88,7 +88,9 @@ describe.skipIf(process.platform !== "linux")("npm start", () => {
     sidecarPid = pid;
     // No shell in between: the sidecar is npm's direct child, with the start script's settings.
     expect(parentPid(pid)).toBe(proc.child.pid);
-    expect(readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0")).toContain("--max-semi-space-size=4");
+    const argv = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
+    expect(argv).toContain("--max-semi-space-size=4");
+    expect(argv).toContain("--no-maglev");
     const environ = readFileSync(`/proc/${pid}/environ`, "utf8").split("\0");
     expect(environ).toContain("MALLOC_ARENA_MAX=2");
     expect(environ).toContain("MALLOC_MMAP_THRESHOLD_=131072");
