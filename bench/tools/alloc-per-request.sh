@@ -15,22 +15,8 @@ repo="$(cd "$(dirname "$0")/../.." && pwd)"
 node="${1:-$(bash "$repo/.ci/node24.sh")}"
 main="${2:-$repo/dist/main.js}"
 seconds="${3:-5}"
-tmp=$(mktemp -d)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$tmp"; }
-trap cleanup EXIT
-
-port() { node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
-up=$(port); proxy=$(port); admin=$(port)
-cat >"$tmp/upstream.cjs" <<'JS'
-require("node:http").createServer((q, r) => { q.resume(); q.on("end", () => { r.writeHead(201, { "content-type": "application/json", "content-length": "14" }); r.end('{"id":12345}\n\n'); }); }).listen(Number(process.argv[2]), "127.0.0.1");
-JS
-cat >"$tmp/post.lua" <<'LUA'
-wrk.method = "POST"
-wrk.body = '{"name":"acme","plan":"gold","email":"ops@example.com"}'
-wrk.headers["Content-Type"] = "application/json"
-LUA
-taskset -c 1 node "$tmp/upstream.cjs" "$up" & pids+=($!)
+# shellcheck source=per-request-setup.sh
+source "$repo/bench/tools/per-request-setup.sh"
 HEAP_PROFILE_OUT="$tmp/heap.json" UPSTREAM_URL="http://127.0.0.1:$up" PORT=$proxy ADMIN_PORT=$admin ADMIN_HOST=127.0.0.1 \
   taskset -c 0 "$node" --trace-gc-nvp --import "$repo/bench/tools/heap-sampling.mjs" "$main" >"$tmp/sidecar.out" 2>&1 & sidecar=$!; pids+=($sidecar)
 for _ in $(seq 1 100); do curl -fsS -o /dev/null -d x "http://127.0.0.1:$proxy/provider" 2>/dev/null && break; sleep 0.1; done

@@ -19,20 +19,8 @@ set -euo pipefail
 repo="$(cd "$(dirname "$0")/../.." && pwd)"
 node="$(bash "$repo/.ci/node24.sh")"
 main="$1"; seconds="${2:-5}"; shift; [ $# -gt 0 ] && shift
-tmp=$(mktemp -d); pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$tmp"; }
-trap cleanup EXIT
-port() { node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
-up=$(port); proxy=$(port); admin=$(port)
-cat >"$tmp/upstream.cjs" <<'JS'
-require("node:http").createServer((q, r) => { q.resume(); q.on("end", () => { r.writeHead(201, { "content-type": "application/json", "content-length": "14" }); r.end('{"id":12345}\n\n'); }); }).listen(Number(process.argv[2]), "127.0.0.1");
-JS
-cat >"$tmp/post.lua" <<'LUA'
-wrk.method = "POST"
-wrk.body = '{"name":"acme","plan":"gold","email":"ops@example.com"}'
-wrk.headers["Content-Type"] = "application/json"
-LUA
-taskset -c 1 node "$tmp/upstream.cjs" "$up" & pids+=($!)
+# shellcheck source=per-request-setup.sh
+source "$repo/bench/tools/per-request-setup.sh"
 sampler=""
 [ "${SURVIVORS:-}" = 1 ] && sampler="--import $repo/bench/tools/heap-sampling.mjs"
 # shellcheck disable=SC2086
