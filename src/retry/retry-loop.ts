@@ -26,16 +26,17 @@ export interface SendAttempt<R> {
   readonly target?: string | undefined;
 }
 
+/** Asked at an attempt's per-try timeout, when it has no response headers yet. */
+export interface TimedOut {
+  /** How many ms longer to wait for them, or 0 to cut the attempt now (a timeout). */
+  waitLonger(): number;
+}
+
 /** Told how each attempt ended: once per attempt, during `start` or later. */
-export interface AttemptReceiver<R> {
+export interface AttemptReceiver<R> extends TimedOut {
   attemptEnded(result: Attempt<R>): void;
   /** The sender broke (a bug, not an upstream failure): the run ends with `error`. */
   attemptBroke(error: unknown): void;
-  /**
-   * The attempt's per-try timeout came with no response headers: how many ms longer to wait for
-   * them, or 0 to cut it now (a timeout).
-   */
-  waitLonger(): number;
 }
 
 /**
@@ -52,11 +53,6 @@ export interface AttemptStarter<R> {
 export interface RunEnded<R> {
   retriesEnded(result: RetryResult<R>): void;
   retriesFailed(error: unknown): void;
-}
-
-/** Asked at an attempt's per-try timeout (see AttemptReceiver.waitLonger). */
-export interface TimedOut {
-  waitLonger(): number;
 }
 
 /** What the loop reports; metrics and logs subscribe (the loop never imports them). */

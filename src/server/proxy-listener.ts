@@ -1,8 +1,8 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { SlotList } from "../runtime/slot-list.js";
 import type { RequestHandler } from "./proxy-app.js";
 
 const SLOT = Symbol("retry-sidecar.unansweredSlot");
-type Slotted = ServerResponse & { [SLOT]?: number | undefined };
 
 /**
  * The proxy port's Node request listener: the proxy handler, plus what a drain needs. Answers not
@@ -13,26 +13,15 @@ type Slotted = ServerResponse & { [SLOT]?: number | undefined };
 export function createProxyListener(handler: RequestHandler) {
   let draining = false;
   let onAnswered: () => void = () => {};
-  // The answers not yet sent: an array in which each response knows its slot (a removal moves the
-  // last one into it), not a `Set`: with a `Set` here and one of the requests in flight, most of
-  // each finished request was promoted out of the young generation (proxy/in-flight.ts).
-  const unanswered: Slotted[] = [];
-  const forget = function (this: Slotted) {
-    const slot = this[SLOT];
-    if (slot !== undefined && unanswered[slot] === this) {
-      const last = unanswered.pop() as Slotted;
-      if (last !== this) {
-        unanswered[slot] = last;
-        last[SLOT] = slot;
-      }
-      this[SLOT] = undefined;
-    }
+  // The answers not yet sent, in a SlotList, not a `Set` (runtime/slot-list.ts says why).
+  const unanswered = new SlotList<ServerResponse>(SLOT);
+  const forget = function (this: ServerResponse) {
+    unanswered.remove(this);
     if (draining) setImmediate(onAnswered);
   };
-  const listener = (incoming: IncomingMessage, outgoing: Slotted) => {
+  const listener = (incoming: IncomingMessage, outgoing: ServerResponse) => {
     if (draining) outgoing.shouldKeepAlive = false;
-    outgoing[SLOT] = unanswered.length;
-    unanswered.push(outgoing);
+    unanswered.add(outgoing);
     // "close" is emitted once per response: `on` saves the wrapper `once` makes per request.
     outgoing.on("close", forget);
     handler(incoming, outgoing);
@@ -43,7 +32,7 @@ export function createProxyListener(handler: RequestHandler) {
     startDraining(answered: () => void): void {
       draining = true;
       onAnswered = answered;
-      for (const outgoing of unanswered) if (!outgoing.headersSent) outgoing.shouldKeepAlive = false;
+      for (const outgoing of unanswered.members) if (!outgoing.headersSent) outgoing.shouldKeepAlive = false;
     },
   };
 }
