@@ -80,48 +80,8 @@ export function countingRequests(
     },
     retryAllowed: () => protection.retryAllowed(),
     admitRetry: () => protection.admitRetry(),
-    finished: (sentAt, now, answered) => protection.finished(sentAt, now, answered),
+    finished: (sentAt, now) => protection.finished(sentAt, now),
     release: () => protection.release(),
-    waitsForQueue: () => protection.waitsForQueue(),
+    waitsPastTimeout: () => protection.waitsPastTimeout(),
   };
-}
-
-/**
- * Regrowth by the clock fast from the bottom and slow near one: below one attempt the limit also
- * grows by one every `linearMs`, counted from `delayMs` after the last late answer (from 0.02 to
- * one in about 1.5 s instead of 4.5 s of doubling every 800 ms).
- */
-export class LinearRegrowthLimit extends ConcurrencyLimit {
-  constructor(
-    options: LimitOptions,
-    private readonly linearMs: number,
-    private readonly delayMs: number,
-  ) {
-    super(options);
-  }
-
-  override current(now: number): number {
-    const doubled = super.current(now);
-    if (this.lifted || this.value >= 1) return doubled;
-    const linear = this.value + Math.max(0, now - this.setAt - this.delayMs) / this.linearMs;
-    return Math.max(doubled, Math.min(1, linear));
-  }
-}
-
-/**
- * An answer in under `fastMs` (half the late mark) raises a limit below one attempt to one: no
- * answer comes that fast from behind a queue worth holding back for.
- */
-export class FastAnswerLimit extends ConcurrencyLimit {
-  constructor(
-    options: LimitOptions,
-    private readonly fastMs: number,
-  ) {
-    super(options);
-  }
-
-  override onTime(now: number, sentAt: number): void {
-    super.onTime(now, sentAt);
-    if (!this.lifted && now - sentAt < this.fastMs && this.current(now) < 1) this.set(now, 1);
-  }
 }

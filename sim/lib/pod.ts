@@ -23,7 +23,7 @@ export interface SidecarSettings {
   readonly requestTimeoutMs: number;
   readonly backoffBaseMs: number;
   readonly backoffMaxMs: number;
-  readonly backoffJitter: number;
+  readonly backoffJitter: number | "full";
   readonly retryBudgetRatio: number;
   readonly retryBudgetMinPerSec: number;
   readonly circuitFailureThreshold: number;

@@ -1,29 +1,33 @@
+import { loadConfig } from "../../src/config/load-config.js";
 import type { SidecarSettings } from "./pod.js";
 import { flakyUpstream, queueUpstream, sickInstances, type Upstream } from "./upstreams.js";
 import type { VirtualTime } from "./virtual-time.js";
 
 /** The defaults of docs/contract.md "Configuration" (the sidecar's own, RETRY_THROTTLE_* included). */
+// The sidecar's own defaults, read from its settings table, so the simulator can never drift from
+// what ships (a changed default changes every simulated run with it).
+const defaults = loadConfig({});
 export const DEFAULT_SETTINGS: SidecarSettings = {
-  maxRetries: 3,
-  perTryTimeoutMs: 5000,
-  requestTimeoutMs: 20_000,
-  backoffBaseMs: 500,
-  backoffMaxMs: 10_000,
-  backoffJitter: 0.1,
-  retryBudgetRatio: 0.2,
-  retryBudgetMinPerSec: 10,
-  circuitFailureThreshold: 10,
-  circuitOpenMs: 10_000,
-  endpointEjectAfter: 5,
-  endpointEjectMs: 30_000,
-  retryThrottleTokens: 5,
-  retryThrottleRatio: 0.7,
-  retryThrottleProbeRatio: 0.05,
-  overloadLateRatio: 0.6,
-  overloadDecrease: 0.05,
-  overloadRecoveryMs: 800,
-  overloadMinLimit: 0.02,
-  overloadRetryShare: 0.5,
+  maxRetries: defaults.maxRetries,
+  perTryTimeoutMs: defaults.perTryTimeoutMs,
+  requestTimeoutMs: defaults.requestTimeoutMs,
+  backoffBaseMs: defaults.backoffBaseMs,
+  backoffMaxMs: defaults.backoffMaxMs,
+  backoffJitter: defaults.backoffJitter,
+  retryBudgetRatio: defaults.retryBudgetRatio,
+  retryBudgetMinPerSec: defaults.retryBudgetMinPerSec,
+  circuitFailureThreshold: defaults.circuitFailureThreshold,
+  circuitOpenMs: defaults.circuitOpenMs,
+  endpointEjectAfter: defaults.endpointEjectAfter,
+  endpointEjectMs: defaults.endpointEjectMs,
+  retryThrottleTokens: defaults.retryThrottleTokens,
+  retryThrottleRatio: defaults.retryThrottleRatio,
+  retryThrottleProbeRatio: defaults.retryThrottleProbeRatio,
+  overloadLateRatio: defaults.overloadLateRatio,
+  overloadDecrease: defaults.overloadDecrease,
+  overloadRecoveryMs: defaults.overloadRecoveryMs,
+  overloadMinLimit: defaults.overloadMinLimit,
+  overloadRetryShare: defaults.overloadRetryShare,
 };
 
 /** Builds the upstream of a run; `now` is scenario time in ms (negative during the warm-up). */

@@ -2,12 +2,7 @@ import type { ConcurrencyLimit, LimitOptions } from "../../src/overload/concurre
 import { OverloadProtection } from "../../src/overload/overload-protection.js";
 import { TokenRetryThrottle } from "../../src/retry/retry-throttle.js";
 import { GrpcThrottle, SreAdaptiveGate } from "./comparators.js";
-import {
-  countingRequests,
-  FastAnswerLimit,
-  InTimeRatioLimit,
-  LinearRegrowthLimit,
-} from "./overload-candidates.js";
+import { countingRequests, InTimeRatioLimit } from "./overload-candidates.js";
 import { directPod, type PodCaller, type PodEnv, sidecarPod } from "./pod.js";
 import { sheddingUpstream } from "./upstreams.js";
 
@@ -140,26 +135,6 @@ export const variants: readonly Variant[] = [
       const limit = new InTimeRatioLimit(limitOptions(env), ratio);
       const gate = countingRequests(overload(env, {}, limit), limit, env.time.clock);
       return sidecarPod(env, { throttle: throttle(env), overload: gate });
-    },
-  },
-  {
-    name: "overload-linear-regrowth",
-    about:
-      "the sidecar, overload protection whose limit below one also grows by one per 1.5 s from 0.6 s after a late answer",
-    extra: true,
-    pod: (env) => {
-      const limit = new LinearRegrowthLimit(limitOptions(env), 1500, 600);
-      return sidecarPod(env, { throttle: throttle(env), overload: overload(env, {}, limit) });
-    },
-  },
-  {
-    name: "overload-fast-answer",
-    about:
-      "the sidecar, overload protection raising a limit below one to one on an answer in under half the late mark",
-    extra: true,
-    pod: (env) => {
-      const limit = new FastAnswerLimit(limitOptions(env), overloadOptions(env).lateMs / 2);
-      return sidecarPod(env, { throttle: throttle(env), overload: overload(env, {}, limit) });
     },
   },
 ];

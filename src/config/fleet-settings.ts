@@ -52,7 +52,7 @@ export const fleetSettings = {
   },
   OVERLOAD_RECOVERY_MS: {
     key: "overloadRecoveryMs",
-    default: "800",
+    default: "400",
     help: "without late answers the limit doubles every this many ms (on-time answers grow it faster), until it is lifted",
     parse: integer(10, 600_000, "milliseconds"),
   },

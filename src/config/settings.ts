@@ -101,7 +101,7 @@ export const settings = {
   PER_TRY_TIMEOUT_MS: {
     key: "perTryTimeoutMs",
     default: "5000",
-    help: "how long one attempt may take to receive the response headers, connecting included (longer only while overload protection holds retries back in front of a queue)",
+    help: "how long one attempt may take to receive the response headers, connecting included (longer only while overload protection holds retries back)",
     parse: integer(1, 3_600_000, "milliseconds"),
   },
   REQUEST_TIMEOUT_MS: {

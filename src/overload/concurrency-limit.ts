@@ -18,10 +18,6 @@ export interface LimitOptions {
 // answers again climbs back within a few round trips; one that hears none regrows by the clock.
 const GROW_STEP = 1;
 const GROW_BELOW_ONE = 2;
-// What each late answer of an attempt sent before the last cut leaves of a limit below one. 0.5
-// and 0.3 came out alike in the fleet simulator (0.3 drained billing's queue a little sooner at 30
-// pods); without it the pods kept probing a queue that was still draining (docs/overload.md).
-const OLD_NEWS_BELOW_ONE = 0.3;
 
 /**
  * The concurrency limit of one upstream, as a number that late answers cut and on-time answers
@@ -62,14 +58,11 @@ export class ConcurrencyLimit {
   late(now: number, sentAt: number, inFlight: number, floor: number): boolean {
     if (sentAt < this.cutAt) {
       // Old news for the cut, but news that the queue is still there: the regrowth restarts from
-      // now, what it had grown since the last late answer undone. Below one attempt each such
-      // answer also lowers the chance of sending: every attempt this pod had out when it cut is
-      // another one queued, so the more it had out, the longer the queue takes to drain, and a
-      // request sent into it meanwhile only times out (and counts towards the breaker).
-      if (!this.lifted) {
-        if (this.value < 1) this.value = Math.max(this.options.minLimit, this.value * OLD_NEWS_BELOW_ONE);
-        this.setAt = now;
-      }
+      // now, what it had grown since the last late answer undone. It no longer lowers the limit:
+      // since attempts are waited for past their per-try timeout while retries are held back,
+      // their late answers come in bursts as a queue drains, and lowering the limit for each
+      // held the pods back just as the upstream recovered (docs/overload.md).
+      if (!this.lifted) this.setAt = now;
       return false;
     }
     const limit = this.current(now);

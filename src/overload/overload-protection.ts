@@ -7,9 +7,6 @@ import { LateShare } from "./late-share.js";
 // A late answer cuts the limit only when at least this share of the recent answers were late: a
 // queue makes most answers late; a request that hangs among many answered in time is no queue.
 const LATE_SHARE_TO_CUT = 0.25;
-// A late answer (response headers after the late mark) within this many late marks is evidence of
-// a queue that still does its work; a hung upstream gives none.
-const QUEUE_EVIDENCE_LATE_MARKS = 2;
 
 export interface OverloadOptions extends LimitOptions {
   /** OVERLOAD_PROTECTION: off admits everything (the in-flight count is still kept, for the gauge). */
@@ -45,8 +42,6 @@ export class OverloadProtection implements OverloadGate {
   /** A limit was in force at the last first attempt (admitted or not). */
   private limited = false;
   private readonly ages = new InFlightAges();
-  /** When the last late attempt got its response headers. */
-  private lateAnswerAt = Number.NEGATIVE_INFINITY;
 
   constructor(
     private readonly options: OverloadOptions,
@@ -106,32 +101,31 @@ export class OverloadProtection implements OverloadGate {
     return true;
   }
 
-  /**
-   * The attempt admitted at `sentAt` had its outcome at `now`: response headers (`answered`), or a
-   * failure (a timeout, a transport error).
-   */
-  finished(sentAt: number, now: number, answered = false): void {
+  /** The attempt admitted at `sentAt` had its outcome at `now`: response headers or a failure. */
+  finished(sentAt: number, now: number): void {
     const out = this.inFlight;
     this.inFlight = out - 1;
     if (!this.options.enabled) return;
     const reported = this.ages.remove();
     const late = now - sentAt >= this.options.lateMs;
-    if (late && answered) this.lateAnswerAt = now;
     // A late attempt already reported while in flight is not news a second time.
     if (!(late && reported)) this.answer(sentAt, now, out, late);
     this.reportAged(now);
   }
 
   /**
-   * An attempt at its per-try timeout is better waited for than cut: retries are held back, so the
-   * timeout would make room for nothing, and the upstream is queueing (an attempt answered late
-   * not long ago), so it will do this attempt's work anyway. Cut, the attempt is a 504 whose work
-   * the upstream still does; waited for, it may be answered within the request's deadline. An
-   * upstream that hangs answers nothing, so its attempts are cut and retried as ever.
+   * An attempt at its per-try timeout is waited for rather than cut while its retry would be held
+   * back: the timeout is there to make room for a retry, and there would be none. In front of a
+   * queue the upstream does the attempt's work anyway; cut, the attempt is a 504 and that work is
+   * lost, waited for, it may be answered within the request's deadline. A lone caller keeps its
+   * retries (the limit stays at one or more without other requests), so against a hung upstream
+   * its attempts are cut and retried as ever, and its timeouts reach the circuit breaker.
    */
-  waitsForQueue(): boolean {
-    if (!this.options.enabled || this.limit.lifted) return false;
-    if (this.clock() - this.lateAnswerAt > QUEUE_EVIDENCE_LATE_MARKS * this.options.lateMs) return false;
+  waitsPastTimeout(): boolean {
+    if (!this.options.enabled) return false;
+    // The attempts in flight past the late mark (this one among them) are late now, not later.
+    this.reportAged(this.clock());
+    if (this.limit.lifted) return false;
     // The attempt at its timeout still holds its place: its retry would be asked once it gave it back.
     return !this.retryFits(this.inFlight - 1);
   }

@@ -11,14 +11,13 @@ export interface OverloadGate {
   retryAllowed(): boolean;
   /** Admits a retry about to be sent (after the wait). */
   admitRetry(): boolean;
-  /** `answered`: the attempt got response headers (not a timeout or a transport failure). */
-  finished(sentAt: number, now: number, answered?: boolean): void;
+  finished(sentAt: number, now: number): void;
   release(): void;
   /**
-   * The upstream is queueing (its answers come, but late) and retries are held back: an attempt at
-   * its per-try timeout is waited for rather than cut (see RetryRun.waitLonger).
+   * Retries are held back: an attempt at its per-try timeout is waited for rather than cut (see
+   * RetryRun.waitLonger).
    */
-  waitsForQueue(): boolean;
+  waitsPastTimeout(): boolean;
 }
 
 /** OVERLOAD_PROTECTION=off, as far as these callers are concerned: everything goes. */
@@ -28,5 +27,5 @@ export const NO_OVERLOAD: OverloadGate = {
   admitRetry: () => true,
   finished() {},
   release() {},
-  waitsForQueue: () => false,
+  waitsPastTimeout: () => false,
 };

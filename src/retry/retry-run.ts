@@ -91,14 +91,14 @@ export class RetryRun<R> implements RetryResult<R>, AttemptReceiver<R> {
 
   /**
    * The per-try timeout is there to make room for a retry. While overload protection holds
-   * retries back in front of an upstream that is queueing, there is no retry to make room for and
-   * the upstream will do this attempt's work anyway: the attempt is waited for, up to the request's
-   * deadline, instead of becoming a 504 (docs/overload.md, "Waiting past the per-try timeout").
+   * retries back there is none to make room for, and an upstream that queues will do this
+   * attempt's work anyway: the attempt is waited for, up to the request's deadline, instead of
+   * becoming a 504 (docs/overload.md, "Waiting past the per-try timeout").
    */
   waitLonger(): number {
     if (this.over || this.request.signal.aborted) return 0;
     const remaining = this.request.deadlineAt - this.deps.clock();
-    if (remaining < 1 || !this.overload.waitsForQueue()) return 0;
+    if (remaining < 1 || !this.overload.waitsPastTimeout()) return 0;
     return remaining;
   }
 
@@ -141,7 +141,7 @@ export class RetryRun<R> implements RetryResult<R>, AttemptReceiver<R> {
     const sentAt = this.sentAt;
     const endedAt = clock();
     const outcome = result.outcome;
-    overload.finished(sentAt, endedAt, outcome.kind === "response");
+    overload.finished(sentAt, endedAt);
     const retryable = isRetryable(outcome, policy.retryOnStatus);
     const label = outcomeLabel(outcome);
     deps.events.attempt(request.route, label, endedAt - sentAt);

@@ -38,9 +38,14 @@ describe("overload protection", () => {
     expect(await limit(h)).toBe(Number.POSITIVE_INFINITY);
     expect(await shed(h)).toBe(0);
 
-    // 20 at once, each answered after 1 s: all time out, late with about 20 in flight.
+    // 20 at once, each answered after 1 s: late with about 20 in flight, so at their per-try
+    // timeout the limit is cut and their retries are held back: each is waited for past it (no
+    // retry could go in its place) and answered, where cutting it would have made a 504.
     s.upstream.fallback = { status: 200, body: "slow", delayMs: 1000 };
-    expect((await all(h, 20)).map((r) => r.status)).toEqual(Array(20).fill(504));
+    const first = await all(h, 20);
+    expect(first.map((r) => r.status)).toEqual(Array(20).fill(200));
+    expect(Math.min(...first.map((r) => r.elapsedMs))).toBeGreaterThanOrEqual(900);
+    expect(s.upstream.received).toHaveLength(20); // nothing retried
     const cut = await limit(h);
     expect(cut).toBeLessThan(5);
 
@@ -107,7 +112,7 @@ describe("overload protection", () => {
     expect(line).toMatchObject({ attempts: 1, retryStopped: "overloaded" });
   });
 
-  it("in front of a queue, an attempt at its per-try timeout whose retry is held back is waited for, not cut", async () => {
+  it("an attempt at its per-try timeout whose retry is held back is waited for, not cut", async () => {
     // Per-try 1 s (late after 600 ms). No regrowth by the clock, so the limit stays where the
     // answers put it.
     const h = await s.start({
@@ -125,9 +130,9 @@ describe("overload protection", () => {
     );
     expect(await limit(h)).toBeCloseTo(4, 0);
 
-    // Four at once: one answered late but in time (fresh evidence of the queue), two still out when
-    // the fourth reaches its per-try timeout (so its retry is held back), and the fourth answered
-    // after 1.6 s. Cut at 1 s, it would be a 504 whose work the upstream did anyway.
+    // Four at once: one answered late but in time, two still out when the fourth reaches its
+    // per-try timeout (so its retry is held back), and the fourth answered after 1.6 s. Cut at
+    // 1 s, it would be a 504 whose work the upstream did anyway.
     s.upstream.fallback = { status: 200, body: "ok" };
     const received = s.upstream.received.length;
     s.upstream.script(
@@ -146,6 +151,19 @@ describe("overload protection", () => {
     expect(
       await h.metric("retry_sidecar_upstream_attempts_total", { route: "/provider", outcome: "timeout" }),
     ).toBe(0);
+  });
+
+  it("concurrent requests to a hung upstream, their retries held back, get their 504 at the deadline", async () => {
+    // Per-try 200 ms, deadline 1 s, retries allowed: ten at once against an upstream that never
+    // answers in time. At their per-try timeout the limit is cut below one (ten were out), so no
+    // retry may go and each attempt is waited for until the deadline, then 504 with one attempt.
+    const h = await s.start({ ...ENV, MAX_RETRIES: "3", REQUEST_TIMEOUT_MS: "1000" });
+    s.upstream.fallback = { status: 200, body: "too late", delayMs: 5000 };
+    const replies = await all(h, 10);
+    expect(replies.map((r) => r.status)).toEqual(Array(10).fill(504));
+    expect(replies.map((r) => json(r).attempts)).toEqual(Array(10).fill(1));
+    expect(Math.min(...replies.map((r) => r.elapsedMs))).toBeGreaterThanOrEqual(900);
+    expect(s.upstream.received).toHaveLength(10); // nothing retried
   });
 
   it("OVERLOAD_PROTECTION=off never sheds; the limit gauge is +Inf; attempts in flight are counted", async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { FastAnswerLimit, InTimeRatioLimit, LinearRegrowthLimit } from "../../sim/lib/overload-candidates.js";
+import { InTimeRatioLimit } from "../../sim/lib/overload-candidates.js";
 
 // The ways of moving overload protection's limit below one attempt that the fleet simulator
 // compared with the default and did not adopt (docs/overload.md, "What else was tried"): what
@@ -9,7 +9,7 @@ const options = { decrease: 0.05, recoveryMs: 800, minLimit: 0.02, maxLimit: 100
 const ratio = { windowMs: 1200, k: 1, fastMs: 350, fastWeight: 1000 };
 
 /** A limit cut below one attempt at t = 0 (one attempt out, cut to 0.05 of it). */
-function cutBelowOne<T extends InTimeRatioLimit | LinearRegrowthLimit | FastAnswerLimit>(limit: T): T {
+function cutBelowOne(limit: InTimeRatioLimit): InTimeRatioLimit {
   expect(limit.late(0, 0, 1, options.minLimit)).toBe(true);
   return limit;
 }
@@ -39,31 +39,5 @@ describe("admission below one by the share answered in time (overload-in-time-ra
     expect(limit.current(200)).toBe(1);
     limit.onTime(300, 250); // +1 on the limit regrown by the clock since 200 ms
     expect(limit.current(300)).toBeCloseTo(2 ** (100 / 800) + 1);
-  });
-});
-
-describe("regrowth by the clock fast from the bottom (overload-linear-regrowth)", () => {
-  it("below one also grows by one per linearMs, from delayMs after the late answer, up to one", () => {
-    const limit = cutBelowOne(new LinearRegrowthLimit(options, 1500, 600));
-    expect(limit.current(600)).toBeCloseTo(0.05 * 2 ** (600 / 800)); // the doubling, still ahead
-    expect(limit.current(1350)).toBeCloseTo(0.05 + 750 / 1500);
-    expect(limit.current(2100)).toBe(1);
-  });
-
-  it("above one is the default's doubling", () => {
-    const limit = new LinearRegrowthLimit(options, 1500, 600);
-    limit.late(0, 0, 40, 1); // 40 out: cut to 2
-    expect(limit.current(800)).toBeCloseTo(4);
-  });
-});
-
-describe("a limit below one raised to one on a fast answer (overload-fast-answer)", () => {
-  it("an answer in under fastMs raises it to one attempt; a slower one in time only doubles it", () => {
-    const slow = cutBelowOne(new FastAnswerLimit(options, 300));
-    slow.onTime(600, 100); // 500 ms: in time, not fast
-    expect(slow.current(600)).toBeCloseTo(2 * 0.05 * 2 ** (600 / 800));
-    const fast = cutBelowOne(new FastAnswerLimit(options, 300));
-    fast.onTime(200, 100); // 100 ms
-    expect(fast.current(200)).toBe(1);
   });
 });

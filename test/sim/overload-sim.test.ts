@@ -23,16 +23,20 @@ describe("overload protection in the fleet simulator", () => {
     expect(r.attemptsPerRequest).toBe(1);
   });
 
-  it("overload-drop, 10 pods: no circuit opens, recovered within 2 s, more of the drop served", async () => {
-    const r = await simulate(scenario("overload-drop"), variant("sidecar"), 10, 1);
-    const alone = await simulate(scenario("overload-drop"), variant("no-retries"), 10, 1);
-    expect(r.skipped.circuit_open ?? 0).toBe(0);
-    expect(r.recoveryS).toBeLessThanOrEqual(2);
-    // Billing can serve about 29% of the requests of the drop; before this policy knew attempts
-    // late while still in flight, the sidecar got 7.9% here (seed 1).
-    expect(r.duringTrigger).toBeGreaterThanOrEqual(0.11);
-    expect(r.success).toBeGreaterThan(alone.success - 0.03);
-  });
+  it.each([10, 30])(
+    "overload-drop, %i pods: no circuit opens, recovered within 2 s, the drop served, success as without retries",
+    async (pods) => {
+      const r = await simulate(scenario("overload-drop"), variant("sidecar"), pods, 1);
+      const alone = await simulate(scenario("overload-drop"), variant("no-retries"), pods, 1);
+      expect(r.skipped.circuit_open ?? 0).toBe(0);
+      expect(r.recoveryS).toBeLessThanOrEqual(2);
+      // Billing can serve about 29% of the requests of the drop. Cutting attempts at the per-try
+      // timeout while retries were held back, the sidecar served 20% at 10 pods and 10% at 30
+      // (seeds 1-3); before it knew attempts late while still in flight, 7.9% at 10 (seed 1).
+      expect(r.duringTrigger).toBeGreaterThanOrEqual(0.25);
+      expect(r.success).toBeGreaterThanOrEqual(alone.success - 0.005);
+    },
+  );
 
   it("overload-drop, 1,000 pods: billing's own 503 + Retry-After does what no per-pod policy can", async () => {
     const own = await simulate(scenario("overload-drop"), variant("billing-sheds"), 1000, 1);
@@ -42,15 +46,7 @@ describe("overload protection in the fleet simulator", () => {
     expect(own.success).toBeGreaterThan(0.85);
   });
 
-  it("overload-drop, 30 pods: faster regrowth from the bottom recovers sooner and serves less of the drop", async () => {
-    // The trade that kept `overload-linear-regrowth` from being the default (docs/overload.md).
-    const linear = await simulate(scenario("overload-drop"), variant("overload-linear-regrowth"), 30, 1);
-    const dflt = await simulate(scenario("overload-drop"), variant("sidecar"), 30, 1);
-    expect(linear.recoveryS).toBeLessThan(dflt.recoveryS as number);
-    expect(linear.duringTrigger).toBeLessThan((dflt.duringTrigger as number) - 0.05);
-  });
-
-  it.each(["overload-in-time-ratio", "overload-linear-regrowth", "overload-fast-answer"])(
+  it.each(["overload-in-time-ratio"])(
     "%s (not adopted) sheds nothing from a jittery upstream either",
     async (name) => {
       const r = await simulate({ ...scenario("healthy-jitter"), durationS: 20 }, variant(name), 30, 1);

@@ -66,7 +66,7 @@ export const SPEC_SETTINGS: readonly SpecSetting[] = [
   { variable: "OVERLOAD_PROTECTION", default: "on", key: "overloadProtection", value: "on" },
   { variable: "OVERLOAD_LATE_RATIO", default: "0.6", key: "overloadLateRatio", value: 0.6 },
   { variable: "OVERLOAD_DECREASE", default: "0.05", key: "overloadDecrease", value: 0.05 },
-  { variable: "OVERLOAD_RECOVERY_MS", default: "800", key: "overloadRecoveryMs", value: 800 },
+  { variable: "OVERLOAD_RECOVERY_MS", default: "400", key: "overloadRecoveryMs", value: 400 },
   { variable: "OVERLOAD_MIN_LIMIT", default: "0.02", key: "overloadMinLimit", value: 0.02 },
   { variable: "OVERLOAD_RETRY_SHARE", default: "0.5", key: "overloadRetryShare", value: 0.5 },
 ];

@@ -42,7 +42,7 @@ describe("configuration", () => {
       overloadProtection: "on",
       overloadLateRatio: 0.6,
       overloadDecrease: 0.05,
-      overloadRecoveryMs: 800,
+      overloadRecoveryMs: 400,
       overloadMinLimit: 0.02,
       overloadRetryShare: 0.5,
     });

@@ -104,10 +104,9 @@ describe("overload protection", () => {
     }
 
     const busy = setup({}, () => 0.99);
-    // Five out at once, all late: cut to a tenth of five, then the other four (old news below
-    // one) take it down to the minimum.
+    // Five out at once, all late: cut to a tenth of five (the other four are old news).
     busy.round(5, 1000);
-    expect(busy.policy.currentLimit()).toBe(0.02);
+    expect(busy.policy.currentLimit()).toBeCloseTo(0.5, 5);
     expect(busy.admit(1)).toBe(0); // random 0.99 >= 0.5
 
     const bound = setup({}, () => 0.99);
@@ -146,7 +145,7 @@ describe("overload protection", () => {
     expect(t.policy.currentLimit()).toBeGreaterThanOrEqual(limit * 0.99);
   });
 
-  it("below one, each late answer of an attempt sent before the cut lowers the chance further", () => {
+  it("below one, a late answer of an attempt sent before the cut restarts the regrowth, no more", () => {
     const t = setup({}, () => 0.99);
     const first = t.clock.now;
     t.admit(1);
@@ -155,9 +154,12 @@ describe("overload protection", () => {
     t.clock.now += 500;
     t.policy.finished(first, t.clock.now); // late, two out: cut to a tenth of two
     expect(t.policy.currentLimit()).toBeCloseTo(0.2, 3);
-    t.clock.now += 300; // the second is now late too, still in flight: old news, x 0.3
+    // The second is late too, still in flight: old news. The limit neither regrows for those
+    // 300 ms nor falls: below one, each such answer used to lower it (x 0.3), which held the pods
+    // back just as a queue drained and the attempts waited for came in at once.
+    t.clock.now += 300;
     expect(t.admit(1)).toBe(0);
-    expect(t.policy.currentLimit()).toBeCloseTo(0.06, 3);
+    expect(t.policy.currentLimit()).toBeCloseTo(0.2, 3);
   });
 
   it("below one attempt, admits with that probability and only while nothing is in flight", () => {
@@ -271,62 +273,60 @@ describe("overload protection", () => {
     expect(t.policy.currentLimit()).toBe(Number.POSITIVE_INFINITY);
   });
 
-  describe("waiting past a per-try timeout (waitsForQueue)", () => {
-    /** 40 attempts answered (response headers) after `latencyMs`: a queue if that is late. */
-    const answered = (t: ReturnType<typeof setup>, latencyMs: number) => {
-      const sentAt = t.clock.now;
-      const admitted = t.admit(40);
-      t.clock.now += latencyMs;
-      for (let i = 0; i < admitted; i++) t.policy.finished(sentAt, t.clock.now, true);
-    };
-
-    it("in front of a queue (answers came, late) with retries held back: waits", () => {
+  describe("waiting past a per-try timeout (waitsPastTimeout)", () => {
+    it("while retries are held back: waits, answers or not (the timeout would make room for nothing)", () => {
       const t = setup();
-      answered(t, 900);
+      t.round(40, 1000); // 40 timeouts at once, no answer: limit 4
       expect(t.policy.currentLimit()).toBeCloseTo(4, 1);
       expect(t.admit(4)).toBe(4); // 4 in flight: not under half the limit, retries held back
       expect(t.policy.retryAllowed()).toBe(false);
-      expect(t.policy.waitsForQueue()).toBe(true);
-      // The evidence gets old: two late marks after the last late answer, the timeout cuts again.
-      t.clock.now += 2 * options.lateMs + 1;
-      expect(t.policy.waitsForQueue()).toBe(false);
+      expect(t.policy.waitsPastTimeout()).toBe(true);
     });
 
-    it("a hung upstream answers nothing: its timeouts are cut (and retried as ever)", () => {
+    it("knows the attempts in flight late at the timeout itself, before any other admission", () => {
       const t = setup();
-      t.round(40, 1000); // timeouts: late, but no answer
-      expect(t.admit(4)).toBeGreaterThan(0);
-      expect(t.policy.retryAllowed()).toBe(false);
-      expect(t.policy.waitsForQueue()).toBe(false);
+      t.admit(20); // nothing limited yet
+      t.clock.now += 1000; // every one past the late mark, and this one at its timeout
+      expect(t.policy.waitsPastTimeout()).toBe(true);
+      expect(t.policy.currentLimit()).toBeLessThan(3);
+    });
+
+    it("a lone caller keeps its retries: its timeout is cut and retried (the breaker sees them)", () => {
+      const t = setup();
+      t.round(1, 1000);
+      expect(t.policy.currentLimit()).toBeGreaterThanOrEqual(1);
+      expect(t.admit(1)).toBe(1);
+      t.clock.now += 1000;
+      expect(t.policy.waitsPastTimeout()).toBe(false);
     });
 
     it("while retries may go, the timeout makes room for one: no wait", () => {
       const t = setup();
-      answered(t, 900);
+      t.round(40, 900);
       expect(t.admit(1)).toBe(1); // 1 in flight, under half of 4
       expect(t.policy.retryAllowed()).toBe(true);
-      expect(t.policy.waitsForQueue()).toBe(false);
+      expect(t.policy.waitsPastTimeout()).toBe(false);
     });
 
     it("the attempt at its timeout does not count against its own retry", () => {
       const t = setup();
-      answered(t, 900); // limit 4: a retry goes while fewer than 2 are out
+      t.round(40, 900); // limit 4: a retry goes while fewer than 2 are out
       expect(t.admit(2)).toBe(2);
       expect(t.policy.retryAllowed()).toBe(false); // 2 out, the timed-out one included
-      expect(t.policy.waitsForQueue()).toBe(false); // once it gives its place back, 1 is out: the retry goes
+      expect(t.policy.waitsPastTimeout()).toBe(false); // once it gives its place back, 1 is out: the retry goes
       expect(t.admit(1)).toBe(1);
-      expect(t.policy.waitsForQueue()).toBe(true);
+      expect(t.policy.waitsPastTimeout()).toBe(true);
     });
 
-    it("answers in time, or protection off: never", () => {
+    it("answers in time (no limit), or protection off: never", () => {
       const t = setup();
-      answered(t, 100);
+      t.round(40, 100);
       t.admit(100);
-      expect(t.policy.waitsForQueue()).toBe(false);
+      expect(t.policy.waitsPastTimeout()).toBe(false);
       const off = setup({ enabled: false });
-      answered(off, 900);
+      off.round(40, 900);
       off.admit(100);
-      expect(off.policy.waitsForQueue()).toBe(false);
+      expect(off.policy.waitsPastTimeout()).toBe(false);
     });
   });
 });

@@ -121,7 +121,7 @@ function fakeGate(allowed: boolean, admits: boolean) {
     },
     finished: (sentAt, now) => calls.push(`finished ${now - sentAt}ms`),
     release: () => calls.push("released"),
-    waitsForQueue: () => false,
+    waitsPastTimeout: () => false,
   };
   return { gate, calls };
 }

@@ -187,7 +187,7 @@ describe("the retry loop's state machine (RetryRun)", () => {
   });
 
   it("at a per-try timeout: waits up to the deadline while overload protection waits for its queue, else cuts", () => {
-    const queueing = { ...NO_OVERLOAD, waitsForQueue: () => true };
+    const queueing = { ...NO_OVERLOAD, waitsPastTimeout: () => true };
     const t = setup({ overload: queueing });
     t.run.start();
     t.clock.now += 1000; // the per-try timeout
