@@ -80,7 +80,7 @@ export function countingRequests(
     },
     retryAllowed: () => protection.retryAllowed(),
     admitRetry: () => protection.admitRetry(),
-    finished: (sentAt, now) => protection.finished(sentAt, now),
+    finished: (sentAt, now, waitedInVain) => protection.finished(sentAt, now, waitedInVain),
     release: () => protection.release(),
     waitsPastTimeout: () => protection.waitsPastTimeout(),
   };

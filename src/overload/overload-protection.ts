@@ -101,11 +101,15 @@ export class OverloadProtection implements OverloadGate {
     return true;
   }
 
-  /** The attempt admitted at `sentAt` had its outcome at `now`: response headers or a failure. */
-  finished(sentAt: number, now: number): void {
+  /**
+   * The attempt admitted at `sentAt` had its outcome at `now`: response headers or a failure.
+   * `waitedInVain`: it was waited for past its per-try timeout and got no answer.
+   */
+  finished(sentAt: number, now: number, waitedInVain = false): void {
     const out = this.inFlight;
     this.inFlight = out - 1;
     if (!this.options.enabled) return;
+    if (waitedInVain) this.limit.waitedInVain(now);
     const reported = this.ages.remove();
     const late = now - sentAt >= this.options.lateMs;
     // A late attempt already reported while in flight is not news a second time.

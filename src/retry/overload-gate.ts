@@ -11,7 +11,8 @@ export interface OverloadGate {
   retryAllowed(): boolean;
   /** Admits a retry about to be sent (after the wait). */
   admitRetry(): boolean;
-  finished(sentAt: number, now: number): void;
+  /** `waitedInVain`: waited for past its per-try timeout (see waitsPastTimeout), then no answer. */
+  finished(sentAt: number, now: number, waitedInVain?: boolean): void;
   release(): void;
   /**
    * Retries are held back: an attempt at its per-try timeout is waited for rather than cut (see

@@ -40,6 +40,8 @@ export class RetryRun<R> implements RetryResult<R>, AttemptReceiver<R> {
   private readonly throttle: RetryThrottle;
   private readonly overload: OverloadGate;
   private sentAt = 0;
+  /** The attempt out was waited for past its per-try timeout. */
+  private waitedPast = false;
   /** The wait before the attempt being sent, and the outcome label that caused it (retry event). */
   private delayMs = 0;
   private reason = "";
@@ -99,6 +101,7 @@ export class RetryRun<R> implements RetryResult<R>, AttemptReceiver<R> {
     if (this.over || this.request.signal.aborted) return 0;
     const remaining = this.request.deadlineAt - this.deps.clock();
     if (remaining < 1 || !this.overload.waitsPastTimeout()) return 0;
+    this.waitedPast = true;
     return remaining;
   }
 
@@ -106,6 +109,7 @@ export class RetryRun<R> implements RetryResult<R>, AttemptReceiver<R> {
     const attempt = ++this.attempts;
     const sentAt = this.deps.clock();
     this.sentAt = sentAt;
+    this.waitedPast = false;
     const remaining = this.request.deadlineAt - sentAt;
     this.sending = true;
     try {
@@ -141,7 +145,7 @@ export class RetryRun<R> implements RetryResult<R>, AttemptReceiver<R> {
     const sentAt = this.sentAt;
     const endedAt = clock();
     const outcome = result.outcome;
-    overload.finished(sentAt, endedAt);
+    overload.finished(sentAt, endedAt, this.waitedPast && outcome.kind !== "response");
     const retryable = isRetryable(outcome, policy.retryOnStatus);
     const label = outcomeLabel(outcome);
     deps.events.attempt(request.route, label, endedAt - sentAt);

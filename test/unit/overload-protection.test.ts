@@ -318,6 +318,21 @@ describe("overload protection", () => {
       expect(t.policy.waitsPastTimeout()).toBe(true);
     });
 
+    it("an attempt waited for in vain (no answer by the deadline) drops the limit to a tenth of one attempt", () => {
+      const lone = (waitedInVain: boolean) => {
+        const t = setup({}, () => 0.99);
+        t.round(40, 900); // limit 4
+        const sentAt = t.clock.now;
+        t.admit(1);
+        t.clock.now += 4000;
+        t.policy.finished(sentAt, t.clock.now, waitedInVain);
+        return t.policy.currentLimit();
+      };
+      expect(lone(true)).toBeCloseTo(0.1, 5);
+      // The same attempt cut at its timeout, or answered late: one late attempt alone, a limit of one.
+      expect(lone(false)).toBeCloseTo(1, 5);
+    });
+
     it("answers in time (no limit), or protection off: never", () => {
       const t = setup();
       t.round(40, 100);

@@ -208,4 +208,27 @@ describe("the retry loop's state machine (RetryRun)", () => {
     late.clock.now += 5000; // nothing left of the deadline
     expect((late.receivers[0] as AttemptReceiver<number>).waitLonger()).toBe(0);
   });
+
+  it("tells overload protection when an attempt waited for past its per-try timeout got no answer", () => {
+    const told: boolean[] = [];
+    const gate = (wait: boolean): OverloadGate => ({
+      ...NO_OVERLOAD,
+      waitsPastTimeout: () => wait,
+      finished: (_sentAt, _now, waitedInVain) => told.push(waitedInVain === true),
+    });
+    const timedOut: AttemptOutcome = { kind: "failure", failure: "timeout", retryable: true };
+    for (const [wait, outcome] of [
+      [true, timedOut], // waited for, then the deadline: in vain
+      [true, ok], // waited for, and answered
+      [false, timedOut], // cut at its per-try timeout as always
+    ] as const) {
+      const t = setup({ overload: gate(wait) });
+      t.run.start();
+      t.clock.now += 1000;
+      (t.receivers[0] as AttemptReceiver<number>).waitLonger();
+      t.clock.now += 4000;
+      t.receivers[0]?.attemptEnded(attemptOf(outcome, 1));
+    }
+    expect(told).toEqual([true, false, false]);
+  });
 });
