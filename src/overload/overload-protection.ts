@@ -120,8 +120,8 @@ export class OverloadProtection implements OverloadGate {
   /**
    * An attempt at its per-try timeout is waited for rather than cut while its retry would be held
    * back: the timeout is there to make room for a retry, and there would be none. In front of a
-   * queue the upstream does the attempt's work anyway; cut, the attempt is a 504 and that work is
-   * lost, waited for, it may be answered within the request's deadline. A lone caller keeps its
+   * queue the upstream does the attempt's work anyway: cut, the attempt is a 504 and that work is
+   * lost; waited for, it may be answered within the request's deadline. A lone caller keeps its
    * retries (the limit stays at one or more without other requests), so against a hung upstream
    * its attempts are cut and retried as ever, and its timeouts reach the circuit breaker.
    */
