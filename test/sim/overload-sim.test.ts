@@ -30,9 +30,9 @@ describe("overload protection in the fleet simulator", () => {
       const alone = await simulate(scenario("overload-drop"), variant("no-retries"), pods, 1);
       expect(r.skipped.circuit_open ?? 0).toBe(0);
       expect(r.recoveryS).toBeLessThanOrEqual(2);
-      // Billing can serve about 29% of the requests of the drop. Cutting attempts at the per-try
-      // timeout while retries were held back, the sidecar served 20% at 10 pods and 10% at 30
-      // (seeds 1-3); before it knew attempts late while still in flight, 7.9% at 10 (seed 1).
+      // Billing can serve about 29% of the requests of the drop. Waiting past the per-try timeout
+      // only after an attempt had been answered late, the sidecar served 20% at 10 pods and 10% at
+      // 30 (seeds 1-3); before it knew attempts late while still in flight, 7.9% at 10 (seed 1).
       expect(r.duringTrigger).toBeGreaterThanOrEqual(0.25);
       expect(r.success).toBeGreaterThanOrEqual(alone.success - 0.005);
     },
