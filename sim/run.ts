@@ -16,10 +16,13 @@ const { values } = parseArgs({
     variant: { type: "string" },
     pods: { type: "string" },
     seed: { type: "string", default: "1" },
+    seconds: { type: "string" },
     out: { type: "string" },
   },
 });
 const seed = Number(values.seed);
+// --seconds: every scenario runs this long instead (a longer run shows when a collapse ends).
+const seconds = values.seconds === undefined ? undefined : Number(values.seconds);
 const podCounts = (values.pods ?? (values.quick ? "10,100" : "10,100,1000")).split(",").map(Number);
 const only = values.scenario?.split(",");
 const onlyVariants = values.variant?.split(",");
@@ -27,9 +30,15 @@ const chosen = scenarios.filter((s) => only === undefined || only.includes(s.nam
 const rows = variants.filter((v) =>
   onlyVariants === undefined ? v.extra !== true : onlyVariants.includes(v.name),
 );
-if (chosen.length === 0 || rows.length === 0 || podCounts.some((p) => !Number.isInteger(p) || p < 1)) {
+const badSeconds = seconds !== undefined && !(Number.isInteger(seconds) && seconds >= 1);
+if (
+  chosen.length === 0 ||
+  rows.length === 0 ||
+  badSeconds ||
+  podCounts.some((p) => !Number.isInteger(p) || p < 1)
+) {
   console.error(
-    "usage: npm run sim -- [--quick] [--scenario a,b] [--variant a,b] [--pods 10,100,1000] [--seed n]",
+    "usage: npm run sim -- [--quick] [--scenario a,b] [--variant a,b] [--pods 10,100,1000] [--seed n] [--seconds n]",
   );
   process.exit(2);
 }
@@ -38,13 +47,14 @@ const started = performance.now();
 const results: RunResult[] = [];
 for (const scenario of chosen) {
   // --quick: a third of the duration (and of the warm-up), for a first look.
-  const run = values.quick
+  const quick = values.quick
     ? {
         ...scenario,
         durationS: Math.ceil(scenario.durationS / 3),
         warmupPerPod: Math.ceil(scenario.warmupPerPod / 3),
       }
     : scenario;
+  const run = seconds === undefined ? quick : { ...quick, durationS: seconds };
   for (const variant of rows) {
     for (const pods of podCounts) results.push(await simulate(run, variant, pods, seed));
   }
@@ -65,7 +75,8 @@ const partial =
   values.scenario !== undefined ||
   values.variant !== undefined ||
   values.pods !== undefined ||
-  values.seed !== "1";
+  values.seed !== "1" ||
+  values.seconds !== undefined;
 const outDir = values.out ?? join(here, partial ? "results/tmp" : "results");
 mkdirSync(outDir, { recursive: true });
 const legend = rows.map((v) => `- \`${v.name}\`: ${v.about}`).join("\n");
