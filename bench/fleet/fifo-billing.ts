@@ -42,10 +42,18 @@ export async function fifoModel(
     "127.0.0.1",
     0,
   );
+  // The work done before the load started (a warm-up's) is not the run's.
+  let before = { done: 0, doneForGone: 0 };
   return {
     target: { host: "127.0.0.1", port: billing.port },
-    start: () => {},
-    extra: () => ({ ...workers.counts }),
+    start: () => {
+      before = { done: workers.counts.done, doneForGone: workers.counts.doneForGone };
+    },
+    extra: () => ({
+      ...workers.counts,
+      done: workers.counts.done - before.done,
+      doneForGone: workers.counts.doneForGone - before.doneForGone,
+    }),
     close: async () => {
       for (const timer of timers) clearTimeout(timer);
       await billing.stop();

@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { type LinePanel, lineChartSvg, VARIANT_COLORS } from "./line-chart.js";
 import type { VariantResult } from "./run-variant.js";
 import { RANDOM_RATES, SCENARIO_NAMES, VARIANTS } from "./scenarios.js";
+import { STALL_MS, secondRanges } from "./stall-watch.js";
 
 // results.json keeps every (scenario, variant, pods) measured so far: a run replaces the rows it
 // measured and keeps the others, so re-running one scenario updates its rows alone. results.md and
@@ -31,11 +32,21 @@ export function mergeResults(dir: string, fresh: readonly StoredResult[]): Fleet
   return { results };
 }
 
-/** A process that could not run its timers within this is too late for 10-100 ms service times. */
-export const STALL_MS = 250;
-
 const stalled = (r: VariantResult) =>
   r.loopDelayMaxMs !== undefined && Math.max(r.loopDelayMaxMs.billing, r.loopDelayMaxMs.apps) > STALL_MS;
+
+/** Where the stalls were, for the rows that recorded it: a stall before a trigger leaves its figures alone. */
+function whenStalled(rows: readonly VariantResult[]): string {
+  const where = rows.flatMap((r) => {
+    const s = r.stallSeconds;
+    if (!stalled(r) || s === undefined) return [];
+    const seconds = [...new Set([...s.billing, ...s.apps])].sort((a, b) => a - b);
+    return [
+      `\`${r.scenario}\` \`${r.variant}\` in second${seconds.length === 1 ? "" : "s"} ${secondRanges(seconds)} of the load`,
+    ];
+  });
+  return where.length === 0 ? "" : ` Stalls: ${where.join("; ")}.`;
+}
 
 const pct = (v: number | undefined) =>
   v === undefined || Number.isNaN(v) ? "–" : `${(v * 100).toFixed(1)}%`;
@@ -66,7 +77,7 @@ export function markdownTable(results: readonly StoredResult[]): string {
     out.push("");
     if (rows.some(stalled)) {
       out.push(
-        `⚠ billing's or the apps' event loop stalled for more than ${STALL_MS} ms in this run (the machine was too busy): its figures are not the model's; run it again on a quieter machine.`,
+        `⚠ billing's or the apps' event loop stalled for more than ${STALL_MS} ms in this run (the machine was too busy): its figures are not the model's; run it again on a quieter machine.${whenStalled(rows)}`,
         "",
       );
     }

@@ -12,7 +12,9 @@ import {
 import { runLoad } from "./load.js";
 import { APP_ATTEMPTS, type Scenario, VARIANT_ENV, type Variant } from "./scenarios.js";
 import { type SidecarPod, sidecarAttempts, startSidecars, stopSidecars } from "./sidecars.js";
+import { StallWatch } from "./stall-watch.js";
 import { startUpstreamProcess } from "./upstream-process.js";
+import { warmUp } from "./warm-up.js";
 
 // One row of one scenario: a fresh billing process, fresh sidecars (their breakers and budgets
 // start empty), the pods' apps, the load, and the figures.
@@ -36,6 +38,8 @@ export interface VariantResult {
   billing: Record<string, unknown>;
   /** The longest event-loop delay of billing's process and of the apps' (the harness) during the run. */
   loopDelayMaxMs: { billing: number; apps: number };
+  /** The seconds of the load in which those loops stalled (StallWatch); absent in older results. */
+  stallSeconds?: { billing: number[]; apps: number[] };
 }
 
 export interface RunContext {
@@ -104,10 +108,13 @@ export async function runVariant(
             run: () => void sidecarAttempts(pods).then((n) => scraped.push(n)),
           }))
         : [];
+    if (scenario.warmUpPerPod !== undefined) await warmUp(apps, scenario.warmUpPerPod);
     await ctx.ready?.();
     const appsLoop = monitorEventLoopDelay({ resolution: 10 });
+    const appsStalls = new StallWatch();
     await upstream.start();
     appsLoop.enable();
+    appsStalls.start();
     t0 = performance.now();
     const records = await runLoad({
       apps,
@@ -119,8 +126,9 @@ export async function runVariant(
       marks,
     });
     appsLoop.disable();
+    appsStalls.stop();
     const stats = await upstream.stats();
-    const { attempts, perSecond, loopDelayMaxMs, ...billing } = stats;
+    const { attempts, perSecond, loopDelayMaxMs, stallSeconds, ...billing } = stats;
     let attemptsPerRequest = attempts / records.length;
     let attemptsCountedBy: VariantResult["attemptsCountedBy"] = "billing";
     if (outage) {
@@ -147,6 +155,7 @@ export async function runVariant(
       billingAttemptsPerSecond: perSecond.slice(0, Math.ceil(scenario.seconds)),
       billing,
       loopDelayMaxMs: { billing: Number(loopDelayMaxMs), apps: appsLoop.max / 1e6 },
+      stallSeconds: { billing: stallSeconds, apps: appsStalls.secondsOver() },
     };
     if (scenario.trigger) {
       result.recoveryS = recoveryTime(inTimeShareBySecond(records, scenario.seconds), scenario.trigger.toS);

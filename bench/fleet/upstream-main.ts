@@ -2,13 +2,14 @@
  * The fleet check's billing as its own process: `node upstream-main.js '<json {model, seed}>'`.
  * Prints one JSON line (where to send, and its control port) once listening. Control, on its own
  * port: `POST /start` when the load starts (the model's timeline begins), `GET /stats` for the
- * attempts it received.
+ * attempts it received and how late its timers ran.
  */
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { raisePriority } from "./priority.js";
 import type { UpstreamModel } from "./scenarios.js";
+import { StallWatch } from "./stall-watch.js";
 import { AttemptCounter, startModel } from "./upstream-servers.js";
 
 async function main(): Promise<void> {
@@ -18,11 +19,13 @@ async function main(): Promise<void> {
   // How late its timers ran: on a machine too busy to run them on time, billing's capacity and
   // latency are not the model's any more, and the report says so.
   const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+  const stalls = new StallWatch();
   const upstream = await startModel(model, counter, seed);
   const control = createServer((req, res) => {
     if (req.method === "POST" && req.url === "/start") {
       counter.startedAt = performance.now();
       loopDelay.enable();
+      stalls.start();
       upstream.start();
       res.end("{}");
       return;
@@ -32,6 +35,7 @@ async function main(): Promise<void> {
       perSecond: Array.from(counter.perSecond, (n) => n ?? 0),
       perInstance: counter.perInstance,
       loopDelayMaxMs: loopDelay.max / 1e6,
+      stallSeconds: stalls.secondsOver(),
       ...upstream.extra(),
     };
     res.setHeader("content-type", "application/json");

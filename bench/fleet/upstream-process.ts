@@ -11,6 +11,8 @@ export interface UpstreamStats {
   attempts: number;
   perSecond: number[];
   perInstance: Record<string, number>;
+  /** The seconds of the load in which billing's event loop stalled (StallWatch). */
+  stallSeconds: number[];
   [extra: string]: unknown;
 }
 

@@ -16,9 +16,10 @@ export class AttemptCounter {
   startedAt: number | undefined;
 
   count(instance: string): void {
+    // Before the load starts only a warm-up sends (warm-up.ts): it is not part of the run.
+    if (this.startedAt === undefined) return;
     this.total++;
     this.perInstance[instance] = (this.perInstance[instance] ?? 0) + 1;
-    if (this.startedAt === undefined) return;
     const second = Math.floor((performance.now() - this.startedAt) / 1000);
     if (second >= 0) this.perSecond[second] = (this.perSecond[second] ?? 0) + 1;
   }
