@@ -106,7 +106,7 @@ export async function startSidecar(config: Config, overrides: SidecarOverrides =
     for (const breaker of breakers.values()) breaker.current();
   });
   // One per upstream: every route and endpoint share the upstream's capacity.
-  const overload = new OverloadProtection(overloadOptions(config), clock, random);
+  const overload = new OverloadProtection(overloadOptions(config), clock);
   metrics.onOverloadScrape({ inFlight: () => overload.inFlight, limit: () => overload.currentLimit() });
   const inFlight = new InFlight();
   const forward: ForwardDeps = {

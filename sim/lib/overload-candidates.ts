@@ -1,10 +1,32 @@
 import { ConcurrencyLimit, type LimitOptions } from "../../src/overload/concurrency-limit.js";
-import type { OverloadProtection } from "../../src/overload/overload-protection.js";
+import { type OverloadOptions, OverloadProtection } from "../../src/overload/overload-protection.js";
+import type { Clock, Random } from "../../src/retry/clock.js";
 import type { OverloadGate } from "../../src/retry/overload-gate.js";
 
 // Other ways of moving overload protection's limit below one attempt, compared with the default in
 // the fleet simulator and not adopted (docs/overload.md, "What else was tried"). Above one attempt
 // they behave as the default (lifted while on time, the quarter-of-late rule, lateness in flight).
+
+/**
+ * Below one attempt, the limit as the probability of sending while nothing is in flight (the rule
+ * before one attempt at a time): a request it turns away gets 503 even when the upstream's queue
+ * would have answered it within its deadline.
+ */
+export class ProbabilityBelowOne extends OverloadProtection {
+  constructor(
+    options: OverloadOptions,
+    clock: Clock,
+    private readonly random: Random,
+    limit?: ConcurrencyLimit,
+  ) {
+    super(options, clock, limit);
+  }
+
+  protected override fits(limit: number): boolean {
+    if (limit >= 1) return super.fits(limit);
+    return this.inFlight === 0 && this.random() < limit;
+  }
+}
 
 /**
  * Below one attempt, the SRE book's client-side throttle with "accepted" meaning answered before

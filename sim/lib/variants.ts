@@ -2,7 +2,7 @@ import type { ConcurrencyLimit, LimitOptions } from "../../src/overload/concurre
 import { OverloadProtection } from "../../src/overload/overload-protection.js";
 import { TokenRetryThrottle } from "../../src/retry/retry-throttle.js";
 import { GrpcThrottle, SreAdaptiveGate } from "./comparators.js";
-import { countingRequests, InTimeRatioLimit } from "./overload-candidates.js";
+import { countingRequests, InTimeRatioLimit, ProbabilityBelowOne } from "./overload-candidates.js";
 import { directPod, type PodCaller, type PodEnv, sidecarPod } from "./pod.js";
 import { sheddingUpstream } from "./upstreams.js";
 
@@ -44,7 +44,10 @@ const overload = (
   env: PodEnv,
   change: { decrease?: number; recoveryMs?: number; minLimit?: number } = {},
   limit?: ConcurrencyLimit,
-) => new OverloadProtection({ ...overloadOptions(env), ...change }, env.time.clock, env.random, limit);
+) => new OverloadProtection({ ...overloadOptions(env), ...change }, env.time.clock, limit);
+/** The same with the limit below one as a probability of sending (the rule before). */
+const probability = (env: PodEnv, limit?: ConcurrencyLimit) =>
+  new ProbabilityBelowOne(overloadOptions(env), env.time.clock, env.random, limit);
 
 export const variants: readonly Variant[] = [
   {
@@ -104,6 +107,13 @@ export const variants: readonly Variant[] = [
     pod: (env) => sidecarPod(env, { overload: overload(env) }),
   },
   {
+    name: "overload-probability",
+    about:
+      "the sidecar, overload protection admitting below one attempt with the limit as the probability of sending (the rule before)",
+    extra: true,
+    pod: (env) => sidecarPod(env, { throttle: throttle(env), overload: probability(env) }),
+  },
+  {
     name: "overload-floor-1",
     about: "the sidecar, overload protection whose limit never falls below one attempt in flight",
     extra: true,
@@ -133,7 +143,7 @@ export const variants: readonly Variant[] = [
     pod: (env) => {
       const ratio = { windowMs: 1200, k: 1, fastMs: 350, fastWeight: 1000 };
       const limit = new InTimeRatioLimit(limitOptions(env), ratio);
-      const gate = countingRequests(overload(env, {}, limit), limit, env.time.clock);
+      const gate = countingRequests(probability(env, limit), limit, env.time.clock);
       return sidecarPod(env, { throttle: throttle(env), overload: gate });
     },
   },

@@ -33,48 +33,39 @@ const options = fc.record<OverloadOptions>({
 describe("overload protection under any sequence of events", () => {
   it("keeps the limit in [minLimit, maxLimit) or lifted, admits no more than ceil(limit), never counts below 0", () => {
     fc.assert(
-      fc.property(
-        options,
-        fc.array(step, { maxLength: 300 }),
-        fc.double({ min: 0, max: 0.999, noNaN: true }),
-        (o, steps, r) => {
-          let now = 0;
-          const policy = new OverloadProtection(
-            o,
-            () => now,
-            () => r,
-          );
-          const out: number[] = []; // send times of the attempts in flight
-          for (const s of steps) {
-            const limit = policy.currentLimit();
-            if (limit !== Number.POSITIVE_INFINITY) {
-              expect(limit).toBeGreaterThanOrEqual(o.minLimit - 1e-9);
-              expect(limit).toBeLessThan(o.maxLimit);
-            }
-            if (s.kind === "first" || s.kind === "retry") {
-              const admitted = s.kind === "first" ? policy.admitFirst() : policy.admitRetry();
-              if (admitted) {
-                out.push(now);
-                if (limit !== Number.POSITIVE_INFINITY) {
-                  expect(policy.inFlight).toBeLessThanOrEqual(Math.max(1, Math.ceil(limit)));
-                }
-                if (s.kind === "retry" && limit !== Number.POSITIVE_INFINITY) {
-                  expect(policy.inFlight - 1).toBeLessThan(limit * o.retryShare);
-                }
-              }
-            } else if (s.kind === "answer" && out.length > 0) {
-              now += s.latencyMs;
-              policy.finished(out.shift() as number, now);
-            } else if (s.kind === "leave" && out.length > 0) {
-              out.pop();
-              policy.release();
-            } else if (s.kind === "wait") {
-              now += s.ms;
-            }
-            expect(policy.inFlight).toBe(out.length);
+      fc.property(options, fc.array(step, { maxLength: 300 }), (o, steps) => {
+        let now = 0;
+        const policy = new OverloadProtection(o, () => now);
+        const out: number[] = []; // send times of the attempts in flight
+        for (const s of steps) {
+          const limit = policy.currentLimit();
+          if (limit !== Number.POSITIVE_INFINITY) {
+            expect(limit).toBeGreaterThanOrEqual(o.minLimit - 1e-9);
+            expect(limit).toBeLessThan(o.maxLimit);
           }
-        },
-      ),
+          if (s.kind === "first" || s.kind === "retry") {
+            const admitted = s.kind === "first" ? policy.admitFirst() : policy.admitRetry();
+            if (admitted) {
+              out.push(now);
+              if (limit !== Number.POSITIVE_INFINITY) {
+                expect(policy.inFlight).toBeLessThanOrEqual(Math.max(1, Math.ceil(limit)));
+              }
+              if (s.kind === "retry" && limit !== Number.POSITIVE_INFINITY) {
+                expect(policy.inFlight - 1).toBeLessThan(limit * o.retryShare);
+              }
+            }
+          } else if (s.kind === "answer" && out.length > 0) {
+            now += s.latencyMs;
+            policy.finished(out.shift() as number, now);
+          } else if (s.kind === "leave" && out.length > 0) {
+            out.pop();
+            policy.release();
+          } else if (s.kind === "wait") {
+            now += s.ms;
+          }
+          expect(policy.inFlight).toBe(out.length);
+        }
+      }),
       { numRuns: 500 },
     );
   });

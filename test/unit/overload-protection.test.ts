@@ -14,9 +14,9 @@ const options: OverloadOptions = {
   retryShare: 0.5,
 };
 
-function setup(change: Partial<OverloadOptions> = {}, random = () => 0.5) {
+function setup(change: Partial<OverloadOptions> = {}) {
   const clock = { now: 1_000_000 };
-  const policy = new OverloadProtection({ ...options, ...change }, () => clock.now, random);
+  const policy = new OverloadProtection({ ...options, ...change }, () => clock.now);
   /** Admits `n` first attempts now; returns how many went. */
   const admit = (n: number) => {
     let admitted = 0;
@@ -82,7 +82,7 @@ describe("overload protection", () => {
     expect(t.policy.currentLimit()).toBe(afterFirst);
   });
 
-  it("falls below one attempt (an admission probability) only on evidence from other requests", () => {
+  it("falls below one attempt (one at a time, no retries) only on evidence from other requests", () => {
     const lone = setup();
     // One request, its first attempt and its three retries one after the other, every one late
     // (a hung upstream): the request keeps its retries.
@@ -103,13 +103,13 @@ describe("overload protection", () => {
       expect(lone.policy.currentLimit()).toBeGreaterThanOrEqual(1);
     }
 
-    const busy = setup({}, () => 0.99);
+    const busy = setup();
     // Five out at once, all late: cut to a tenth of five (the other four are old news).
     busy.round(5, 1000);
     expect(busy.policy.currentLimit()).toBeCloseTo(0.5, 5);
-    expect(busy.admit(1)).toBe(0); // random 0.99 >= 0.5
+    expect(busy.admit(2)).toBe(1); // below one: one attempt at a time
 
-    const bound = setup({}, () => 0.99);
+    const bound = setup();
     bound.round(10, 1000); // limit 1
     const sentAt = bound.clock.now;
     expect(bound.admit(5)).toBe(1); // four turned away: the limit binds
@@ -119,7 +119,7 @@ describe("overload protection", () => {
   });
 
   it("requests turned away in an earlier episode do not let a lone caller's later timeout go below one", () => {
-    const t = setup({}, () => 0.99);
+    const t = setup();
     t.round(10, 1000); // limit about 1
     expect(t.admit(5)).toBe(1); // four turned away
     t.clock.now += 60_000; // long after: the limit is lifted again
@@ -146,7 +146,7 @@ describe("overload protection", () => {
   });
 
   it("below one, a late answer of an attempt sent before the cut restarts the regrowth, no more", () => {
-    const t = setup({}, () => 0.99);
+    const t = setup();
     const first = t.clock.now;
     t.admit(1);
     t.clock.now += 500;
@@ -162,20 +162,22 @@ describe("overload protection", () => {
     expect(t.policy.currentLimit()).toBeCloseTo(0.2, 3);
   });
 
-  it("below one attempt, admits with that probability and only while nothing is in flight", () => {
-    const t = setup({}, () => 0.05);
+  it("below one attempt, admits one attempt at a time, with no retry, waited for past its timeout", () => {
+    const t = setup();
     t.round(10, 1000);
     const sentAt = t.clock.now;
     t.admit(5);
     t.clock.now += 1000;
     t.policy.finished(sentAt, t.clock.now);
     expect(t.policy.currentLimit()).toBeCloseTo(0.1, 2);
-    expect(t.admit(1)).toBe(1); // 0.05 < 0.1
+    expect(t.admit(1)).toBe(1); // nothing in flight: it goes, whatever the limit below one
     expect(t.admit(1)).toBe(0); // one is in flight
+    expect(t.policy.retryAllowed()).toBe(false);
+    expect(t.policy.waitsPastTimeout()).toBe(true);
   });
 
   it("never goes below the minimum limit", () => {
-    const t = setup({}, () => 0.99);
+    const t = setup();
     for (let i = 0; i < 50; i++) {
       t.round(20, 1000);
       t.clock.now += 1;
@@ -192,14 +194,14 @@ describe("overload protection", () => {
     expect(t.policy.admitRetry()).toBe(false);
     expect(t.policy.admitFirst()).toBe(true);
 
-    const low = setup({}, () => 0);
+    const low = setup();
     low.round(10, 1000); // limit 1
     expect(low.admit(3)).toBe(1); // two turned away
     low.clock.now += 1000;
     low.policy.finished(low.clock.now - 1000, low.clock.now); // limit 0.1
     expect(low.policy.inFlight).toBe(0);
     expect(low.policy.retryAllowed()).toBe(false);
-    expect(low.admit(1)).toBe(1); // a first attempt may still go (random 0 < 0.1)
+    expect(low.admit(1)).toBe(1); // a first attempt may still go, one at a time
   });
 
   it("recovers by itself: on-time answers double it each round trip, and it is lifted", () => {
@@ -215,7 +217,7 @@ describe("overload protection", () => {
   });
 
   it("recovers by the clock alone when nothing is sent (a pod that hears nothing)", () => {
-    const t = setup({}, () => 0.99);
+    const t = setup();
     t.round(10, 1000);
     const sentAt = t.clock.now;
     t.admit(5);
@@ -228,7 +230,7 @@ describe("overload protection", () => {
   });
 
   it("does not regrow while late answers keep coming", () => {
-    const t = setup({}, () => 0.99);
+    const t = setup();
     t.round(10, 1000); // limit 1, cut at this time
     const sentBefore = t.clock.now - 1000;
     const limit = t.policy.currentLimit();
@@ -249,7 +251,7 @@ describe("overload protection", () => {
       seed = (seed * 16807) % 2147483647;
       return seed / 2147483647;
     };
-    const t = setup({}, random);
+    const t = setup();
     const out: number[] = []; // answer times of the attempts in flight
     let refused = 0;
     for (let i = 0; i < 20_000; i++) {
@@ -320,7 +322,7 @@ describe("overload protection", () => {
 
     it("an attempt waited for in vain (no answer by the deadline) drops the limit to a tenth of one attempt", () => {
       const lone = (waitedInVain: boolean) => {
-        const t = setup({}, () => 0.99);
+        const t = setup();
         t.round(40, 900); // limit 4
         const sentAt = t.clock.now;
         t.admit(1);

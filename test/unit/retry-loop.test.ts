@@ -56,13 +56,7 @@ function setup(
   const controller = new AbortController();
   const breaker = new CircuitBreaker({ failureThreshold: 0, openMs: 1000 }, () => clock.now);
   const discarded: number[] = [];
-  const overload =
-    gate ??
-    new OverloadProtection(
-      overloadOff,
-      () => clock.now,
-      () => 0.5,
-    );
+  const overload = gate ?? new OverloadProtection(overloadOff, () => clock.now);
   const send = async (attempt: number, timeoutMs: number): Promise<Attempt<number>> => {
     timeouts.push(timeoutMs);
     clock.now += latencyMs;
