@@ -59,7 +59,7 @@ export const fleetSettings = {
   OVERLOAD_MIN_LIMIT: {
     key: "overloadMinLimit",
     default: "0.02",
-    help: "the lowest limit on attempts in flight; below 1 it is the chance that a request is sent while none is in flight",
+    help: "the lowest limit on attempts in flight; below 1 one attempt goes at a time, without retries, until the limit has regrown to 1",
     parse: decimal(0.001, 1, "a number"),
   },
   OVERLOAD_RETRY_SHARE: {

@@ -7,7 +7,7 @@ export interface LimitOptions {
    * the upstream is well.
    */
   readonly recoveryMs: number;
-  /** The lowest limit. Below 1 it is the probability of sending when nothing is in flight. */
+  /** The lowest limit. Below 1 one attempt goes at a time, without retries, until it regrows to 1. */
   readonly minLimit: number;
   /** A limit that grows past this is lifted: no limit at all (Infinity). */
   readonly maxLimit: number;
