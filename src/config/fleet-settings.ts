@@ -59,7 +59,7 @@ export const fleetSettings = {
   OVERLOAD_MIN_LIMIT: {
     key: "overloadMinLimit",
     default: "0.02",
-    help: "the lowest limit on attempts in flight; below 1 one attempt goes at a time, without retries, until the limit has regrown to 1",
+    help: "the lowest limit on attempts in flight; below 1 one attempt goes at a time, without retries, and the limit regrows to 1 in log2(1 / limit) × OVERLOAD_RECOVERY_MS",
     parse: decimal(0.001, 1, "a number"),
   },
   OVERLOAD_RETRY_SHARE: {
