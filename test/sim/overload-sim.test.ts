@@ -50,7 +50,7 @@ describe("overload protection in the fleet simulator", () => {
     // Not a metastable failure: a pod sends a request every 18 s, so its retry throttle needs about
     // a minute to see five failed attempts in a row and stop its retries; then billing drains the
     // queue the drop built. Seed 1: 119 s after the drop; 164 s without the throttle (overload-only),
-    // 175 s with the previous round's sidecar (sidecar-before).
+    // 175 s with neither that nor overload protection (sidecar-before).
     const long = { ...scenario("overload-drop"), durationS: 400 };
     const sidecar = await simulate(long, variant("sidecar"), 1000, 1);
     const naive = await simulate(long, variant("naive-3x"), 1000, 1);
