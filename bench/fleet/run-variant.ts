@@ -1,4 +1,3 @@
-import { monitorEventLoopDelay } from "node:perf_hooks";
 import { type App, type AppTarget, createApp } from "./app-client.js";
 import {
   goodputPerSecond,
@@ -110,10 +109,8 @@ export async function runVariant(
         : [];
     if (scenario.warmUpPerPod !== undefined) await warmUp(apps, scenario.warmUpPerPod);
     await ctx.ready?.();
-    const appsLoop = monitorEventLoopDelay({ resolution: 10 });
     const appsStalls = new StallWatch();
     await upstream.start();
-    appsLoop.enable();
     appsStalls.start();
     t0 = performance.now();
     const records = await runLoad({
@@ -125,7 +122,6 @@ export async function runVariant(
       t0,
       marks,
     });
-    appsLoop.disable();
     appsStalls.stop();
     const stats = await upstream.stats();
     const { attempts, perSecond, loopDelayMaxMs, stallSeconds, ...billing } = stats;
@@ -154,7 +150,7 @@ export async function runVariant(
       offeredPerSecond: offeredPerSecond(records, scenario.seconds),
       billingAttemptsPerSecond: perSecond.slice(0, Math.ceil(scenario.seconds)),
       billing,
-      loopDelayMaxMs: { billing: Number(loopDelayMaxMs), apps: appsLoop.max / 1e6 },
+      loopDelayMaxMs: { billing: Number(loopDelayMaxMs), apps: appsStalls.maxMs() },
       stallSeconds: { billing: stallSeconds, apps: appsStalls.secondsOver() },
     };
     if (scenario.trigger) {

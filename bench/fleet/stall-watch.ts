@@ -1,37 +1,49 @@
+import { type IntervalHistogram, monitorEventLoopDelay } from "node:perf_hooks";
+
 /** A process that could not run its timers within this is too late for 10-100 ms service times. */
 export const STALL_MS = 250;
 
-const TICK_MS = 50;
-
 /**
- * In which seconds of a run a process's event loop stalled: a 50-ms interval that notes, for each
- * second since `start`, how late its tick ran. The maximum alone (monitorEventLoopDelay) cannot
- * tell a stall while a hundred sidecars warm up in the load's first seconds, well before the
- * trigger, from one during the trigger, where it changes the figures.
+ * How late a process's event loop ran, second by second since `start`: Node's event-loop delay
+ * histogram, read and reset once a second. Its maximum alone cannot tell a stall while a hundred
+ * sidecars warm up in the load's first seconds, well before the trigger, from one during the
+ * trigger, where it changes the figures.
  */
 export class StallWatch {
-  private readonly lateBySecond: number[] = [];
+  private readonly maxBySecond: number[] = [];
+  private readonly delay: IntervalHistogram = monitorEventLoopDelay({ resolution: 10 });
   private timer: NodeJS.Timeout | undefined;
+  private startedAt = 0;
 
   start(): void {
-    const t0 = performance.now();
-    let last = t0;
-    this.timer = setInterval(() => {
-      const now = performance.now();
-      const second = Math.floor((now - t0) / 1000);
-      this.lateBySecond[second] = Math.max(this.lateBySecond[second] ?? 0, now - last - TICK_MS);
-      last = now;
-    }, TICK_MS);
+    this.startedAt = performance.now();
+    this.delay.enable();
+    this.timer = setInterval(() => this.closeSecond(), 1000);
     this.timer.unref();
   }
 
   stop(): void {
     clearInterval(this.timer);
+    this.closeSecond();
+    this.delay.disable();
   }
 
-  /** The seconds (since `start`) in which a tick came more than `ms` late. */
+  /** The longest delay so far, ms (the second still open included). */
+  maxMs(): number {
+    return Math.max(0, this.delay.max / 1e6, ...this.maxBySecond.filter((v) => v !== undefined));
+  }
+
+  /** The seconds (since `start`) in which the loop was more than `ms` late. */
   secondsOver(ms = STALL_MS): number[] {
-    return this.lateBySecond.flatMap((late, second) => (late > ms ? [second] : []));
+    return this.maxBySecond.flatMap((late, second) => (late > ms ? [second] : []));
+  }
+
+  /** The second that ends now (by the clock: a stalled timer still files it where it belongs). */
+  private closeSecond(): void {
+    const second = Math.max(0, Math.ceil((performance.now() - this.startedAt) / 1000) - 1);
+    const max = this.delay.max / 1e6;
+    this.maxBySecond[second] = Math.max(this.maxBySecond[second] ?? 0, max);
+    this.delay.reset();
   }
 }
 

@@ -6,7 +6,6 @@
  */
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { monitorEventLoopDelay } from "node:perf_hooks";
 import { raisePriority } from "./priority.js";
 import type { UpstreamModel } from "./scenarios.js";
 import { StallWatch } from "./stall-watch.js";
@@ -18,13 +17,11 @@ async function main(): Promise<void> {
   const counter = new AttemptCounter();
   // How late its timers ran: on a machine too busy to run them on time, billing's capacity and
   // latency are not the model's any more, and the report says so.
-  const loopDelay = monitorEventLoopDelay({ resolution: 10 });
   const stalls = new StallWatch();
   const upstream = await startModel(model, counter, seed);
   const control = createServer((req, res) => {
     if (req.method === "POST" && req.url === "/start") {
       counter.startedAt = performance.now();
-      loopDelay.enable();
       stalls.start();
       upstream.start();
       res.end("{}");
@@ -34,7 +31,7 @@ async function main(): Promise<void> {
       attempts: counter.total,
       perSecond: Array.from(counter.perSecond, (n) => n ?? 0),
       perInstance: counter.perInstance,
-      loopDelayMaxMs: loopDelay.max / 1e6,
+      loopDelayMaxMs: stalls.maxMs(),
       stallSeconds: stalls.secondsOver(),
       ...upstream.extra(),
     };

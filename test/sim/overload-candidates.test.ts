@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { InTimeRatioLimit } from "../../sim/lib/overload-candidates.js";
+import { InTimeRatioLimit, ProbabilityBelowOne } from "../../sim/lib/overload-candidates.js";
 
 // The ways of moving overload protection's limit below one attempt that the fleet simulator
 // compared with the default and did not adopt (docs/overload.md, "What else was tried"): what
@@ -39,5 +39,28 @@ describe("admission below one by the share answered in time (overload-in-time-ra
     expect(limit.current(200)).toBe(1);
     limit.onTime(300, 250); // +1 on the limit regrown by the clock since 200 ms
     expect(limit.current(300)).toBeCloseTo(2 ** (100 / 800) + 1);
+  });
+});
+
+describe("the limit below one as a probability of sending (overload-probability, the rule before)", () => {
+  it("sends while nothing is in flight with the limit's chance, never with an attempt out", () => {
+    const overload = { ...options, enabled: true, lateMs: 600, retryShare: 0.5 };
+    let now = 0;
+    let draw = 0.05;
+    const policy = new ProbabilityBelowOne(
+      overload,
+      () => now,
+      () => draw,
+    );
+    for (let i = 0; i < 10; i++) expect(policy.admitFirst()).toBe(true);
+    now = 1000; // all ten late, ten out: cut to 0.05 x 10 (the other nine are old news)
+    for (let i = 0; i < 10; i++) policy.finished(0, now);
+    const limit = policy.currentLimit();
+    expect(limit).toBeCloseTo(0.5, 5);
+    expect(policy.admitFirst()).toBe(true); // 0.05 under the limit
+    expect(policy.admitFirst()).toBe(false); // one is out
+    policy.release(); // its client left: no sample, the limit stays
+    draw = 0.99;
+    expect(policy.admitFirst()).toBe(false); // over the limit: the default would send it
   });
 });
