@@ -103,6 +103,8 @@ export const scenarios: readonly Scenario[] = [
     warmupPerPod: 10,
     upstream: (time) => sickInstances(time, "headless"),
   },
+  hung("hung-clusterip", "clusterip"),
+  hung("hung-headless", "headless"),
   {
     name: "overload-drop",
     totalRate: 56,
@@ -128,5 +130,19 @@ function healthy(name: string, latencyMs: (random: () => number) => number): Sce
     settings: { perTryTimeoutMs: 1000, requestTimeoutMs: 4500 },
     warmupPerPod: 10,
     upstream: (time, now, rnd) => queueUpstream(time, now, 10_000, () => latencyMs(rnd)),
+  };
+}
+
+// One instance of three hung (no answer at all), with the settings of overload-drop: a timeout that
+// a retry elsewhere cures, where overload protection must not take the late attempts for a queue.
+function hung(name: string, mode: "clusterip" | "headless"): Scenario {
+  return {
+    name,
+    totalRate: 20,
+    durationS: 60,
+    appTimeoutMs: 5000,
+    settings: { perTryTimeoutMs: 1000, requestTimeoutMs: 4500 },
+    warmupPerPod: 10,
+    upstream: (time) => sickInstances(time, mode, 1, true),
   };
 }

@@ -109,9 +109,16 @@ interface Connection {
  * `headless`: three addresses, one per instance. `clusterip`: one address, and a connection-level
  * balancer (round-robin per new connection, as the demo's TCP balancer and kube-proxy do) picks
  * the instance of each new connection; a kept-alive connection sticks to its instance until it
- * has been idle for 59 s. An attempt with `fresh` opens a connection used once.
+ * has been idle for 59 s. An attempt with `fresh` opens a connection used once. `hung`: the sick
+ * instance never answers at all (a process stuck in a deadlock or a long pause), so every attempt
+ * that reaches it ends at the caller's timeout.
  */
-export function sickInstances(time: VirtualTime, mode: "headless" | "clusterip", sick = 1): Upstream {
+export function sickInstances(
+  time: VirtualTime,
+  mode: "headless" | "clusterip",
+  sick = 1,
+  hung = false,
+): Upstream {
   const instances = 3;
   let roundRobin = 0;
   const pools = new Map<number, Connection[]>();
@@ -148,6 +155,7 @@ export function sickInstances(time: VirtualTime, mode: "headless" | "clusterip",
     renew: (pod) => pools.set(pod, []),
     send(target, answer) {
       const { instance, done } = instanceOf(target);
+      if (hung && instance === sick) return;
       time.after(SERVICE_MS, () => {
         done();
         answer(instance === sick ? UNAVAILABLE : OK);

@@ -2,7 +2,12 @@ import type { ConcurrencyLimit, LimitOptions } from "../../src/overload/concurre
 import { OverloadProtection } from "../../src/overload/overload-protection.js";
 import { TokenRetryThrottle } from "../../src/retry/retry-throttle.js";
 import { GrpcThrottle, SreAdaptiveGate } from "./comparators.js";
-import { countingRequests, InTimeRatioLimit, ProbabilityBelowOne } from "./overload-candidates.js";
+import {
+  countingRequests,
+  InTimeRatioLimit,
+  ProbabilityBelowOne,
+  RetryOnFreshEvidence,
+} from "./overload-candidates.js";
 import { directPod, type PodCaller, type PodEnv, sidecarPod } from "./pod.js";
 import { sheddingUpstream } from "./upstreams.js";
 
@@ -145,6 +150,18 @@ export const variants: readonly Variant[] = [
       const limit = new InTimeRatioLimit(limitOptions(env), ratio);
       const gate = countingRequests(probability(env, limit), limit, env.time.clock);
       return sidecarPod(env, { throttle: throttle(env), overload: gate });
+    },
+  },
+  {
+    name: "overload-fresh-evidence",
+    about:
+      "the sidecar, a timeout retried only after an answer in time within the last per-try timeout, else waited for",
+    extra: true,
+    pod: (env) => {
+      const options = overloadOptions(env);
+      const fresh = { lateMs: options.lateMs, freshMs: env.settings.perTryTimeoutMs };
+      const overload = new RetryOnFreshEvidence(options, env.time.clock, fresh);
+      return sidecarPod(env, { throttle: throttle(env), overload });
     },
   },
 ];

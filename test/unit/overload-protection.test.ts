@@ -158,8 +158,44 @@ describe("overload protection", () => {
     // 300 ms nor falls: below one, each such answer used to lower it (x 0.3), which held the pods
     // back just as a queue drained and the attempts waited for came in at once.
     t.clock.now += 300;
+    expect(t.admit(1)).toBe(0); // turned away: the one in flight is no longer alone in the evidence
     expect(t.admit(1)).toBe(0);
     expect(t.policy.currentLimit()).toBeCloseTo(0.2, 3);
+  });
+
+  it("a lone attempt late in flight turns nothing away: alone, it may be one hung instance", () => {
+    const t = setup();
+    t.round(20, 50); // answered in time: nothing limited
+    t.clock.now += 5000; // a quiet while: those answers are no longer among the recent ones
+    t.admit(1);
+    t.clock.now += 900; // late (lateMs 800), still in flight, alone
+    // Cut for it, the limit would be one attempt, held by that attempt: this request, which may go
+    // to another instance and come back in time, would be turned away.
+    expect(t.admit(1)).toBe(1);
+    expect(t.policy.currentLimit()).toBe(Number.POSITIVE_INFINITY);
+  });
+
+  it("a late attempt overtaken by a later one answered in time is no queue: no cut, no fall", () => {
+    const t = setup();
+    const hung = t.clock.now;
+    t.admit(1);
+    t.clock.now += 100;
+    t.round(1, 50); // sent after it, answered in time: a queue answers in order
+    t.clock.now = hung + 1000;
+    t.policy.finished(hung, t.clock.now); // its per-try timeout: late, but overtaken
+    expect(t.policy.currentLimit()).toBe(Number.POSITIVE_INFINITY);
+
+    const limited = setup();
+    limited.round(20, 1000); // a queue: limit 2
+    const waited = limited.clock.now;
+    limited.admit(1);
+    limited.clock.now += 10;
+    limited.round(1, 50); // overtakes it
+    const limit = limited.policy.currentLimit();
+    limited.clock.now = waited + 4500;
+    // Waited for until the deadline in vain: a hung instance, not a queue a deadline long.
+    limited.policy.finished(waited, limited.clock.now, true);
+    expect(limited.policy.currentLimit()).toBeGreaterThanOrEqual(limit);
   });
 
   it("below one attempt, admits one attempt at a time, with no retry, waited for past its timeout", () => {
