@@ -231,11 +231,16 @@ export function sidecarPod(env: PodEnv, parts: SidecarParts = {}): PodCaller {
  * `perTryTimeoutMs`.
  */
 export function directPod(env: PodEnv, retries: number, perTryTimeoutMs: number): PodCaller {
+  // Several addresses (a headless Service): each attempt to the next, as the fleet check's app
+  // opens each new connection to the next address (DNS round-robin). Always the first, it never
+  // met the sick instance, and its rows showed 100% where the real app got 46%.
+  const addresses = env.upstream.addresses;
+  let next = env.pod;
   return {
     async call(signal) {
       let outcome: AttemptOutcome = TIMEOUT;
       for (let attempt = 0; attempt <= retries && !signal.aborted; attempt++) {
-        const address = env.upstream.addresses[0] as string;
+        const address = addresses[next++ % addresses.length] as string;
         outcome = await sendAttempt(env, { pod: env.pod, address, fresh: false }, perTryTimeoutMs, signal);
         const status = statusOf(outcome);
         if (status < 500) break;
