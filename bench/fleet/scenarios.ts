@@ -7,8 +7,11 @@ export type UpstreamModel =
   | { kind: "random"; failure: number }
   /** Healthy, then nothing listens (connection refused) from `fromS` to `toS`, then healthy again. */
   | { kind: "outage"; fromS: number; toS: number }
-  /** Three instances on 127.0.0.2-4, one always 503, behind one balancer address or three DNS addresses. */
-  | { kind: "sick"; service: "clusterip" | "headless" }
+  /**
+   * Three instances on 127.0.0.2-4, one always 503 (`hung`: one that never answers at all), behind
+   * one balancer address or three DNS addresses.
+   */
+  | { kind: "sick"; service: "clusterip" | "headless"; hung?: boolean }
   /** `workers` workers behind one FIFO queue; from `fromS` to `toS` each job takes `dropServiceMs`. */
   | { kind: "fifo"; workers: number; serviceMs: number; fromS: number; toS: number; dropServiceMs: number };
 
@@ -53,6 +56,23 @@ function sick(service: "clusterip" | "headless", seconds: number): Scenario {
     appTimeoutMs: 30_000,
     sidecarEnv: {},
     perTryTimeoutMs: 5000,
+  };
+}
+
+/**
+ * The sick instance hung instead (no answer at all), with overload-drop's per-try timeout and
+ * deadline: the timeouts a retry elsewhere cures, which overload protection must not take for a
+ * queue.
+ */
+function hung(service: "clusterip" | "headless", seconds: number): Scenario {
+  return {
+    name: `hung-${service}`,
+    model: { kind: "sick", service, hung: true },
+    totalRate: 20,
+    seconds,
+    appTimeoutMs: 5000,
+    sidecarEnv: { PER_TRY_TIMEOUT_MS: "1000", REQUEST_TIMEOUT_MS: "4500" },
+    perTryTimeoutMs: 1000,
   };
 }
 
@@ -102,6 +122,8 @@ export function allScenarios(seconds: number, triggerScale: number): Scenario[] 
     outage(triggerScale),
     sick("clusterip", seconds),
     sick("headless", seconds),
+    hung("clusterip", seconds),
+    hung("headless", seconds),
     overload(triggerScale),
   ];
 }

@@ -145,15 +145,18 @@ async function outageModel(counter: AttemptCounter, fromS: number, toS: number):
   };
 }
 
-/** Three instances on one port (as the pods of a Service); the sick one answers 503 to everything. */
-async function startInstances(counter: AttemptCounter): Promise<Listening[]> {
+/**
+ * Three instances on one port (as the pods of a Service); the sick one answers 503 to everything,
+ * or (`hung`) never answers: the request stays open until its client gives up.
+ */
+async function startInstances(counter: AttemptCounter, hung: boolean): Promise<Listening[]> {
   for (let tries = 0; ; tries++) {
     const started: Listening[] = [];
     try {
       let port = 0;
       for (const host of INSTANCES) {
-        const healthy = flaky(host === SICK ? 1 : 0, 1);
-        const instance = await listen(attemptsOnly(counter, host, healthy), host, port);
+        const handler = host !== SICK ? flaky(0, 1) : hung ? () => {} : flaky(1, 1);
+        const instance = await listen(attemptsOnly(counter, host, handler), host, port);
         port = instance.port;
         started.push(instance);
       }
@@ -169,8 +172,9 @@ async function startInstances(counter: AttemptCounter): Promise<Listening[]> {
 async function sickModel(
   counter: AttemptCounter,
   service: "clusterip" | "headless",
+  hung: boolean,
 ): Promise<RunningUpstream> {
-  const instances = await startInstances(counter);
+  const instances = await startInstances(counter, hung);
   const port = (instances[0] as Listening).port;
   const stopAll = () => Promise.all(instances.map((i) => i.stop())).then(() => {});
   if (service === "headless") {
@@ -204,7 +208,7 @@ export function startModel(
     case "outage":
       return outageModel(counter, model.fromS, model.toS);
     case "sick":
-      return sickModel(counter, model.service);
+      return sickModel(counter, model.service, model.hung === true);
     case "fifo":
       return fifoModel(counter, model);
   }
