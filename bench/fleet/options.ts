@@ -1,4 +1,4 @@
-import { SCENARIO_NAMES, VARIANTS, type Variant } from "./scenarios.js";
+import { ALL_VARIANTS, SCENARIO_NAMES, VARIANTS, type Variant } from "./scenarios.js";
 
 export interface FleetOptions {
   scenarios: string[];
@@ -21,7 +21,7 @@ export interface FleetOptions {
 
 export const USAGE = `npm run fleet [-- options]   (also: npm run bench -- --fleet [options])
   --scenario=a,b     scenarios (default all): ${SCENARIO_NAMES.join(", ")}
-  --variants=a,b     rows (default all): ${VARIANTS.join(", ")}
+  --variants=a,b     rows (default ${VARIANTS.join(", ")}; also ${ALL_VARIANTS.filter((v) => !VARIANTS.includes(v as never)).join(", ")})
   --pods=N           sidecar processes / apps (default 10; the same total load whatever N)
   --seconds=N        length of the random and sick scenarios (default 30)
   --trigger-scale=F  shrink the outage (90 s) and overload (70 s) timelines by F (default 1)
@@ -58,7 +58,7 @@ export function parseFleetOptions(argv: readonly string[]): FleetOptions {
     const [name, value = ""] = arg.split("=", 2) as [string, string?];
     if (name === "--scenario" || name === "--scenarios")
       options.scenarios = list(value, SCENARIO_NAMES, "scenario");
-    else if (name === "--variants") options.variants = list(value, VARIANTS, "variant");
+    else if (name === "--variants") options.variants = list(value, ALL_VARIANTS, "variant");
     else if (name === "--pods") options.pods = positive(value, name);
     else if (name === "--seconds") options.seconds = positive(value, name);
     else if (name === "--trigger-scale") options.triggerScale = positive(value, name);

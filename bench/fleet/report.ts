@@ -2,7 +2,7 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type LinePanel, lineChartSvg, VARIANT_COLORS } from "./line-chart.js";
 import type { VariantResult } from "./run-variant.js";
-import { RANDOM_RATES, SCENARIO_NAMES, VARIANTS } from "./scenarios.js";
+import { ALL_VARIANTS, RANDOM_RATES, SCENARIO_NAMES, VARIANTS } from "./scenarios.js";
 import { STALL_MS, secondRanges } from "./stall-watch.js";
 
 // results.json keeps every (scenario, variant, pods) measured so far: a run replaces the rows it
@@ -27,7 +27,7 @@ export function mergeResults(dir: string, fresh: readonly StoredResult[]): Fleet
   const replaced = new Set(fresh.map(key));
   const results = [...old.results.filter((r) => !replaced.has(key(r))), ...fresh];
   const order = (r: StoredResult) =>
-    r.pods * 1e4 + SCENARIO_NAMES.indexOf(r.scenario) * 10 + VARIANTS.indexOf(r.variant as never);
+    r.pods * 1e4 + SCENARIO_NAMES.indexOf(r.scenario) * 10 + ALL_VARIANTS.indexOf(r.variant as never);
   results.sort((a, b) => order(a) - order(b));
   return { results };
 }
@@ -86,7 +86,10 @@ export function markdownTable(results: readonly StoredResult[]): string {
 }
 
 export function overloadChart(results: readonly StoredResult[], pods: number): string | undefined {
-  const rows = results.filter((r) => r.scenario === "overload-drop" && r.pods === pods);
+  // The default rows only: a setting's other choice is in the table, not in the chart.
+  const rows = results.filter(
+    (r) => r.scenario === "overload-drop" && r.pods === pods && VARIANTS.includes(r.variant as never),
+  );
   const first = rows[0];
   if (first === undefined) return undefined;
   const seconds = first.seconds;

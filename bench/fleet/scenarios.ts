@@ -130,8 +130,12 @@ export function allScenarios(seconds: number, triggerScale: number): Scenario[] 
 
 export const SCENARIO_NAMES = allScenarios(1, 1).map((s) => s.name);
 
+/** The rows of a run by default (and of its charts). */
 export const VARIANTS = ["no-retries", "naive-3x", "sidecar-before", "sidecar"] as const;
-export type Variant = (typeof VARIANTS)[number];
+/** Rows run only when named with --variants: a setting's other choice, beside the default. */
+export const EXTRA_VARIANTS = ["sidecar-no-blind-retries"] as const;
+export const ALL_VARIANTS = [...VARIANTS, ...EXTRA_VARIANTS] as const;
+export type Variant = (typeof ALL_VARIANTS)[number];
 
 /** What each row sets on the sidecar; the app-only rows have no sidecar. */
 export const VARIANT_ENV: Record<Variant, Record<string, string> | undefined> = {
@@ -139,6 +143,7 @@ export const VARIANT_ENV: Record<Variant, Record<string, string> | undefined> = 
   "naive-3x": undefined,
   "sidecar-before": { RETRY_THROTTLE: "off", OVERLOAD_PROTECTION: "off" },
   sidecar: {},
+  "sidecar-no-blind-retries": { OVERLOAD_BLIND_RETRIES: "off" },
 };
 
 /** Attempts the app itself makes per request (the sidecar rows: one, the sidecar retries). */
@@ -147,4 +152,5 @@ export const APP_ATTEMPTS: Record<Variant, number> = {
   "naive-3x": 4,
   "sidecar-before": 1,
   sidecar: 1,
+  "sidecar-no-blind-retries": 1,
 };

@@ -107,32 +107,3 @@ export function countingRequests(
     waitsPastTimeout: () => protection.waitsPastTimeout(),
   };
 }
-
-/**
- * A timed-out attempt is retried only when this pod has had an attempt answered in time within
- * the last `freshMs`; otherwise it is waited for until the deadline. At 1,000 pods each pod sends
- * every 18 s, so what it knows of billing is older than any drop: it cannot tell a queue in front
- * of everything from one hung instance, and its retries of the drop's timeouts are what keep the
- * queue up. Not adopted: with a hung instance of three it loses what a retry elsewhere would have
- * saved (docs/overload.md, "The bound at 1,000 pods").
- */
-export class RetryOnFreshEvidence extends OverloadProtection {
-  private lastInTime = Number.NEGATIVE_INFINITY;
-
-  constructor(
-    options: OverloadOptions,
-    private readonly now: Clock,
-    private readonly fresh: { lateMs: number; freshMs: number },
-  ) {
-    super(options, now);
-  }
-
-  override finished(sentAt: number, now: number, waitedInVain = false): void {
-    if (now - sentAt < this.fresh.lateMs) this.lastInTime = now;
-    super.finished(sentAt, now, waitedInVain);
-  }
-
-  override waitsPastTimeout(): boolean {
-    return super.waitsPastTimeout() || this.now() - this.lastInTime > this.fresh.freshMs;
-  }
-}

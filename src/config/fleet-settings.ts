@@ -68,4 +68,10 @@ export const fleetSettings = {
     help: "while a limit is in force, a retry goes only while the attempts in flight are under this share of it",
     parse: decimal(0, 1, "a fraction"),
   },
+  OVERLOAD_BLIND_RETRIES: {
+    key: "overloadBlindRetries",
+    default: "on",
+    help: "off: a timed-out attempt is retried only if an attempt was answered in time within the last PER_TRY_TIMEOUT_MS, else waited for until the deadline (for fleets of hundreds of pods that each call seldom; a hung instance then costs the requests that reach it)",
+    parse: oneOf(["on", "off"]),
+  },
 } as const;

@@ -19,6 +19,12 @@ export interface OverloadOptions extends LimitOptions {
   readonly lateMs: number;
   /** Retries go only while the attempts in flight are under this share of the limit. */
   readonly retryShare: number;
+  /**
+   * OVERLOAD_BLIND_RETRIES=off: a timed-out attempt is retried only when an attempt was answered in
+   * time within this many ms (PER_TRY_TIMEOUT_MS); otherwise it is waited for until the deadline.
+   * Absent (on, the default): a timeout is retried whatever this sidecar last heard.
+   */
+  readonly evidenceMs?: number | undefined;
 }
 
 /**
@@ -45,6 +51,8 @@ export class OverloadProtection implements OverloadGate {
   private readonly ages = new InFlightAges();
   /** The latest send time among the attempts answered in time (see `overtaken`). */
   private newestOnTime = Number.NEGATIVE_INFINITY;
+  /** When the last attempt answered in time ended (see `evidenceMs`). */
+  private lastOnTimeAt = Number.NEGATIVE_INFINITY;
 
   constructor(
     private readonly options: OverloadOptions,
@@ -129,8 +137,10 @@ export class OverloadProtection implements OverloadGate {
    */
   waitsPastTimeout(): boolean {
     if (!this.options.enabled) return false;
+    const now = this.clock();
     // The attempts in flight past the late mark (this one among them) are late now, not later.
-    this.reportAged(this.clock());
+    this.reportAged(now);
+    if (this.blind(now)) return true;
     if (this.limit.lifted) return false;
     // The attempt at its timeout still holds its place: its retry would be asked once it gave it back.
     return !this.retryFits(this.inFlight - 1);
@@ -169,6 +179,7 @@ export class OverloadProtection implements OverloadGate {
     const share = this.lateShare.record(now, late);
     if (!late) {
       if (sentAt > this.newestOnTime) this.newestOnTime = sentAt;
+      this.lastOnTimeAt = now;
       this.limit.onTime(now, sentAt);
       return;
     }
@@ -192,6 +203,17 @@ export class OverloadProtection implements OverloadGate {
    */
   private overtaken(sentAt: number): boolean {
     return sentAt < this.newestOnTime;
+  }
+
+  /**
+   * With `evidenceMs`: nothing was answered in time lately, so this sidecar cannot tell a queue in
+   * front of every instance (where a retry is more load) from one hung instance (where it is the
+   * cure). A pod that calls every few seconds is always here: at 1,000 such pods the retries of a
+   * capacity drop's timeouts are what keep the queue up (docs/overload.md, "The bound").
+   */
+  private blind(now: number): boolean {
+    const evidenceMs = this.options.evidenceMs;
+    return evidenceMs !== undefined && now - this.lastOnTimeAt > evidenceMs;
   }
 
   /** A retry may go with `inFlight` attempts out: the limit is one or more, and well above them. */

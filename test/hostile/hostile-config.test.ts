@@ -46,6 +46,7 @@ const HOSTILE: Record<string, string> = {
   OVERLOAD_RECOVERY_MS: "1e9",
   OVERLOAD_MIN_LIMIT: "NaN",
   OVERLOAD_RETRY_SHARE: "Infinity",
+  OVERLOAD_BLIND_RETRIES: "yes",
 };
 
 let results: Map<string, CliResult>;

@@ -1,9 +1,5 @@
 import { describe, expect, it } from "vitest";
-import {
-  InTimeRatioLimit,
-  ProbabilityBelowOne,
-  RetryOnFreshEvidence,
-} from "../../sim/lib/overload-candidates.js";
+import { InTimeRatioLimit, ProbabilityBelowOne } from "../../sim/lib/overload-candidates.js";
 
 // The ways of moving overload protection's limit below one attempt that the fleet simulator
 // compared with the default and did not adopt (docs/overload.md, "What else was tried"): what
@@ -66,26 +62,5 @@ describe("the limit below one as a probability of sending (overload-probability,
     policy.release(); // its client left: no sample, the limit stays
     draw = 0.99;
     expect(policy.admitFirst()).toBe(false); // over the limit: the default would send it
-  });
-});
-
-describe("a timeout retried only on fresh evidence (overload-fresh-evidence)", () => {
-  it("waits for a timed-out attempt unless an attempt was answered in time within freshMs", () => {
-    const overload = { ...options, enabled: true, lateMs: 600, retryShare: 0.5 };
-    let now = 0;
-    const policy = new RetryOnFreshEvidence(overload, () => now, { lateMs: 600, freshMs: 1000 });
-    // Nothing heard yet: a timeout is waited for (the default would retry it, its limit lifted).
-    expect(policy.admitFirst()).toBe(true);
-    now = 1000;
-    expect(policy.waitsPastTimeout()).toBe(true);
-    policy.release();
-    expect(policy.admitFirst()).toBe(true);
-    now = 1050;
-    policy.finished(1000, now); // answered in time
-    expect(policy.admitFirst()).toBe(true);
-    now = 2000; // its timeout, 950 ms after an answer in time: retried
-    expect(policy.waitsPastTimeout()).toBe(false);
-    now = 2100; // 1,050 ms after: waited for
-    expect(policy.waitsPastTimeout()).toBe(true);
   });
 });

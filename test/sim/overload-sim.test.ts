@@ -59,6 +59,22 @@ describe("overload protection in the fleet simulator", () => {
     expect(own.success).toBeGreaterThan(0.85);
   });
 
+  it("1,000 pods with OVERLOAD_BLIND_RETRIES=off: the drop ends in 2 s, and a hung instance costs what the default saves", async () => {
+    // A pod that calls every 18 s has heard nothing lately: off, its timeouts are waited for, not
+    // retried. That keeps billing's queue under a deadline's work (seed 1: 85%, recovery 2 s,
+    // against the default's collapse) and gives up the retry elsewhere that a hung instance needs
+    // (seed 1: 69% against 100%).
+    const off = variant("sidecar-no-blind-retries");
+    const drop = await simulate(scenario("overload-drop"), off, 1000, 1);
+    expect(drop.recoveryS).toBeLessThanOrEqual(2);
+    expect(drop.success).toBeGreaterThan(0.83);
+    const hung = { ...scenario("hung-headless"), durationS: 20 };
+    const costs = await simulate(hung, off, 1000, 1);
+    const keeps = await simulate(hung, variant("sidecar"), 1000, 1);
+    expect(keeps.success).toBeGreaterThan(0.99);
+    expect(costs.success).toBeLessThan(0.8);
+  });
+
   it("overload-drop, 1,000 pods, run for 400 s: the sidecar's collapse ends within 150 s, the naive retries' never", async () => {
     // Not a metastable failure: a pod sends a request every 18 s, so its retry throttle needs about
     // a minute to see five failed attempts in a row and stop its retries; then billing drains the

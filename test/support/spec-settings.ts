@@ -69,6 +69,7 @@ export const SPEC_SETTINGS: readonly SpecSetting[] = [
   { variable: "OVERLOAD_RECOVERY_MS", default: "400", key: "overloadRecoveryMs", value: 400 },
   { variable: "OVERLOAD_MIN_LIMIT", default: "0.02", key: "overloadMinLimit", value: 0.02 },
   { variable: "OVERLOAD_RETRY_SHARE", default: "0.5", key: "overloadRetryShare", value: 0.5 },
+  { variable: "OVERLOAD_BLIND_RETRIES", default: "on", key: "overloadBlindRetries", value: "on" },
 ];
 
 /** One invalid value per setting (several for some), as an operator could mistype them. */
@@ -128,4 +129,5 @@ export const INVALID_VALUES: ReadonlyArray<readonly [variable: string, value: st
   ["OVERLOAD_RECOVERY_MS", "5"],
   ["OVERLOAD_MIN_LIMIT", "0"],
   ["OVERLOAD_RETRY_SHARE", "half"],
+  ["OVERLOAD_BLIND_RETRIES", "no"],
 ];

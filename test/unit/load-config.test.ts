@@ -45,6 +45,7 @@ describe("configuration", () => {
       overloadRecoveryMs: 400,
       overloadMinLimit: 0.02,
       overloadRetryShare: 0.5,
+      overloadBlindRetries: "on",
     });
   });
 

@@ -212,6 +212,29 @@ describe("overload protection", () => {
     expect(t.policy.waitsPastTimeout()).toBe(true);
   });
 
+  it("OVERLOAD_BLIND_RETRIES=off (evidenceMs): a timeout is waited for unless an answer came in time lately", () => {
+    const t = setup({ evidenceMs: 1000 });
+    // Nothing answered in time yet: waited for, though the limit is lifted.
+    t.admit(1);
+    t.clock.now += 1000;
+    expect(t.policy.currentLimit()).toBe(Number.POSITIVE_INFINITY);
+    expect(t.policy.waitsPastTimeout()).toBe(true);
+    t.policy.release();
+    t.round(1, 50); // answered in time
+    const sentAt = t.clock.now;
+    t.admit(1);
+    t.clock.now += 900; // 900 ms after that answer: retried as ever
+    expect(t.policy.waitsPastTimeout()).toBe(false);
+    t.clock.now += 200; // 1,100 ms after it: waited for
+    expect(t.policy.waitsPastTimeout()).toBe(true);
+    t.policy.finished(sentAt, t.clock.now);
+
+    const on = setup(); // the default: a lone timeout is retried whatever was heard
+    on.admit(1);
+    on.clock.now += 1000;
+    expect(on.policy.waitsPastTimeout()).toBe(false);
+  });
+
   it("never goes below the minimum limit", () => {
     const t = setup();
     for (let i = 0; i < 50; i++) {
