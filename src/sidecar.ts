@@ -65,7 +65,7 @@ function overloadOptions(config: Config) {
     minLimit: config.overloadMinLimit,
     maxLimit: OVERLOAD_MAX_LIMIT,
     retryShare: config.overloadRetryShare,
-    evidenceMs: config.overloadBlindRetries === "off" ? config.perTryTimeoutMs : undefined,
+    blindRetries: config.overloadBlindRetries === "on",
   };
 }
 

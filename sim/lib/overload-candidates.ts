@@ -104,6 +104,6 @@ export function countingRequests(
     admitRetry: () => protection.admitRetry(),
     finished: (sentAt, now, waitedInVain) => protection.finished(sentAt, now, waitedInVain),
     release: () => protection.release(),
-    waitsPastTimeout: () => protection.waitsPastTimeout(),
+    waitsPastTimeout: (sentAt) => protection.waitsPastTimeout(sentAt),
   };
 }

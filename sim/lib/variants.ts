@@ -42,7 +42,7 @@ const overloadOptions = (env: PodEnv) => ({
 const limitOptions = (env: PodEnv): LimitOptions => overloadOptions(env);
 const overload = (
   env: PodEnv,
-  change: { decrease?: number; recoveryMs?: number; minLimit?: number; evidenceMs?: number } = {},
+  change: { decrease?: number; recoveryMs?: number; minLimit?: number; blindRetries?: boolean } = {},
   limit?: ConcurrencyLimit,
 ) => new OverloadProtection({ ...overloadOptions(env), ...change }, env.time.clock, limit);
 /** The same with the limit below one as a probability of sending (the rule before). */
@@ -97,12 +97,12 @@ export const variants: readonly Variant[] = [
   {
     name: "sidecar-no-blind-retries",
     about:
-      "the sidecar with OVERLOAD_BLIND_RETRIES=off: a timeout retried only after an answer in time within the per-try timeout",
+      "the sidecar with OVERLOAD_BLIND_RETRIES=off: a timeout retried only if another attempt was answered in time while it was out",
     extra: true,
     pod: (env) =>
       sidecarPod(env, {
         throttle: throttle(env),
-        overload: overload(env, { evidenceMs: env.settings.perTryTimeoutMs }),
+        overload: overload(env, { blindRetries: false }),
       }),
   },
   // The alternatives overload protection's defaults were chosen against (docs/overload.md).

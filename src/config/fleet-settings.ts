@@ -71,7 +71,7 @@ export const fleetSettings = {
   OVERLOAD_BLIND_RETRIES: {
     key: "overloadBlindRetries",
     default: "on",
-    help: "off: a timed-out attempt is retried only if an attempt was answered in time within the last PER_TRY_TIMEOUT_MS, else waited for until the deadline (for fleets of hundreds of pods that each call seldom; a hung instance then costs the requests that reach it)",
+    help: "off: a timed-out attempt is retried only if another attempt was answered in time while it was out, else waited for until the deadline (for fleets of hundreds of pods that each call seldom; a hung instance then costs the requests that reach it)",
     parse: oneOf(["on", "off"]),
   },
 } as const;

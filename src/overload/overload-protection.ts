@@ -20,11 +20,11 @@ export interface OverloadOptions extends LimitOptions {
   /** Retries go only while the attempts in flight are under this share of the limit. */
   readonly retryShare: number;
   /**
-   * OVERLOAD_BLIND_RETRIES=off: a timed-out attempt is retried only when an attempt was answered in
-   * time within this many ms (PER_TRY_TIMEOUT_MS); otherwise it is waited for until the deadline.
-   * Absent (on, the default): a timeout is retried whatever this sidecar last heard.
+   * OVERLOAD_BLIND_RETRIES: false (off) retries a timed-out attempt only when another attempt was
+   * answered in time while it was out; otherwise it is waited for until the deadline. Absent or
+   * true (on, the default): a timeout is retried whatever this sidecar last heard.
    */
-  readonly evidenceMs?: number | undefined;
+  readonly blindRetries?: boolean | undefined;
 }
 
 /**
@@ -51,7 +51,7 @@ export class OverloadProtection implements OverloadGate {
   private readonly ages = new InFlightAges();
   /** The latest send time among the attempts answered in time (see `overtaken`). */
   private newestOnTime = Number.NEGATIVE_INFINITY;
-  /** When the last attempt answered in time ended (see `evidenceMs`). */
+  /** When the last attempt answered in time ended (see `blindRetries`). */
   private lastOnTimeAt = Number.NEGATIVE_INFINITY;
 
   constructor(
@@ -135,12 +135,11 @@ export class OverloadProtection implements OverloadGate {
    * retries (the limit stays at one or more without other requests), so against a hung upstream
    * its attempts are cut and retried as ever, and its timeouts reach the circuit breaker.
    */
-  waitsPastTimeout(): boolean {
+  waitsPastTimeout(sentAt: number): boolean {
     if (!this.options.enabled) return false;
-    const now = this.clock();
     // The attempts in flight past the late mark (this one among them) are late now, not later.
-    this.reportAged(now);
-    if (this.blind(now)) return true;
+    this.reportAged(this.clock());
+    if (this.blind(sentAt)) return true;
     if (this.limit.lifted) return false;
     // The attempt at its timeout still holds its place: its retry would be asked once it gave it back.
     return !this.retryFits(this.inFlight - 1);
@@ -206,14 +205,14 @@ export class OverloadProtection implements OverloadGate {
   }
 
   /**
-   * With `evidenceMs`: nothing was answered in time lately, so this sidecar cannot tell a queue in
-   * front of every instance (where a retry is more load) from one hung instance (where it is the
-   * cure). A pod that calls every few seconds is always here: at 1,000 such pods the retries of a
-   * capacity drop's timeouts are what keep the queue up (docs/overload.md, "The bound").
+   * Blind retries off, and nothing answered in time since the attempt at its timeout was sent:
+   * this sidecar cannot tell a queue in front of every instance (where a retry is more load) from
+   * one hung instance (where it is the cure). A pod that sends one request at a time is always
+   * here: at 1,000 such pods the retries of a capacity drop's timeouts are what keep the queue up
+   * (docs/overload.md, "The bound").
    */
-  private blind(now: number): boolean {
-    const evidenceMs = this.options.evidenceMs;
-    return evidenceMs !== undefined && now - this.lastOnTimeAt > evidenceMs;
+  private blind(sentAt: number): boolean {
+    return this.options.blindRetries === false && this.lastOnTimeAt < sentAt;
   }
 
   /** A retry may go with `inFlight` attempts out: the limit is one or more, and well above them. */

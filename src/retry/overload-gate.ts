@@ -18,7 +18,7 @@ export interface OverloadGate {
    * Retries are held back: an attempt at its per-try timeout is waited for rather than cut (see
    * RetryRun.waitLonger).
    */
-  waitsPastTimeout(): boolean;
+  waitsPastTimeout(sentAt: number): boolean;
 }
 
 /** OVERLOAD_PROTECTION=off, as far as these callers are concerned: everything goes. */

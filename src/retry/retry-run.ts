@@ -100,7 +100,7 @@ export class RetryRun<R> implements RetryResult<R>, AttemptReceiver<R> {
   waitLonger(): number {
     if (this.over || this.request.signal.aborted) return 0;
     const remaining = this.request.deadlineAt - this.deps.clock();
-    if (remaining < 1 || !this.overload.waitsPastTimeout()) return 0;
+    if (remaining < 1 || !this.overload.waitsPastTimeout(this.sentAt)) return 0;
     this.waitedPast = true;
     return remaining;
   }

@@ -209,30 +209,33 @@ describe("overload protection", () => {
     expect(t.admit(1)).toBe(1); // nothing in flight: it goes, whatever the limit below one
     expect(t.admit(1)).toBe(0); // one is in flight
     expect(t.policy.retryAllowed()).toBe(false);
-    expect(t.policy.waitsPastTimeout()).toBe(true);
+    expect(t.policy.waitsPastTimeout(0)).toBe(true);
   });
 
-  it("OVERLOAD_BLIND_RETRIES=off (evidenceMs): a timeout is waited for unless an answer came in time lately", () => {
-    const t = setup({ evidenceMs: 1000 });
-    // Nothing answered in time yet: waited for, though the limit is lifted.
+  it("OVERLOAD_BLIND_RETRIES=off: a timeout is waited for unless another attempt was answered in time meanwhile", () => {
+    const t = setup({ blindRetries: false });
+    t.round(1, 50); // answered in time, before the next one was sent: no evidence for it
+    t.clock.now += 10;
+    const alone = t.clock.now;
     t.admit(1);
     t.clock.now += 1000;
     expect(t.policy.currentLimit()).toBe(Number.POSITIVE_INFINITY);
-    expect(t.policy.waitsPastTimeout()).toBe(true);
+    expect(t.policy.waitsPastTimeout(alone)).toBe(true); // waited for, though the limit is lifted
     t.policy.release();
-    t.round(1, 50); // answered in time
-    const sentAt = t.clock.now;
+
+    const hung = t.clock.now;
     t.admit(1);
-    t.clock.now += 900; // 900 ms after that answer: retried as ever
-    expect(t.policy.waitsPastTimeout()).toBe(false);
-    t.clock.now += 200; // 1,100 ms after it: waited for
-    expect(t.policy.waitsPastTimeout()).toBe(true);
-    t.policy.finished(sentAt, t.clock.now);
+    t.clock.now += 100;
+    t.round(1, 50); // another answered in time while it is out: the upstream serves
+    t.clock.now = hung + 1000;
+    expect(t.policy.waitsPastTimeout(hung)).toBe(false); // retried as ever
+    t.policy.finished(hung, t.clock.now);
 
     const on = setup(); // the default: a lone timeout is retried whatever was heard
+    const sentAt = on.clock.now;
     on.admit(1);
     on.clock.now += 1000;
-    expect(on.policy.waitsPastTimeout()).toBe(false);
+    expect(on.policy.waitsPastTimeout(sentAt)).toBe(false);
   });
 
   it("never goes below the minimum limit", () => {
@@ -341,14 +344,14 @@ describe("overload protection", () => {
       expect(t.policy.currentLimit()).toBeCloseTo(4, 1);
       expect(t.admit(4)).toBe(4); // 4 in flight: not under half the limit, retries held back
       expect(t.policy.retryAllowed()).toBe(false);
-      expect(t.policy.waitsPastTimeout()).toBe(true);
+      expect(t.policy.waitsPastTimeout(0)).toBe(true);
     });
 
     it("knows the attempts in flight late at the timeout itself, before any other admission", () => {
       const t = setup();
       t.admit(20); // nothing limited yet
       t.clock.now += 1000; // every one past the late mark, and this one at its timeout
-      expect(t.policy.waitsPastTimeout()).toBe(true);
+      expect(t.policy.waitsPastTimeout(0)).toBe(true);
       expect(t.policy.currentLimit()).toBeLessThan(3);
     });
 
@@ -358,7 +361,7 @@ describe("overload protection", () => {
       expect(t.policy.currentLimit()).toBeGreaterThanOrEqual(1);
       expect(t.admit(1)).toBe(1);
       t.clock.now += 1000;
-      expect(t.policy.waitsPastTimeout()).toBe(false);
+      expect(t.policy.waitsPastTimeout(0)).toBe(false);
     });
 
     it("while retries may go, the timeout makes room for one: no wait", () => {
@@ -366,7 +369,7 @@ describe("overload protection", () => {
       t.round(40, 900);
       expect(t.admit(1)).toBe(1); // 1 in flight, under half of 4
       expect(t.policy.retryAllowed()).toBe(true);
-      expect(t.policy.waitsPastTimeout()).toBe(false);
+      expect(t.policy.waitsPastTimeout(0)).toBe(false);
     });
 
     it("the attempt at its timeout does not count against its own retry", () => {
@@ -374,9 +377,9 @@ describe("overload protection", () => {
       t.round(40, 900); // limit 4: a retry goes while fewer than 2 are out
       expect(t.admit(2)).toBe(2);
       expect(t.policy.retryAllowed()).toBe(false); // 2 out, the timed-out one included
-      expect(t.policy.waitsPastTimeout()).toBe(false); // once it gives its place back, 1 is out: the retry goes
+      expect(t.policy.waitsPastTimeout(0)).toBe(false); // once it gives its place back, 1 is out: the retry goes
       expect(t.admit(1)).toBe(1);
-      expect(t.policy.waitsPastTimeout()).toBe(true);
+      expect(t.policy.waitsPastTimeout(0)).toBe(true);
     });
 
     it("an attempt waited for in vain (no answer by the deadline) drops the limit to a tenth of one attempt", () => {
@@ -398,11 +401,11 @@ describe("overload protection", () => {
       const t = setup();
       t.round(40, 100);
       t.admit(100);
-      expect(t.policy.waitsPastTimeout()).toBe(false);
+      expect(t.policy.waitsPastTimeout(0)).toBe(false);
       const off = setup({ enabled: false });
       off.round(40, 900);
       off.admit(100);
-      expect(off.policy.waitsPastTimeout()).toBe(false);
+      expect(off.policy.waitsPastTimeout(0)).toBe(false);
     });
   });
 });
