@@ -78,7 +78,7 @@ describe("overload protection in the fleet simulator", () => {
   it("overload-drop, 1,000 pods, run for 400 s: the sidecar's collapse ends within 150 s, the naive retries' never", async () => {
     // Not a metastable failure: a pod sends a request every 18 s, so its retry throttle needs about
     // a minute to see five failed attempts in a row and stop its retries; then billing drains the
-    // queue the drop built. Seed 1: 119 s after the drop; 164 s without the throttle (overload-only),
+    // queue the drop built. Seed 1: 124 s after the drop; 164 s without the throttle (overload-only),
     // 175 s with neither that nor overload protection (sidecar-before).
     const long = { ...scenario("overload-drop"), durationS: 400 };
     const sidecar = await simulate(long, variant("sidecar"), 1000, 1);
