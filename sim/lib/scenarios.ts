@@ -53,6 +53,15 @@ export interface Scenario {
   readonly upstream: UpstreamFactory;
 }
 
+/**
+ * The timeouts an operator sets for a 50-ms call (overload-drop, and the scenarios that check it
+ * sheds nothing it should not): per-try 1 s, deadline 4.5 s, the app giving up after 5 s.
+ */
+const FAST_CALL = {
+  appTimeoutMs: 5000,
+  settings: { perTryTimeoutMs: 1000, requestTimeoutMs: 4500 },
+} as const;
+
 function random(p: number): Scenario {
   return {
     name: `random-${Math.round(p * 100)}`,
@@ -109,8 +118,7 @@ export const scenarios: readonly Scenario[] = [
     name: "overload-drop",
     totalRate: 56,
     durationS: 70,
-    appTimeoutMs: 5000,
-    settings: { perTryTimeoutMs: 1000, requestTimeoutMs: 4500 },
+    ...FAST_CALL,
     warmupPerPod: 10,
     trigger: [20, 30],
     upstream: (time, now) => queueUpstream(time, now, 8, (t) => (t >= 20_000 && t < 30_000 ? 500 : 100)),
@@ -126,8 +134,7 @@ function healthy(name: string, latencyMs: (random: () => number) => number): Sce
     name,
     totalRate: 56,
     durationS: 60,
-    appTimeoutMs: 5000,
-    settings: { perTryTimeoutMs: 1000, requestTimeoutMs: 4500 },
+    ...FAST_CALL,
     warmupPerPod: 10,
     upstream: (time, now, rnd) => queueUpstream(time, now, 10_000, () => latencyMs(rnd)),
   };
@@ -140,8 +147,7 @@ function hung(name: string, mode: "clusterip" | "headless"): Scenario {
     name,
     totalRate: 20,
     durationS: 60,
-    appTimeoutMs: 5000,
-    settings: { perTryTimeoutMs: 1000, requestTimeoutMs: 4500 },
+    ...FAST_CALL,
     warmupPerPod: 10,
     upstream: (time) => sickInstances(time, mode, 1, true),
   };
