@@ -133,7 +133,8 @@ export class OverloadProtection implements OverloadGate {
    * queue the upstream does the attempt's work anyway: cut, the attempt is a 504 and that work is
    * lost; waited for, it may be answered within the request's deadline. A lone caller keeps its
    * retries (the limit stays at one or more without other requests), so against a hung upstream
-   * its attempts are cut and retried as ever, and its timeouts reach the circuit breaker.
+   * its attempts are cut and retried as ever, and its timeouts reach the circuit breaker; unless
+   * blind retries are off and nothing was answered in time since `sentAt` (see `blind`).
    */
   waitsPastTimeout(sentAt: number): boolean {
     if (!this.options.enabled) return false;

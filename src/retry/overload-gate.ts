@@ -15,8 +15,8 @@ export interface OverloadGate {
   finished(sentAt: number, now: number, waitedInVain?: boolean): void;
   release(): void;
   /**
-   * Retries are held back: an attempt at its per-try timeout is waited for rather than cut (see
-   * RetryRun.waitLonger).
+   * Retries are held back: the attempt sent at `sentAt`, now at its per-try timeout, is waited for
+   * rather than cut (see RetryRun.waitLonger).
    */
   waitsPastTimeout(sentAt: number): boolean;
 }
