@@ -35,6 +35,12 @@ export class FifoWorkers {
 
   constructor(private readonly options: FifoWorkersOptions) {}
 
+  /** How long a job submitted now would wait for a worker: the queue ahead, `workers` at a time. */
+  queueWaitMs(): number {
+    if (this.counts.busy < this.options.workers) return 0;
+    return ((this.counts.queued + 1) / this.options.workers) * this.options.serviceMs();
+  }
+
   submit(job: FifoJob): void {
     this.queue.push(job);
     this.counts.queued++;

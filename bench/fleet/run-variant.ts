@@ -9,7 +9,7 @@ import {
   triggerGoodputShare,
 } from "./figures.js";
 import { runLoad } from "./load.js";
-import { APP_ATTEMPTS, type Scenario, VARIANT_ENV, type Variant } from "./scenarios.js";
+import { APP_ATTEMPTS, modelFor, type Scenario, VARIANT_ENV, type Variant } from "./scenarios.js";
 import { type SidecarPod, sidecarAttempts, startSidecars, stopSidecars } from "./sidecars.js";
 import { StallWatch } from "./stall-watch.js";
 import { startUpstreamProcess } from "./upstream-process.js";
@@ -62,7 +62,7 @@ export async function runVariant(
   variant: Variant,
   ctx: RunContext,
 ): Promise<VariantResult> {
-  const upstream = await startUpstreamProcess(ctx.buildDir, scenario.model, ctx.seed);
+  const upstream = await startUpstreamProcess(ctx.buildDir, modelFor(variant, scenario.model), ctx.seed);
   const headless = upstream.addresses !== undefined;
   if (headless && ctx.dns === undefined) throw new Error(`${scenario.name} needs dnsmasq`);
   let pods: SidecarPod[] = [];

@@ -12,8 +12,20 @@ export type UpstreamModel =
    * one balancer address or three DNS addresses.
    */
   | { kind: "sick"; service: "clusterip" | "headless"; hung?: boolean }
-  /** `workers` workers behind one FIFO queue; from `fromS` to `toS` each job takes `dropServiceMs`. */
-  | { kind: "fifo"; workers: number; serviceMs: number; fromS: number; toS: number; dropServiceMs: number };
+  /**
+   * `workers` workers behind one FIFO queue; from `fromS` to `toS` each job takes `dropServiceMs`.
+   * `shedWaitMs`: billing protects itself, answering 503 + `Retry-After: 1` at once instead of
+   * queueing an attempt that would wait longer than this (the `billing-sheds` row).
+   */
+  | {
+      kind: "fifo";
+      workers: number;
+      serviceMs: number;
+      fromS: number;
+      toS: number;
+      dropServiceMs: number;
+      shedWaitMs?: number;
+    };
 
 export interface Scenario {
   name: string;
@@ -133,7 +145,7 @@ export const SCENARIO_NAMES = allScenarios(1, 1).map((s) => s.name);
 /** The rows of a run by default (and of its charts). */
 export const VARIANTS = ["no-retries", "naive-3x", "sidecar-before", "sidecar"] as const;
 /** Rows run only when named with --variants: a setting's other choice, beside the default. */
-export const EXTRA_VARIANTS = ["sidecar-no-blind-retries"] as const;
+export const EXTRA_VARIANTS = ["sidecar-no-blind-retries", "billing-sheds"] as const;
 export const ALL_VARIANTS = [...VARIANTS, ...EXTRA_VARIANTS] as const;
 export type Variant = (typeof ALL_VARIANTS)[number];
 
@@ -144,7 +156,18 @@ export const VARIANT_ENV: Record<Variant, Record<string, string> | undefined> = 
   "sidecar-before": { RETRY_THROTTLE: "off", OVERLOAD_PROTECTION: "off" },
   sidecar: {},
   "sidecar-no-blind-retries": { OVERLOAD_BLIND_RETRIES: "off" },
+  "billing-sheds": {},
 };
+
+// The simulator's `billing-sheds`: the sidecar's defaults, and a billing that sheds what would wait
+// over 500 ms in its queue (overload-drop's billing only; the other models stay as they are).
+const SHED_WAIT_MS = 500;
+
+/** The billing a row runs against: the scenario's, or (billing-sheds) its shedding FIFO. */
+export function modelFor(variant: Variant, model: UpstreamModel): UpstreamModel {
+  if (variant !== "billing-sheds" || model.kind !== "fifo") return model;
+  return { ...model, shedWaitMs: SHED_WAIT_MS };
+}
 
 /** Attempts the app itself makes per request (the sidecar rows: one, the sidecar retries). */
 export const APP_ATTEMPTS: Record<Variant, number> = {
@@ -153,4 +176,5 @@ export const APP_ATTEMPTS: Record<Variant, number> = {
   "sidecar-before": 1,
   sidecar: 1,
   "sidecar-no-blind-retries": 1,
+  "billing-sheds": 1,
 };

@@ -44,10 +44,10 @@ const SICK = "127.0.0.3";
 
 export type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
-export function answer(res: ServerResponse, status: number): void {
+export function answer(res: ServerResponse, status: number, headers: Record<string, string> = {}): void {
   if (res.destroyed) return;
   const body = status < 300 ? '{"id":1}' : '{"error":"temporarily unavailable"}';
-  res.writeHead(status, { "content-type": "application/json", "content-length": body.length });
+  res.writeHead(status, { "content-type": "application/json", "content-length": body.length, ...headers });
   res.end(body);
 }
 

@@ -61,15 +61,38 @@ describe("FifoWorkers", () => {
     expect(answered).toEqual([300]);
     expect(fifo.counts).toMatchObject({ done: 3, doneForGone: 2 });
   });
+
+  it("says how long a job submitted now would wait: nothing while a worker is idle", () => {
+    const clock = manualTimers();
+    const fifo = new FifoWorkers({ workers: 2, serviceMs: () => 100, schedule: clock.schedule });
+    const job = { answer: () => {}, gone: () => false };
+    fifo.submit(job);
+    expect(fifo.queueWaitMs()).toBe(0);
+    fifo.submit(job);
+    expect(fifo.queueWaitMs()).toBe(50); // both busy: half a service time, two at a time
+    fifo.submit(job);
+    fifo.submit(job);
+    expect(fifo.queueWaitMs()).toBe(150);
+  });
 });
 
-function post(port: number, abortAfterMs?: number): Promise<{ status?: number; at: number }> {
+function post(
+  port: number,
+  abortAfterMs?: number,
+): Promise<{ status?: number; at: number; retryAfter?: string | string[] }> {
   const started = performance.now();
   return new Promise((resolve) => {
     const req = request({ host: "127.0.0.1", port, path: "/provider", method: "POST", agent: false });
     req.once("response", (res) => {
       res.resume();
-      res.once("end", () => resolve({ status: res.statusCode, at: performance.now() - started }));
+      const retryAfter = res.headers["retry-after"];
+      res.once("end", () =>
+        resolve({
+          status: res.statusCode,
+          at: performance.now() - started,
+          ...(retryAfter === undefined ? {} : { retryAfter }),
+        }),
+      );
     });
     req.once("error", () => resolve({ at: performance.now() - started }));
     if (abortAfterMs !== undefined) setTimeout(() => req.destroy(), abortAfterMs);
@@ -112,5 +135,32 @@ describe("the FIFO billing over HTTP", () => {
     expect(c.at).toBeGreaterThanOrEqual(3 * 80 - 20 - 15);
     expect(counter.total).toBe(3);
     expect(billing.extra()).toMatchObject({ done: 3, doneForGone: 1 });
+  });
+
+  it("with shedWaitMs (billing-sheds), answers 503 + Retry-After: 1 at once what would wait longer", async () => {
+    const counter = new AttemptCounter();
+    const model = {
+      kind: "fifo",
+      workers: 1,
+      serviceMs: 80,
+      fromS: 99,
+      toS: 100,
+      dropServiceMs: 80,
+    } as const;
+    billing = await startModel({ ...model, shedWaitMs: 100 }, counter, 1);
+    counter.startedAt = performance.now();
+    billing.start();
+    const { port } = billing.target;
+    const served = post(port); // a worker is free: no wait
+    await new Promise((r) => setTimeout(r, 10));
+    const queued = post(port); // one job ahead: 80 ms, under 100
+    await new Promise((r) => setTimeout(r, 10));
+    const shed = await post(port); // two ahead: 160 ms
+    expect(shed.status).toBe(503);
+    expect(shed.retryAfter).toBe("1");
+    expect(shed.at).toBeLessThan(60);
+    expect((await served).status).toBe(200);
+    expect((await queued).status).toBe(200);
+    expect(billing.extra()).toMatchObject({ done: 2, shed: 1 });
   });
 });
