@@ -6,7 +6,8 @@ import { type Variant, variants } from "../../sim/lib/variants.js";
 // Overload protection in the fleet simulator: the `sidecar` row runs it (src/overload/, the real
 // policy); healthy slow upstreams lose nothing to it; in overload-drop it keeps every circuit closed
 // at 10 pods, and at 100 pods it is what keeps the fleet from sustaining the overload; at 1,000
-// pods only billing's own signal helps (docs/overload.md has the full table and the bound).
+// pods billing's own signal helps, or OVERLOAD_BLIND_RETRIES=off at the price of a hung instance's
+// requests (docs/overload.md has the full table and the bound).
 
 const scenario = (name: string): Scenario => scenarios.find((s) => s.name === name) as Scenario;
 const variant = (name: string): Variant => variants.find((v) => v.name === name) as Variant;
