@@ -100,6 +100,16 @@ function post(
   });
 }
 
+/** One worker, 80 ms a job, no capacity drop within a test. */
+const ONE_WORKER = {
+  kind: "fifo",
+  workers: 1,
+  serviceMs: 80,
+  fromS: 99,
+  toS: 100,
+  dropServiceMs: 80,
+} as const;
+
 describe("the FIFO billing over HTTP", () => {
   let billing: RunningUpstream | undefined;
   afterEach(async () => {
@@ -108,15 +118,7 @@ describe("the FIFO billing over HTTP", () => {
 
   it("queues attempts behind one worker, works for callers that left, counts from the load's start", async () => {
     const counter = new AttemptCounter();
-    const model = {
-      kind: "fifo",
-      workers: 1,
-      serviceMs: 80,
-      fromS: 99,
-      toS: 100,
-      dropServiceMs: 80,
-    } as const;
-    billing = await startModel(model, counter, 1);
+    billing = await startModel(ONE_WORKER, counter, 1);
     const { port } = billing.target;
     // A warm-up's request, before the load starts (upstream-main's POST /start), is not counted.
     expect((await post(port)).status).toBe(200);
@@ -139,15 +141,7 @@ describe("the FIFO billing over HTTP", () => {
 
   it("with shedWaitMs (billing-sheds), answers 503 + Retry-After: 1 at once what would wait longer", async () => {
     const counter = new AttemptCounter();
-    const model = {
-      kind: "fifo",
-      workers: 1,
-      serviceMs: 80,
-      fromS: 99,
-      toS: 100,
-      dropServiceMs: 80,
-    } as const;
-    billing = await startModel({ ...model, shedWaitMs: 100 }, counter, 1);
+    billing = await startModel({ ...ONE_WORKER, shedWaitMs: 100 }, counter, 1);
     counter.startedAt = performance.now();
     billing.start();
     const { port } = billing.target;
