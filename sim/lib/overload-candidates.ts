@@ -1,7 +1,6 @@
 import { ConcurrencyLimit, type LimitOptions } from "../../src/overload/concurrency-limit.js";
 import { type OverloadOptions, OverloadProtection } from "../../src/overload/overload-protection.js";
 import type { Clock, Random } from "../../src/retry/clock.js";
-import type { OverloadGate } from "../../src/retry/overload-gate.js";
 
 // Other ways of moving overload protection's limit below one attempt, compared with the default in
 // the fleet simulator and not adopted (docs/overload.md, "What else was tried"). Above one attempt
@@ -48,7 +47,7 @@ export class InTimeRatioLimit extends ConcurrencyLimit {
     super(options);
   }
 
-  /** A client request asked to go (admitted or not); counted by `countingRequests`. */
+  /** A client request asked to go (admitted or not); counted by `InTimeRatioProtection`. */
   request(now: number): void {
     this.decay(now);
     this.requests += 1;
@@ -89,21 +88,23 @@ export class InTimeRatioLimit extends ConcurrencyLimit {
   }
 }
 
-/** Overload protection that tells `limit` of every client request before admitting it. */
-export function countingRequests(
-  protection: OverloadProtection,
-  limit: InTimeRatioLimit,
-  clock: () => number,
-): OverloadGate {
-  return {
-    admitFirst: () => {
-      limit.request(clock());
-      return protection.admitFirst();
-    },
-    retryAllowed: () => protection.retryAllowed(),
-    admitRetry: () => protection.admitRetry(),
-    finished: (sentAt, now, waitedInVain) => protection.finished(sentAt, now, waitedInVain),
-    release: () => protection.release(),
-    waitsPastTimeout: (sentAt) => protection.waitsPastTimeout(sentAt),
-  };
+/**
+ * The limit below one as a probability, moved by an `InTimeRatioLimit` that is told of every
+ * client request before it is admitted (a subclass, so it stays the real policy in every other
+ * call the data path makes).
+ */
+export class InTimeRatioProtection extends ProbabilityBelowOne {
+  constructor(
+    options: OverloadOptions,
+    private readonly now: Clock,
+    random: Random,
+    private readonly ratioLimit: InTimeRatioLimit,
+  ) {
+    super(options, now, random, ratioLimit);
+  }
+
+  override admitFirst(): boolean {
+    this.ratioLimit.request(this.now());
+    return super.admitFirst();
+  }
 }

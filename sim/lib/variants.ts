@@ -2,7 +2,7 @@ import type { ConcurrencyLimit, LimitOptions } from "../../src/overload/concurre
 import { OverloadProtection } from "../../src/overload/overload-protection.js";
 import { TokenRetryThrottle } from "../../src/retry/retry-throttle.js";
 import { GrpcThrottle, SreAdaptiveGate } from "./comparators.js";
-import { countingRequests, InTimeRatioLimit, ProbabilityBelowOne } from "./overload-candidates.js";
+import { InTimeRatioLimit, InTimeRatioProtection, ProbabilityBelowOne } from "./overload-candidates.js";
 import { directPod, type PodCaller, type PodEnv, sidecarPod } from "./pod.js";
 import { sheddingUpstream } from "./upstreams.js";
 
@@ -46,8 +46,8 @@ const overload = (
   limit?: ConcurrencyLimit,
 ) => new OverloadProtection({ ...overloadOptions(env), ...change }, env.time.clock, limit);
 /** The same with the limit below one as a probability of sending (the rule before). */
-const probability = (env: PodEnv, limit?: ConcurrencyLimit) =>
-  new ProbabilityBelowOne(overloadOptions(env), env.time.clock, env.random, limit);
+const probability = (env: PodEnv) =>
+  new ProbabilityBelowOne(overloadOptions(env), env.time.clock, env.random);
 
 export const variants: readonly Variant[] = [
   {
@@ -155,7 +155,7 @@ export const variants: readonly Variant[] = [
     pod: (env) => {
       const ratio = { windowMs: 1200, k: 1, fastMs: 350, fastWeight: 1000 };
       const limit = new InTimeRatioLimit(limitOptions(env), ratio);
-      const gate = countingRequests(probability(env, limit), limit, env.time.clock);
+      const gate = new InTimeRatioProtection(overloadOptions(env), env.time.clock, env.random, limit);
       return sidecarPod(env, { throttle: throttle(env), overload: gate });
     },
   },

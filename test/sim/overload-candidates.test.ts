@@ -1,5 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { InTimeRatioLimit, ProbabilityBelowOne } from "../../sim/lib/overload-candidates.js";
+import {
+  InTimeRatioLimit,
+  InTimeRatioProtection,
+  ProbabilityBelowOne,
+} from "../../sim/lib/overload-candidates.js";
 
 // The ways of moving overload protection's limit below one attempt that the fleet simulator
 // compared with the default and did not adopt (docs/overload.md, "What else was tried"): what
@@ -39,6 +43,21 @@ describe("admission below one by the share answered in time (overload-in-time-ra
     expect(limit.current(200)).toBe(1);
     limit.onTime(300, 250); // +1 on the limit regrown by the clock since 200 ms
     expect(limit.current(300)).toBeCloseTo(2 ** (100 / 800) + 1);
+  });
+});
+
+describe("the in-time ratio as overload protection (overload-in-time-ratio's policy)", () => {
+  it("tells the limit of every client request, admitted or not", () => {
+    const limit = cutBelowOne(new InTimeRatioLimit(options, ratio));
+    const overload = { ...options, enabled: true, lateMs: 600, retryShare: 0.5 };
+    const policy = new InTimeRatioProtection(
+      overload,
+      () => 0,
+      () => 0.99,
+      limit,
+    );
+    for (let i = 0; i < 3; i++) expect(policy.admitFirst()).toBe(false); // 0.99 over the chance
+    expect(limit.current(0)).toBeCloseTo(1 / 4); // three requests counted
   });
 });
 
