@@ -213,7 +213,9 @@ export class OverloadProtection implements OverloadGate {
    * (docs/overload.md, "The bound").
    */
   private blind(sentAt: number): boolean {
-    return this.options.blindRetries === false && this.lastOnTimeAt < sentAt;
+    // Not `<`: the clock counts whole milliseconds, and the answer that a caller sending one
+    // request after the other got just before this send often bears the same one.
+    return this.options.blindRetries === false && this.lastOnTimeAt <= sentAt;
   }
 
   /** A retry may go with `inFlight` attempts out: the limit is one or more, and well above them. */
