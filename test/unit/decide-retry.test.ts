@@ -45,6 +45,11 @@ describe("decideRetry", () => {
       { retry: false, reason: "retry_after_too_long" },
     ],
     [
+      "Retry-After exactly the maximum (only a longer one is final)",
+      { retryAfterMs: 30_000, remainingMs: 40_000 },
+      { retry: true, delayMs: 30_000 },
+    ],
+    [
       "Retry-After past the deadline",
       { retryAfterMs: 5000, remainingMs: 4000 },
       { retry: false, reason: "deadline" },

@@ -206,6 +206,18 @@ describe("ejection: ENDPOINT_EJECT_AFTER consecutive retryable outcomes, for END
     ]);
   });
 
+  it("an ejection that outlives a change of the list still ends on time", () => {
+    const { set, time, fail, ejected } = setUp({ ejectAfter: 1, ejectMs: 1000 });
+    fail("10.0.0.1");
+    time.now += 400;
+    set.update(["10.0.0.1", "10.0.0.2", "10.0.0.3", "10.0.0.4"]); // one added; still ejected
+    expect(ejected()).toEqual(["10.0.0.1"]);
+    time.now += 599;
+    expect(set.counts()).toEqual({ active: 3, ejected: 1 });
+    time.now += 1;
+    expect(set.counts()).toEqual({ active: 4, ejected: 0 });
+  });
+
   it("a removed endpoint is not ejected by the outcomes of its last attempts", () => {
     const { set, at, events, ejected } = setUp({ ejectAfter: 1 });
     const gone = at("10.0.0.1");

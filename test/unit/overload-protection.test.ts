@@ -56,6 +56,23 @@ describe("overload protection", () => {
     expect(t.policy.currentLimit()).toBeLessThan(3);
   });
 
+  it("an answer exactly lateMs after its send is late", () => {
+    const t = setup();
+    t.round(1, 800); // alone: judged by its answer, which comes on the mark
+    expect(t.policy.currentLimit()).toBeCloseTo(1, 5);
+  });
+
+  it("a quarter of recent answers late is enough to cut", () => {
+    const t = setup();
+    const sentAt = t.clock.now;
+    expect(t.admit(4)).toBe(4);
+    t.clock.now += 100;
+    for (let i = 0; i < 3; i++) t.policy.finished(sentAt, t.clock.now); // three in time
+    t.clock.now += 800;
+    t.policy.finished(sentAt, t.clock.now); // the fourth late: one answer in four
+    expect(t.policy.currentLimit()).toBeLessThan(Number.POSITIVE_INFINITY);
+  });
+
   it("one late answer among many in time is no queue: no cut (a request that hangs, a lost packet)", () => {
     const t = setup();
     for (let i = 0; i < 30; i++) {
@@ -127,6 +144,35 @@ describe("overload protection", () => {
     t.policy.release();
     t.round(1, 1000); // a lone caller times out
     expect(t.policy.currentLimit()).toBeGreaterThanOrEqual(1);
+  });
+
+  it("a request turned away since the last cut is evidence, even after others were admitted", () => {
+    const t = setup();
+    t.round(10, 1000); // limit 1
+    const first = t.clock.now;
+    expect(t.admit(2)).toBe(1); // one turned away: the limit binds
+    t.clock.now += 100;
+    t.policy.finished(first, t.clock.now); // in time: the limit grows to 2
+    const sentAt = t.clock.now;
+    expect(t.admit(1)).toBe(1); // alone in flight
+    t.clock.now += 1000;
+    t.policy.finished(sentAt, t.clock.now); // late: with the refusal, below one
+    expect(t.policy.currentLimit()).toBeCloseTo(0.1, 2);
+  });
+
+  it("an answer in time to an attempt sent before the cut says nothing of the new limit", () => {
+    const t = setup();
+    const early = t.clock.now;
+    t.admit(10);
+    t.clock.now += 500;
+    const before = t.clock.now;
+    t.admit(1); // sent before the cut that comes next
+    t.clock.now += 400;
+    for (let i = 0; i < 10; i++) t.policy.finished(early, t.clock.now); // late: cut to 1.1
+    const cut = t.policy.currentLimit();
+    expect(cut).toBeCloseTo(1.1, 5);
+    t.policy.finished(before, t.clock.now); // answered in 400 ms, in time
+    expect(t.policy.currentLimit()).toBeCloseTo(cut, 5);
   });
 
   it("an attempt still in flight past lateMs is late at once: the limit is cut before any answer", () => {

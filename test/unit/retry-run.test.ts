@@ -32,7 +32,12 @@ const policy: RetryPolicy = {
 };
 
 function setup(
-  options: { endDuringStart?: AttemptOutcome[]; throwOnAttemptEvent?: boolean; overload?: OverloadGate } = {},
+  options: {
+    endDuringStart?: AttemptOutcome[];
+    throwOnAttemptEvent?: boolean;
+    overload?: OverloadGate;
+    circuitThreshold?: number;
+  } = {},
 ) {
   const clock = { now: 10_000 };
   const events: string[] = [];
@@ -57,7 +62,10 @@ function setup(
     idempotent: true,
     deadlineAt: clock.now + 5000,
     signal: new AbortController().signal,
-    breaker: new CircuitBreaker({ failureThreshold: 0, openMs: 1000 }, () => clock.now),
+    breaker: new CircuitBreaker(
+      { failureThreshold: options.circuitThreshold ?? 0, openMs: 1000 },
+      () => clock.now,
+    ),
     isProbe: false,
   };
   const deps: RetryDeps = {
@@ -88,7 +96,7 @@ function setup(
     retriesFailed: (error) => ends.push(`failed ${(error as Error).message}`),
   };
   const run = new RetryRun(request, starter, policy, deps, ended);
-  return { run, clock, events, ends, receivers, sleeps, result: () => result };
+  return { run, request, clock, events, ends, receivers, sleeps, result: () => result };
 }
 
 function attemptOf(outcome: AttemptOutcome, response: number): Attempt<number> {
@@ -230,5 +238,26 @@ describe("the retry loop's state machine (RetryRun)", () => {
       t.receivers[0]?.attemptEnded(attemptOf(outcome, 1));
     }
     expect(told).toEqual([true, false, false]);
+  });
+
+  it("a circuit opened by other requests during the wait stops the retry; a failure is answered as it was", async () => {
+    const refused: AttemptOutcome = { kind: "failure", failure: "connect_error", retryable: true };
+    for (const [attempt, kept] of [
+      // A transport failure (no response): the client gets it (502), the contract's last outcome.
+      [{ outcome: refused, response: undefined, discard() {} }, refused],
+      // A response was dropped before the wait: nothing is left to answer with.
+      [attemptOf(unavailable, 1), undefined],
+    ] as const) {
+      const t = setup({ circuitThreshold: 3 });
+      t.run.start();
+      t.receivers[0]?.attemptEnded(attempt as Attempt<number>);
+      for (let i = 0; i < 3; i++) t.request.breaker.record(true); // other requests fail meanwhile
+      t.sleeps[0]?.();
+      await Promise.resolve();
+      expect(t.receivers).toHaveLength(1); // no retry went
+      expect(t.events.at(-1)).toBe("skipped circuit_open");
+      expect(t.result()).toMatchObject({ stop: "circuit_open", attempts: 1, retries: 0 });
+      expect(t.result()?.last?.outcome).toBe(kept);
+    }
   });
 });
