@@ -175,6 +175,43 @@ describe("overload protection", () => {
     expect(t.policy.currentLimit()).toBeCloseTo(cut, 5);
   });
 
+  it("a retry admitted after its wait sees the attempts in flight gone late meanwhile", () => {
+    const t = setup();
+    t.round(20, 50); // in time: no limit
+    t.admit(10);
+    expect(t.policy.retryAllowed()).toBe(true); // asked before the wait
+    t.clock.now += 900; // the wait: the ten in flight are late now, no answer yet
+    expect(t.policy.admitRetry()).toBe(false);
+    expect(t.policy.currentLimit()).toBeCloseTo(1, 1);
+  });
+
+  it("a cut uses up the requests turned away before it; old news does not", () => {
+    const spent = setup();
+    spent.round(10, 1000); // limit 1
+    const sentAt = spent.clock.now;
+    expect(spent.admit(2)).toBe(1); // one turned away
+    spent.clock.now += 1000;
+    spent.policy.finished(sentAt, spent.clock.now); // late: below one, and the refusal is used up
+    spent.clock.now += 1500 * 4; // regrown by the clock to 1.6
+    spent.round(1, 1000); // a lone late attempt, nothing turned away since the cut
+    expect(spent.policy.currentLimit()).toBeGreaterThanOrEqual(1);
+
+    const kept = setup();
+    const first = kept.clock.now;
+    kept.admit(10);
+    kept.clock.now += 300;
+    const beforeCut = kept.clock.now;
+    kept.admit(1);
+    kept.clock.now += 600;
+    kept.policy.finished(first, kept.clock.now); // late: cut to 1.1
+    expect(kept.admit(1)).toBe(0); // turned away
+    kept.clock.now += 200; // the one sent before the cut is late now: old news
+    for (let i = 0; i < 9; i++) kept.policy.finished(first, kept.clock.now);
+    kept.policy.finished(beforeCut, kept.clock.now);
+    kept.round(1, 1000); // a lone late attempt: the refusal still counts
+    expect(kept.policy.currentLimit()).toBeLessThan(1);
+  });
+
   it("an attempt still in flight past lateMs is late at once: the limit is cut before any answer", () => {
     const t = setup();
     t.round(20, 50); // answered in time: nothing limited
@@ -379,6 +416,8 @@ describe("overload protection", () => {
     expect(t.admit(100)).toBe(100);
     expect(t.policy.inFlight).toBe(100);
     expect(t.policy.retryAllowed()).toBe(true);
+    expect(t.policy.admitRetry()).toBe(true);
+    expect(t.policy.inFlight).toBe(101); // retries count too
     expect(t.policy.currentLimit()).toBe(Number.POSITIVE_INFINITY);
   });
 
