@@ -46,4 +46,14 @@ describe("InFlightAges (property)", () => {
       }),
     );
   });
+
+  it("keeps every time, in order, as the ring grows past its first size from the middle", () => {
+    const ages = new InFlightAges();
+    for (let t = 0; t < 5; t++) ages.add(t);
+    for (let i = 0; i < 3; i++) ages.remove(); // the ring starts at its fourth slot now
+    for (let t = 5; t < 40; t++) ages.add(t); // 37 in flight: grown twice
+    const late: number[] = [];
+    for (let at = ages.nextLate(1000, 100); at !== undefined; at = ages.nextLate(1000, 100)) late.push(at);
+    expect(late).toEqual(Array.from({ length: 37 }, (_, i) => i + 3));
+  });
 });

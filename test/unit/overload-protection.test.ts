@@ -360,6 +360,17 @@ describe("overload protection", () => {
     expect(rounds).toBeLessThanOrEqual(8);
   });
 
+  it("below one attempt, each answer in time doubles the limit", () => {
+    const t = setup();
+    t.round(10, 1000); // limit 1
+    const sentAt = t.clock.now;
+    expect(t.admit(2)).toBe(1);
+    t.clock.now += 1000;
+    t.policy.finished(sentAt, t.clock.now); // late, with a refusal: 0.1
+    t.round(1, 150); // in time: 0.1 x 2^(150 / 1500) regrown by the clock, then doubled
+    expect(t.policy.currentLimit()).toBeCloseTo(0.2 * 2 ** 0.1, 3);
+  });
+
   it("recovers by the clock alone when nothing is sent (a pod that hears nothing)", () => {
     const t = setup();
     t.round(10, 1000);
