@@ -64,6 +64,8 @@ describe("circuit breaker", () => {
     expect(cb.current()).toBe("open");
     expect(cb.admit()).toEqual({ admitted: false, retryAfterMs: 1000 });
     expect(changes).toEqual(["open", "half-open", "open"]);
+    clock.now = 2200; // that period over: the next request probes again
+    expect(cb.admit()).toEqual({ admitted: true, probe: true });
   });
 
   it("lets the next request probe when the probe's client went away", () => {
