@@ -17,6 +17,7 @@ import {
   RetryRun,
   type RunEnded,
 } from "../../src/retry/retry-run.js";
+import { NO_THROTTLE, type RetryThrottle } from "../../src/retry/retry-throttle.js";
 
 // The retry loop's state machine, driven by hand: the sender keeps each attempt's receiver and the
 // test says when and how the attempt ends, on a fake clock. Nothing here waits.
@@ -37,6 +38,9 @@ function setup(
     throwOnAttemptEvent?: boolean;
     overload?: OverloadGate;
     circuitThreshold?: number;
+    throttle?: RetryThrottle;
+    /** The sender throws when asked to start this attempt (a bug below). */
+    startThrowsAt?: number;
   } = {},
 ) {
   const clock = { now: 10_000 };
@@ -47,6 +51,7 @@ function setup(
   const starter: AttemptStarter<number> & { target: string | undefined } = {
     target: undefined,
     start(attempt, timeoutMs, receiver) {
+      if (attempt === options.startThrowsAt) throw new Error("sender bug");
       starter.target = `endpoint-${attempt}`;
       events.push(`start #${attempt} ${timeoutMs}ms`);
       const outcome = options.endDuringStart?.[attempt - 1];
@@ -77,6 +82,7 @@ function setup(
     random: () => 0.5,
     budget: new RetryBudget({ ratio: 0, minPerSec: 100 }, () => clock.now),
     overload: options.overload,
+    throttle: options.throttle,
     events: {
       attempt: (_route, outcome, durationMs) => {
         if (options.throwOnAttemptEvent) throw new Error("subscriber bug");
@@ -186,6 +192,43 @@ describe("the retry loop's state machine (RetryRun)", () => {
     expect(t.ends).toEqual(["failed subscriber bug"]);
   });
 
+  it("a sender that throws, at the first attempt or at a retry after its wait, fails the run once; so does an attempt that breaks", async () => {
+    const first = setup({ startThrowsAt: 1 });
+    expect(() => first.run.start()).not.toThrow();
+    expect(first.ends).toEqual(["failed sender bug"]);
+
+    const retry = setup({ startThrowsAt: 2 });
+    retry.run.start();
+    retry.receivers[0]?.attemptEnded(attemptOf(unavailable, 1));
+    retry.sleeps[0]?.();
+    await Promise.resolve();
+    expect(retry.ends).toEqual(["failed sender bug"]);
+
+    const broken = setup();
+    broken.run.start();
+    broken.receivers[0]?.attemptBroke(new Error("attempt broke"));
+    expect(broken.ends).toEqual(["failed attempt broke"]);
+  });
+
+  it("an attempt that ended during its own start is judged once, not again at the next send", async () => {
+    const t = setup({ endDuringStart: [unavailable] });
+    t.run.start();
+    t.sleeps[0]?.();
+    await Promise.resolve();
+    expect(t.events.slice(3)).toEqual(["start #2 1000ms", "retry r-1 #2 100ms 503 to endpoint-2"]);
+    expect(t.sleeps).toHaveLength(1);
+    t.receivers[0]?.attemptEnded(attemptOf(ok, 2));
+    expect(t.ends).toEqual(["ended not_retryable after 2"]);
+  });
+
+  it("a retry that goes is taken from the throttle, once", () => {
+    let taken = 0;
+    const t = setup({ throttle: { ...NO_THROTTLE, take: () => taken++ } });
+    t.run.start();
+    t.receivers[0]?.attemptEnded(attemptOf(unavailable, 1));
+    expect(taken).toBe(1);
+  });
+
   it("an attempt told twice ends the run once", () => {
     const t = setup();
     t.run.start();
@@ -217,7 +260,7 @@ describe("the retry loop's state machine (RetryRun)", () => {
     expect((late.receivers[0] as AttemptReceiver<number>).waitLonger()).toBe(0);
   });
 
-  it("tells overload protection when an attempt waited for past its per-try timeout got no answer", () => {
+  it("tells overload protection when an attempt waited for past its per-try timeout got no answer", async () => {
     const told: boolean[] = [];
     const gate = (wait: boolean): OverloadGate => ({
       ...NO_OVERLOAD,
@@ -238,6 +281,21 @@ describe("the retry loop's state machine (RetryRun)", () => {
       t.receivers[0]?.attemptEnded(attemptOf(outcome, 1));
     }
     expect(told).toEqual([true, false, false]);
+
+    // Waited for past its timeout and then answered 503: its retry, cut at its own timeout
+    // without a wait, was not waited for in vain.
+    told.length = 0;
+    const t = setup({ overload: gate(true) });
+    t.run.start();
+    t.clock.now += 1000;
+    (t.receivers[0] as AttemptReceiver<number>).waitLonger();
+    t.clock.now += 500;
+    t.receivers[0]?.attemptEnded(attemptOf(unavailable, 1));
+    t.sleeps[0]?.();
+    await Promise.resolve();
+    t.clock.now += 1000;
+    t.receivers[1]?.attemptEnded(attemptOf(timedOut, 2));
+    expect(told).toEqual([false, false]);
   });
 
   it("a circuit opened by other requests during the wait stops the retry; a failure is answered as it was", async () => {
