@@ -218,6 +218,30 @@ describe("ejection: ENDPOINT_EJECT_AFTER consecutive retryable outcomes, for END
     expect(set.counts()).toEqual({ active: 4, ejected: 0 });
   });
 
+  it("two ejections end each at its own time", () => {
+    const addresses = ["10.0.0.1", "10.0.0.2", "10.0.0.3", "10.0.0.4"];
+    const { set, time, fail, ejected } = setUp({ ejectAfter: 1, ejectMs: 1000, addresses });
+    fail("10.0.0.1");
+    time.now += 500;
+    fail("10.0.0.2");
+    time.now += 500;
+    expect(set.counts()).toEqual({ active: 3, ejected: 1 }); // the first is back
+    time.now += 499;
+    expect(ejected()).toEqual(["10.0.0.2"]);
+    time.now += 1;
+    expect(set.counts()).toEqual({ active: 4, ejected: 0 }); // and the second, on time
+  });
+
+  it("when the list shrinks, the ejection that ends soonest comes back, whatever the list's order", () => {
+    const addresses = ["10.0.0.1", "10.0.0.2", "10.0.0.3", "10.0.0.4"];
+    const { set, time, fail, ejected } = setUp({ ejectAfter: 1, ejectMs: 1000, addresses });
+    fail("10.0.0.2");
+    time.now += 10;
+    fail("10.0.0.1"); // ends later, though first in the list
+    set.update(["10.0.0.1", "10.0.0.2"]);
+    expect(ejected()).toEqual(["10.0.0.1"]);
+  });
+
   it("a removed endpoint is not ejected by the outcomes of its last attempts", () => {
     const { set, at, events, ejected } = setUp({ ejectAfter: 1 });
     const gone = at("10.0.0.1");
