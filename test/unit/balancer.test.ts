@@ -31,6 +31,11 @@ describe("first attempt: power of two choices", () => {
     expect(chooseEndpoint(list, undefined, scripted(...random))?.key).toBe(chosen);
   });
 
+  it("a random source that returns 1 still picks among the endpoints", () => {
+    const list = endpoints(0, 0, 0);
+    expect(list).toContain(chooseEndpoint(list, undefined, () => 1));
+  });
+
   it("of two endpoints, always the less loaded, whatever the random values", () => {
     const list = endpoints(4, 2);
     for (const a of [0, 0.3, 0.5, 0.99]) {

@@ -283,5 +283,7 @@ describe("view: the body of GET /endpoints", () => {
       ],
     });
     expect(set.view().endpoints[1]?.ejectedUntil).toBe("2026-01-01T00:00:30.000Z");
+    time.now += 30_000; // its ejection over, with nothing chosen since
+    expect(set.view().endpoints[1]).toMatchObject({ state: "active", ejectedUntil: null });
   });
 });
