@@ -59,6 +59,8 @@ describe("configuration", () => {
     [{ RETRY_ON_STATUS: "" }, { retryOnStatus: [] }],
     [{ BACKOFF_JITTER: "full" }, { backoffJitter: "full" }],
     [{ BACKOFF_JITTER: "0" }, { backoffJitter: 0 }],
+    [{ BACKOFF_JITTER: "1" }, { backoffJitter: 1 }], // both ends of the range are in it
+    [{ RETRY_THROTTLE_PROBE_RATIO: "1" }, { retryThrottleProbeRatio: 1 }],
     [{ IDEMPOTENCY_HEADER: "" }, { idempotencyHeader: "" }],
     [{ IDEMPOTENCY_HEADER: "X-Dedupe-Id" }, { idempotencyHeader: "x-dedupe-id" }],
     [{ MAX_RETRIES: "0" }, { maxRetries: 0 }],
