@@ -70,6 +70,10 @@ describe("configuration", () => {
     [{ ENDPOINT_EJECT_AFTER: "0" }, { endpointEjectAfter: 0 }],
     [{ UPSTREAM_DNS_SERVERS: " " }, { upstreamDnsServers: [] }],
     [
+      { UPSTREAM_DNS_SERVERS: "127.0.0.1:1,[fd00::1]:65535" },
+      { upstreamDnsServers: ["127.0.0.1:1", "[fd00::1]:65535"] },
+    ],
+    [
       { UPSTREAM_DNS_SERVERS: "10.0.0.10, 127.0.0.1:5353,[fd00::10]:53,fd00::11,[fd00::12]" },
       { upstreamDnsServers: ["10.0.0.10", "127.0.0.1:5353", "[fd00::10]:53", "[fd00::11]", "[fd00::12]"] },
     ],
@@ -100,6 +104,8 @@ describe("configuration", () => {
     ["CIRCUIT_OPEN_MS", "1e3"],
     ["IDEMPOTENCY_HEADER", "bad header"],
     ["LOG_LEVEL", "loud"],
+    ["UPSTREAM_DNS_SERVERS", "127.0.0.1:0"],
+    ["UPSTREAM_DNS_SERVERS", "[fd00::1]:65536"],
   ])("refuses %s=%j with one line naming the variable, the value and what is expected", (name, value) => {
     let thrown: unknown;
     try {
