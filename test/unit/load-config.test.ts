@@ -139,6 +139,11 @@ describe("configuration", () => {
     expect(shown).not.toHaveProperty("upstreamCa");
     expect(shown).not.toHaveProperty("upstreamUrl");
     expect(shown.MAX_RETRIES).toBe(3);
+    // A token alone in the user part (a common way to pass one) and a password alone.
+    const token = publicConfig(loadConfig({ UPSTREAM_URL: "http://t0ken@billing:5002" }));
+    expect(token.UPSTREAM_URL).toBe("http://REDACTED@billing:5002");
+    const password = publicConfig(loadConfig({ UPSTREAM_URL: "http://:s3cret@billing:5002" }));
+    expect(password.UPSTREAM_URL).toBe("http://:REDACTED@billing:5002");
   });
 });
 
