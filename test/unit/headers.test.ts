@@ -101,6 +101,37 @@ describe("upstream request headers", () => {
 });
 
 describe("client response headers", () => {
+  it("drops what each of several Connection headers names; a header of the same length is no Connection", () => {
+    const out = buildClientHeaders(
+      [
+        "Connection",
+        "x-one",
+        "X-One",
+        "1",
+        "connection",
+        "X-Two",
+        "x-two",
+        "2",
+        "X-Trace-Id",
+        "etag",
+        "ETag",
+        '"v1"',
+      ],
+      1,
+      "req-2",
+    );
+    expect(out).toEqual([
+      "X-Trace-Id",
+      "etag",
+      "ETag",
+      '"v1"',
+      "x-attempt-count",
+      "1",
+      "x-request-id",
+      "req-2",
+    ]);
+  });
+
   it("passes end-to-end headers, drops hop-by-hop ones, adds the attempt count and request id", () => {
     const out = buildClientHeaders(
       [
