@@ -69,4 +69,12 @@ describe("request target encodings", () => {
     expect(checkRequestTarget("/provider/100%25zz", own).ok).toBe(true);
     expect(checkRequestTarget("/provider/%25%32%65%25%32%65/x", own).ok).toBe(false); // %2e%2e after one decode
   });
+
+  it("decodes up to four times: a path still encoded after that is refused", () => {
+    expect(checkRequestTarget("/provider/%252541", own).ok).toBe(true); // "A" after three decodes
+    expect(checkRequestTarget("/provider/%25252541", own)).toEqual({
+      ok: false,
+      message: "path is percent-encoded too many times",
+    });
+  });
 });
