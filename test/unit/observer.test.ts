@@ -86,6 +86,7 @@ describe("LOG_REQUESTS", () => {
     ["a plain 4xx", { status: 409 }, false],
     ["more than one attempt", { attempts: 2, retries: 1 }, true],
     ["a status of 500 or more", { status: 501 }, true],
+    ["a 500 itself", { status: 500 }, true],
     ["the sidecar's own 404", { status: 404, attempts: 0, stop: undefined, localReason: "no_route" }, true],
     ["a client that left", { status: 499, stop: "client_gone" }, true],
     ["retrying stopped early", { status: 429, stop: "budget", retryable: true }, true],
