@@ -16,6 +16,8 @@ let upstream: Server;
 let port: number;
 let harness: Harness | undefined;
 const seen: string[] = [];
+/** The server names (SNI) the upstream was asked for, in TLS handshakes. */
+const serverNames: string[] = [];
 /** Each request as it reached the upstream's application, body read to the end. */
 const received: Array<{ url: string; host: string | undefined; body: string }> = [];
 
@@ -26,7 +28,11 @@ beforeAll(async () => {
   ca = makeTestCa("IP:127.0.0.1");
   dir = dirname(ca.caFile);
   writeFileSync(join(dir, "not-pem.txt"), "this is not a certificate\n");
-  upstream = createServer({ key: ca.key, cert: ca.cert }, (req, res) => {
+  const sni = (name: string, done: (error: Error | null) => void) => {
+    serverNames.push(name);
+    done(null); // the server's own certificate
+  };
+  upstream = createServer({ key: ca.key, cert: ca.cert, SNICallback: sni }, (req, res) => {
     seen.push(req.url ?? "");
     const chunks: Buffer[] = [];
     req.on("data", (chunk: Buffer) => chunks.push(chunk));
@@ -119,6 +125,8 @@ describe("https upstream signed by a private CA", () => {
     expect(String((line?.error as { message?: string } | undefined)?.message)).toContain(
       "ERR_TLS_CERT_ALTNAME_INVALID",
     );
+    // The handshake named the URL's host (SNI), not the address it resolved to.
+    expect(serverNames).toContain("localhost");
   });
 
   it.each([
