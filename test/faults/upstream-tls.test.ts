@@ -125,7 +125,9 @@ describe("https upstream signed by a private CA", () => {
     expect(String((line?.error as { message?: string } | undefined)?.message)).toContain(
       "ERR_TLS_CERT_ALTNAME_INVALID",
     );
-    // The handshake named the URL's host (SNI), not the address it resolved to.
+    // The handshake named the URL's host (SNI), not the address it resolved to. undici takes the
+    // name from each request's Host header, which is the URL's host (the dispatcher's own
+    // `servername` is only its fallback), so this holds the Host header as much as that option.
     expect(serverNames).toContain("localhost");
   });
 
