@@ -50,6 +50,8 @@ export class RetryRun<R> implements RetryResult<R>, AttemptReceiver<R> {
   private endedEarly: Attempt<R> | undefined = undefined;
   /** The attempt a retry waits after: a transport failure is still the answer if the retry cannot go. */
   private superseded: Attempt<R> | undefined = undefined;
+  /** The attempt out (or a retry admitted) holds a place in flight, given back once (overload-gate.ts). */
+  private holdsPlace = true; // a first attempt is admitted before the run
   /** Ended (or failed): later callbacks are ignored. */
   private over = false;
   private failed = false;
@@ -133,11 +135,12 @@ export class RetryRun<R> implements RetryResult<R>, AttemptReceiver<R> {
     const { request, policy, deps, throttle, overload } = this;
     const clock = deps.clock;
     const attempt = this.attempts;
+    this.holdsPlace = false;
     if (request.signal.aborted) {
       // The client left mid-attempt: nothing will read the answer, and the attempt says nothing
       // about the upstream's health, so it is neither counted nor given to the breaker.
-      result.discard();
       overload.release();
+      result.discard();
       if (request.isProbe) request.breaker.releaseProbe();
       this.end(undefined, stopOnAbort(request.signal), false);
       return;
@@ -228,6 +231,7 @@ export class RetryRun<R> implements RetryResult<R>, AttemptReceiver<R> {
       this.end(result.response === undefined ? result : undefined, "overloaded", true);
       return;
     }
+    this.holdsPlace = true;
     this.retries += 1;
     this.send();
   }
@@ -245,6 +249,7 @@ export class RetryRun<R> implements RetryResult<R>, AttemptReceiver<R> {
     if (this.failed) return;
     this.failed = true;
     this.over = true;
+    if (this.holdsPlace) this.overload.release(); // else it counts against the limit for good
     this.ended.retriesFailed(error);
   }
 }

@@ -1,3 +1,4 @@
+import { connect } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import { describe, expect, it } from "vitest";
 import { retryLogs, until, useScenario } from "../support/scenario.js";
@@ -75,5 +76,27 @@ describe("client disconnect", () => {
     await sleep(200);
     expect(s.upstream.received).toHaveLength(1);
     expect(await h.metric("retry_sidecar_retries_total")).toBe(0);
+  });
+
+  it("a client that leaves while sending its body: nothing is sent, logged 499 with no attempt, its place in flight given back", async () => {
+    const h = await s.start();
+    const inFlight = () => h.metric("retry_sidecar_upstream_in_flight");
+    const socket = connect(h.sidecar.proxyPort, "127.0.0.1");
+    socket.on("error", () => {});
+    socket.write(
+      "POST /provider HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Request-Id: leaving-client\r\n" +
+        'Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{"name":',
+    );
+    // Admitted: the request holds its place among the attempts in flight while its body comes.
+    await until(async () => (await inFlight()) === 1);
+    socket.destroy();
+    const line = await completed(h);
+    expect(line.status).toBe(499);
+    expect(line.attempts).toBe(0);
+    expect(line.retryStopped).toBe("client_gone");
+    // Overload protection would count it in flight for good (and, under a limit, shed for it).
+    expect(await inFlight()).toBe(0);
+    expect(await h.metric("retry_sidecar_requests_total", { route: "/provider", code: "499" })).toBe(1);
+    expect(s.upstream.received).toHaveLength(0);
   });
 });

@@ -112,6 +112,42 @@ describe("overload protection", () => {
     expect(line).toMatchObject({ attempts: 1, retryStopped: "overloaded" });
   });
 
+  it("a retry refused after its wait, the answer dropped for it: 503 overloaded with the attempts made", async () => {
+    const h = await s.start({
+      ...ENV,
+      PER_TRY_TIMEOUT_MS: "1000",
+      MAX_RETRIES: "3",
+      BACKOFF_BASE_MS: "300",
+      OVERLOAD_DECREASE: "0.2",
+      OVERLOAD_RECOVERY_MS: "600000",
+    });
+    s.upstream.fallback = { status: 200, body: "slow", delayMs: 1200 };
+    await all(h, 20, { headers: { "x-retry-max": "0" } }); // late with 20 in flight: limit 4
+    expect(await limit(h)).toBeCloseTo(4, 0);
+
+    s.upstream.fallback = { status: 200, body: "ok" };
+    const received = s.upstream.received.length;
+    const held = { status: 200, body: "held", delayMs: 400 };
+    s.upstream.script({ status: 503, body: "busy" }, held, held, held);
+    // Nothing else in flight: its retry may go, and is waited for (300 ms)...
+    const failing = send(h);
+    await s.upstream.waitForRequests(received + 1);
+    // ...during which three attempts take the places it would need: admitted after the wait, it
+    // is refused, and the upstream's 503 was let go of for the retry.
+    const holding = all(h, 3);
+    const refused = await failing;
+    expect(refused.status).toBe(503);
+    expect(json(refused)).toEqual({ error: "upstream overloaded", reason: "overloaded", attempts: 1 });
+    expect(refused.headers.get("retry-after")).toBe("1");
+    expect((await holding).map((r) => r.text)).toEqual(["held", "held", "held"]);
+    expect(s.upstream.received).toHaveLength(received + 4);
+    expect(
+      await h.metric("retry_sidecar_retries_skipped_total", { route: "/provider", reason: "overloaded" }),
+    ).toBe(1);
+    const line = await h.waitForLog((l) => l.msg === "request completed" && l.status === 503);
+    expect(line).toMatchObject({ attempts: 1, retryStopped: "overloaded" });
+  });
+
   it("an attempt at its per-try timeout whose retry is held back is waited for, not cut", async () => {
     // Per-try 1 s (late after 600 ms). No regrowth by the clock, so the limit stays where the
     // answers put it.

@@ -210,6 +210,47 @@ describe("the retry loop's state machine (RetryRun)", () => {
     expect(broken.ends).toEqual(["failed attempt broke"]);
   });
 
+  it("a bug that ends the run gives back the place in flight of the attempt out, once", async () => {
+    /** Places in flight: the first attempt's was taken at admission, before the run. */
+    const counting = () => {
+      const gate = { inFlight: 1 } as OverloadGate & { inFlight: number };
+      Object.assign(gate, {
+        ...NO_OVERLOAD,
+        admitRetry: () => ++gate.inFlight > 0,
+        finished: () => void gate.inFlight--,
+        release: () => void gate.inFlight--,
+      });
+      return gate;
+    };
+    const first = counting();
+    setup({ startThrowsAt: 1, overload: first }).run.start();
+    expect(first.inFlight).toBe(0);
+
+    const retry = counting();
+    const r = setup({ startThrowsAt: 2, overload: retry });
+    r.run.start();
+    r.receivers[0]?.attemptEnded(attemptOf(unavailable, 1));
+    expect(retry.inFlight).toBe(0);
+    r.sleeps[0]?.();
+    await Promise.resolve();
+    expect(r.ends).toEqual(["failed sender bug"]);
+    expect(retry.inFlight).toBe(0); // the retry admitted after the wait, then given back
+
+    const broken = counting();
+    const b = setup({ overload: broken });
+    b.run.start();
+    b.receivers[0]?.attemptBroke(new Error("attempt broke"));
+    expect(broken.inFlight).toBe(0);
+
+    // A bug after the attempt was judged: its place was given back already, not a second time.
+    const judged = counting();
+    const j = setup({ throwOnAttemptEvent: true, overload: judged });
+    j.run.start();
+    j.receivers[0]?.attemptEnded(attemptOf(ok, 1));
+    expect(j.ends).toEqual(["failed subscriber bug"]);
+    expect(judged.inFlight).toBe(0);
+  });
+
   it("an attempt that ended during its own start is judged once, not again at the next send", async () => {
     const t = setup({ endDuringStart: [unavailable] });
     t.run.start();
