@@ -31,6 +31,7 @@ export const LOCAL_REPLY_REASONS = [
   "reset",
   "timeout",
   "shutdown",
+  "internal",
 ] as const;
 
 // Client-facing latency includes retries and waits (up to REQUEST_TIMEOUT_MS, 20 s by default),

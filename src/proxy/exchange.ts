@@ -16,12 +16,13 @@ import { retryLimit } from "./retry-limit.js";
 import { buildUpstreamHeaders } from "./upstream-headers.js";
 
 /** A bug below the router (not an upstream failure): the router answers 500 if it still can. */
-export type ForwardBroke = (
-  error: unknown,
-  outgoing: ServerResponse,
-  route: string,
-  requestId: string,
-) => void;
+export type ForwardBroke = (error: unknown, outgoing: ServerResponse, request: BrokenRequest) => void;
+
+/** What the router reports of a request a bug ended (its `request completed` event). */
+export type BrokenRequest = Pick<
+  RequestCompleted,
+  "requestId" | "route" | "method" | "path" | "attempts" | "retries" | "endpoint"
+> & { readonly startedAt: number };
 
 const NON_IDEMPOTENT = new Set(["POST", "PATCH"]); // RFC 9110 §9.2.2: the methods a retry may repeat
 
@@ -58,7 +59,7 @@ export class Exchange
 
   /** InFlight's slot (in-flight.ts). */
   inFlightSlot = -1;
-  private readonly startedAt: number;
+  readonly startedAt: number;
   private result: RetryResult<UpstreamAttempt> | undefined = undefined;
   private looping = false;
   private released = false;
@@ -148,13 +149,18 @@ export class Exchange
   }
 
   /** A bug below (thrown by the loop, a sender, a subscriber or the answer). */
-  retriesFailed(error: unknown): void {
+  retriesFailed(error: unknown, run?: RetryResult<UpstreamAttempt>): void {
     // It must not hold shutdown for the whole grace period, nor keep the route's half-open probe
     // taken (every later request would get the circuit's 503).
     this.release();
     if (this.isProbe) this.breaker.releaseProbe();
     if (!this.looping) this.deps.overload.release();
-    this.broke(error, this.outgoing, this.route, this.requestId);
+    if (run !== undefined) {
+      this.attempts = run.attempts;
+      this.retries = run.retries;
+    }
+    this.endpoint = this.target;
+    this.broke(error, this.outgoing, this);
   }
 
   // --- the answer ----------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ import type { InFlight } from "./in-flight.js";
 import { readRequestBody } from "./request-body.js";
 import type { RequestCompleted } from "./request-completed.js";
 
-export type { ForwardBroke } from "./exchange.js";
+export type { BrokenRequest, ForwardBroke } from "./exchange.js";
 // The event a request ends with: its own file, since metrics and logs import it too.
 export type { RequestCompleted } from "./request-completed.js";
 export interface ForwardSettings {
@@ -91,7 +91,9 @@ export function forwardRequest(
     watchClient(outgoing, exchange);
     readRequestBody(incoming, deps.settings.maxBodyBytes, exchange);
   } catch (error) {
-    broke(error, outgoing, route, requestId);
+    const { path, startedAt } = target;
+    const method = incoming.method ?? "GET";
+    broke(error, outgoing, { requestId, route, method, path, startedAt, attempts: 0, retries: 0 });
   }
 }
 

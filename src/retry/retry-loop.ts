@@ -52,7 +52,8 @@ export interface AttemptStarter<R> {
 /** Told once how the run ended: its result, or a bug (thrown by the run, a sender or a subscriber). */
 export interface RunEnded<R> {
   retriesEnded(result: RetryResult<R>): void;
-  retriesFailed(error: unknown): void;
+  /** `run`: the attempts made so far, for the report of the request. */
+  retriesFailed(error: unknown, run: RetryResult<R>): void;
 }
 
 /** What the loop reports; metrics and logs subscribe (the loop never imports them). */
@@ -140,7 +141,7 @@ export function runWithRetries<R>(
     const ended: RunEnded<R> = {
       retriesEnded: ({ last, attempts, retries, stop, retryable }) =>
         resolve({ last, attempts, retries, stop, retryable }),
-      retriesFailed: reject,
+      retriesFailed: (error) => reject(error),
     };
     new RetryRun(request, new PromisedAttempts(send), policy, deps, ended).start();
   });

@@ -250,6 +250,6 @@ export class RetryRun<R> implements RetryResult<R>, AttemptReceiver<R> {
     this.failed = true;
     this.over = true;
     if (this.holdsPlace) this.overload.release(); // else it counts against the limit for good
-    this.ended.retriesFailed(error);
+    this.ended.retriesFailed(error, this);
   }
 }

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Logger } from "../observability/logger.js";
 import { findAmbiguousHeader } from "../proxy/ambiguous-headers.js";
-import { sendJson } from "../proxy/error-replies.js";
+import { localReasonOf, sendJson } from "../proxy/error-replies.js";
 import { type ForwardBroke, type ForwardDeps, forwardRequest } from "../proxy/forward-request.js";
 import { requestIdOf } from "../proxy/request-id.js";
 import { checkRequestTarget } from "../proxy/request-target.js";
@@ -28,12 +28,38 @@ export type RequestHandler = (incoming: IncomingMessage, outgoing: ServerRespons
 export function createProxyApp(options: ProxyAppOptions): RequestHandler {
   const matchRoute = createRouteMatcher(options.routes);
   const { forward, logger } = options;
-  // A bug, not an upstream failure: answer if we still can, never crash the process.
-  const broke: ForwardBroke = (error, outgoing, route, requestId) => {
+  // A bug, not an upstream failure: answer if we still can, never crash the process. The 500 is
+  // counted and logged like every answer the sidecar makes itself (an answer already started
+  // was reported, or is cut off: its client sees the connection close).
+  const broke: ForwardBroke = (error, outgoing, request) => {
+    const { route, requestId } = request;
     logger.error({ err: error, route, reqId: requestId }, "forwarding failed");
-    if (!outgoing.headersSent) {
-      sendJson(outgoing, 500, { error: "internal error in retry-sidecar", reason: "internal" }, requestId);
-    } else outgoing.destroy();
+    if (outgoing.headersSent) {
+      outgoing.destroy();
+      return;
+    }
+    sendJson(outgoing, 500, { error: "internal error in retry-sidecar", reason: "internal" }, requestId);
+    const { method, path, attempts, retries, endpoint } = request;
+    const durationMs = forward.clock() - request.startedAt;
+    const localReason = localReasonOf(outgoing);
+    try {
+      forward.completed({
+        requestId,
+        route,
+        method,
+        path,
+        status: 500,
+        attempts,
+        retries,
+        durationMs,
+        stop: undefined,
+        retryable: false,
+        endpoint,
+        localReason,
+      });
+    } catch (subscriberError) {
+      logger.error({ err: subscriberError, route, reqId: requestId }, "forwarding failed");
+    }
   };
 
   const refuse = (

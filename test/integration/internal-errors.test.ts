@@ -3,8 +3,9 @@ import { describe, expect, it } from "vitest";
 import { json, send, steppingClock, useScenario } from "../support/scenario.js";
 
 // A bug below the retry loop (here the connection pool throwing when asked to send) is not an
-// upstream failure: the client gets 500 with a JSON body, the sidecar logs "forwarding failed"
-// and goes on serving, and nothing the request held stays taken (its place among the attempts in
+// upstream failure: the client gets 500 with a JSON body, the sidecar logs "forwarding failed",
+// counts and logs the answer as its own (reason "internal") and goes on serving, and nothing the
+// request held stays taken (its place among the attempts in
 // flight, which overload protection counts against its limit).
 
 const s = useScenario({ status: 200, body: "ok" });
@@ -33,6 +34,11 @@ describe("a bug below the retry loop", () => {
     expect(broken.headers.get("x-request-id")).toBe("bug-1");
     const logged = h.logs.find((l) => l.msg === "forwarding failed");
     expect(logged).toMatchObject({ level: "error", reqId: "bug-1", route: "/provider" });
+    // Counted and logged like the sidecar's other answers.
+    expect(await h.metric("retry_sidecar_local_replies_total", { reason: "internal" })).toBe(1);
+    expect(await h.metric("retry_sidecar_requests_total", { route: "/provider", code: "500" })).toBe(1);
+    const line = await h.waitForLog((l) => l.msg === "request completed" && l.reqId === "bug-1");
+    expect(line).toMatchObject({ status: 500, attempts: 1, route: "/provider", path: "/provider" });
     expect(await h.metric("retry_sidecar_upstream_in_flight")).toBe(0);
 
     const next = await send(h);
@@ -52,6 +58,8 @@ describe("a bug below the retry loop", () => {
     const broken = await send(h);
     expect(broken.status).toBe(500);
     expect(s.upstream.received).toHaveLength(1);
+    const line = await h.waitForLog((l) => l.msg === "request completed" && l.status === 500);
+    expect(line).toMatchObject({ attempts: 2 });
     expect(await h.metric("retry_sidecar_upstream_in_flight")).toBe(0);
     expect((await send(h)).status).toBe(200);
   });

@@ -54,7 +54,15 @@ describe("the sidecar's own answers", () => {
       expect(await replies(h, "none", reason)).toBe(0);
     }
     const exposition = await (await fetch(`${h.adminUrl}/metrics`)).text();
-    for (const reason of ["circuit_open", "overloaded", "connect_error", "reset", "timeout", "shutdown"]) {
+    for (const reason of [
+      "circuit_open",
+      "overloaded",
+      "connect_error",
+      "reset",
+      "timeout",
+      "shutdown",
+      "internal",
+    ]) {
       expect(exposition).toContain(
         `retry_sidecar_local_replies_total{route="/provider",reason="${reason}"} 0`,
       );
