@@ -1,7 +1,7 @@
 import { connect } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import { describe, expect, it } from "vitest";
-import { retryLogs, until, useScenario } from "../support/scenario.js";
+import { retryLogs, send, until, useScenario } from "../support/scenario.js";
 import type { Harness } from "../support/sidecar-harness.js";
 
 // docs/contract.md "When it retries", the client condition: a retry goes only while the client is still connected; a
@@ -98,5 +98,25 @@ describe("client disconnect", () => {
     expect(await inFlight()).toBe(0);
     expect(await h.metric("retry_sidecar_requests_total", { route: "/provider", code: "499" })).toBe(1);
     expect(s.upstream.received).toHaveLength(0);
+  });
+
+  it("a client that leaves while its body, too large to buffer, is streamed upstream: logged 499, the sidecar goes on", async () => {
+    const h = await s.start({ MAX_BODY_BYTES: "1024" });
+    s.upstream.fallback = { status: 200, body: "ok", delayMs: 2000 };
+    const socket = connect(h.sidecar.proxyPort, "127.0.0.1");
+    socket.on("error", () => {});
+    const chunk = "x".repeat(3000); // past MAX_BODY_BYTES: streamed, its head first
+    socket.write(
+      "POST /provider HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Request-Id: leaving-client\r\n" +
+        `Transfer-Encoding: chunked\r\n\r\n${(3000).toString(16)}\r\n${chunk}\r\n`,
+    );
+    await until(async () => (await h.metric("retry_sidecar_upstream_in_flight")) === 1);
+    socket.destroy(); // before the last chunk
+    const line = await completed(h);
+    expect(line.status).toBe(499);
+    expect(await h.metric("retry_sidecar_upstream_in_flight")).toBe(0);
+    // The body's listeners are gone with it: nothing throws when the rest of the message fails.
+    s.upstream.fallback = { status: 200, body: "ok" };
+    expect((await send(h)).status).toBe(200);
   });
 });
