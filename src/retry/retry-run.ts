@@ -23,11 +23,10 @@ const NOT_RETRYABLE: RetryDecision = { retry: false, reason: "not_retryable" };
 
 /**
  * The retry loop as a small state machine driven by the attempts' own callbacks: send, and when the
- * attempt tells how it ended, classify, decide, and either end or wait and send again. A first
- * attempt that is final costs no promise and no closure: the run is its own receiver and its own
- * result. Only a retry's wait goes through the injected `sleep` (a promise, on the retry path
- * only). It owns the waiting and the bookkeeping; every judgement is delegated to the pure
- * functions it imports, and it never reads a clock, a timer or a random source of its own.
+ * attempt tells how it ended, classify, decide, and either end or wait and send again. A final
+ * first attempt costs no promise and no closure (the run is its own receiver and result); only a
+ * retry's wait goes through the injected `sleep`. It owns the waiting and the bookkeeping; every
+ * judgement is in the pure functions it imports; it reads no clock, timer or random of its own.
  */
 export class RetryRun<R> implements RetryResult<R>, AttemptReceiver<R> {
   last: Attempt<R> | undefined = undefined;
@@ -50,8 +49,7 @@ export class RetryRun<R> implements RetryResult<R>, AttemptReceiver<R> {
   private endedEarly: Attempt<R> | undefined = undefined;
   /** The attempt a retry waits after: a transport failure is still the answer if the retry cannot go. */
   private superseded: Attempt<R> | undefined = undefined;
-  /** The attempt out (or a retry admitted) holds a place in flight, given back once (overload-gate.ts). */
-  private holdsPlace = true; // a first attempt is admitted before the run
+  private holdsPlace = true; // the attempt out holds a place in flight (the first's from admission)
   /** Ended (or failed): later callbacks are ignored. */
   private over = false;
   private failed = false;
@@ -93,12 +91,9 @@ export class RetryRun<R> implements RetryResult<R>, AttemptReceiver<R> {
     this.fail(error);
   }
 
-  /**
-   * The per-try timeout is there to make room for a retry. While overload protection holds
-   * retries back there is none to make room for, and an upstream that queues will do this
-   * attempt's work anyway: the attempt is waited for, up to the request's deadline, instead of
-   * becoming a 504 (docs/overload.md, "Waiting past the per-try timeout").
-   */
+  // The per-try timeout makes room for a retry. While overload protection holds retries back there
+  // is none, and a queueing upstream does this attempt's work anyway: it is waited for up to the
+  // deadline instead of becoming a 504 (docs/overload.md, "Waiting past the per-try timeout").
   waitLonger(): number {
     if (this.over || this.request.signal.aborted) return 0;
     const remaining = this.request.deadlineAt - this.deps.clock();
@@ -137,8 +132,7 @@ export class RetryRun<R> implements RetryResult<R>, AttemptReceiver<R> {
     const attempt = this.attempts;
     this.holdsPlace = false;
     if (request.signal.aborted) {
-      // The client left mid-attempt: nothing will read the answer, and the attempt says nothing
-      // about the upstream's health, so it is neither counted nor given to the breaker.
+      // The client left: nobody reads the answer, and it says nothing of the upstream's health.
       overload.release();
       result.discard();
       if (request.isProbe) request.breaker.releaseProbe();
