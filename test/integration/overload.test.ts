@@ -200,6 +200,12 @@ describe("overload protection", () => {
     expect(replies.map((r) => json(r).attempts)).toEqual(Array(10).fill(1));
     expect(Math.min(...replies.map((r) => r.elapsedMs))).toBeGreaterThanOrEqual(900);
     expect(s.upstream.received).toHaveLength(10); // nothing retried
+    // The log says how long the attempt was waited for: the per-try timeout and the wait past it.
+    const line = await h.waitForLog((l) => l.msg === "request completed" && l.status === 504);
+    expect(line.error).toMatchObject({ code: "UPSTREAM_TIMEOUT" });
+    const waited = Number(/^no response headers within (\d+) ms$/.exec((line.error as Error).message)?.[1]);
+    expect(waited).toBeGreaterThanOrEqual(900);
+    expect(waited).toBeLessThanOrEqual(1000);
   });
 
   it("OVERLOAD_BLIND_RETRIES=off: a timeout is retried only if another attempt was answered in time while it was out", async () => {
