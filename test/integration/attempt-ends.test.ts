@@ -31,6 +31,15 @@ describe("an attempt's end", () => {
     expect(reply.attempts).toBe(3);
     expect(await inFlight(h)).toEqual([0]);
   });
+
+  it("an attempt that failed (the connection reset) leaves nothing in flight", async () => {
+    const h = await s.start();
+    s.upstream.script({ reset: true }, { reset: true });
+    const reply = await send(h);
+    expect(reply.status).toBe(200);
+    expect(reply.attempts).toBe(3);
+    expect(await inFlight(h)).toEqual([0]);
+  });
 });
 
 describe("interim answers", () => {
