@@ -56,6 +56,7 @@ export function createProxyApp(options: ProxyAppOptions): RequestHandler {
         retryable: false,
         endpoint,
         localReason,
+        error: error instanceof Error ? error : undefined,
       });
     } catch (subscriberError) {
       logger.error({ err: subscriberError, route, reqId: requestId }, "forwarding failed");

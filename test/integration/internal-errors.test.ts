@@ -38,7 +38,14 @@ describe("a bug below the retry loop", () => {
     expect(await h.metric("retry_sidecar_local_replies_total", { reason: "internal" })).toBe(1);
     expect(await h.metric("retry_sidecar_requests_total", { route: "/provider", code: "500" })).toBe(1);
     const line = await h.waitForLog((l) => l.msg === "request completed" && l.reqId === "bug-1");
-    expect(line).toMatchObject({ status: 500, attempts: 1, route: "/provider", path: "/provider" });
+    expect(line).toMatchObject({
+      level: "warn",
+      status: 500,
+      attempts: 1,
+      route: "/provider",
+      path: "/provider",
+    });
+    expect(line.error).toMatchObject({ message: "pool bug" });
     expect(await h.metric("retry_sidecar_upstream_in_flight")).toBe(0);
 
     const next = await send(h);
