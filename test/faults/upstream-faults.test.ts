@@ -187,6 +187,22 @@ describe("upstream faults that persist: the client gets the sidecar's own 502/50
     await expectAlive();
   });
 
+  it("no headers within PER_TRY_TIMEOUT_MS: the attempt's connection is closed at its timeout", async () => {
+    const closed: Promise<number>[] = [];
+    await start(
+      (socket) => {
+        closed.push(new Promise((resolve) => socket.once("close", () => resolve(Date.now()))));
+      },
+      { MAX_RETRIES: "0" },
+    );
+    const result = await exchange(harness.sidecar.proxyPort, post());
+    expect(result.finals.map((r) => r.status)).toEqual([504]);
+    const answeredAt = Date.now();
+    expect(closed).toHaveLength(1);
+    // Not left open for an answer nobody will read (the upstream here never answers).
+    expect((await closed[0]) as number).toBeLessThan(answeredAt + 3000);
+  });
+
   it("connection refused: 502 connect_error, counted as connect_error", async () => {
     await start();
     await upstream.close();
@@ -237,6 +253,22 @@ describe("upstream faults after the response headers were sent", () => {
     await expect.poll(() => answered("499", "GET")).toBe(1);
     expect(await answered("200", "GET")).toBe(0);
     await expectAlive();
+  });
+
+  it("client leaves in the middle of a slow body: the upstream's connection is closed then, not at the body's timeout", async () => {
+    let upstreamClosed: Promise<number> | undefined;
+    await start(
+      (socket) => {
+        upstreamClosed = new Promise((resolve) => socket.once("close", () => resolve(Date.now())));
+        socket.write("HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\nab");
+      },
+      { PER_TRY_TIMEOUT_MS: "10000", REQUEST_TIMEOUT_MS: "20000" }, // the body's silence timeout is far away
+    );
+    await exchange(harness.sidecar.proxyPort, rawRequest("GET", "/provider/1"), { timeoutMs: 500 });
+    const left = Date.now();
+    await expect.poll(() => answered("499", "GET")).toBe(1);
+    const closedAt = await upstreamClosed;
+    expect((closedAt as number) - left).toBeLessThan(3000);
   });
 
   it("chunked body cut by a reset: the sidecar never sends the final 0-chunk", async () => {
