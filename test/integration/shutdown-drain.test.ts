@@ -1,8 +1,9 @@
-import { request } from "node:http";
+import { Agent, createServer, request } from "node:http";
+import type { AddressInfo } from "node:net";
 import { connect } from "node:net";
 import { describe, expect, it } from "vitest";
 import { useScenario } from "../support/scenario.js";
-import type { Harness } from "../support/sidecar-harness.js";
+import { type Harness, startHarness } from "../support/sidecar-harness.js";
 import { tryConnect } from "../support/sidecar-process.js";
 
 // docs/contract.md "Shutdown" and "Admin listener" /readyz, in-process (the real process and its signals:
@@ -160,5 +161,45 @@ describe("drain", () => {
     const stopped = h.sidecar.shutdown();
     expect(await answer).toEqual({ status: 201, connection: "close" });
     await stopped;
+  });
+
+  it("closes a kept-alive connection once the answer it was streaming when the drain began is out, not when the drain ends", async () => {
+    // An upstream whose /provider/stream answer takes 400 ms to finish its body, and whose
+    // /provider/slow answer keeps the drain going for 3 s.
+    const upstream = createServer((req, res) => {
+      if (req.url === "/provider/slow") {
+        setTimeout(() => res.end("slow"), 3000);
+        return;
+      }
+      res.writeHead(200, { "content-type": "text/plain" });
+      res.write("a");
+      setTimeout(() => res.end("b"), 400);
+    });
+    await new Promise<void>((resolve) => upstream.listen(0, "127.0.0.1", resolve));
+    try {
+      const port = (upstream.address() as AddressInfo).port;
+      const h = await startHarness({ UPSTREAM_URL: `http://127.0.0.1:${port}` });
+      const slow = fetch(`${h.url}/provider/slow`).then((r) => r.text());
+      const agent = new Agent({ keepAlive: true });
+      const streamed = new Promise<{ endedAt: number; closedAt: Promise<number> }>((resolve, reject) => {
+        const req = request(`${h.url}/provider/stream`, { agent }, (res) => {
+          // Its headers are out (with keep-alive): now the drain begins.
+          void h.sidecar.shutdown();
+          const closedAt = new Promise<number>((closed) =>
+            req.socket?.once("close", () => closed(Date.now())),
+          );
+          res.resume();
+          res.on("end", () => resolve({ endedAt: Date.now(), closedAt }));
+        });
+        req.on("error", reject);
+        req.end();
+      });
+      const { endedAt, closedAt } = await streamed;
+      expect((await closedAt) - endedAt).toBeLessThan(1000); // the drain still has 2 s to go
+      expect(await slow).toBe("slow");
+      agent.destroy();
+    } finally {
+      await new Promise((resolve) => upstream.close(resolve));
+    }
   });
 });
