@@ -163,6 +163,30 @@ describe("drain", () => {
     await stopped;
   });
 
+  it("a client that sent half a request does not hold the drain: its connection is closed at the end", async () => {
+    const h = await scenario.start();
+    const socket = connect(h.sidecar.proxyPort, "127.0.0.1");
+    const closed = new Promise<void>((resolve) => socket.once("close", () => resolve()));
+    socket.on("error", () => {});
+    await new Promise<void>((resolve) => socket.once("connect", () => resolve()));
+    socket.write("POST /provider HTTP/1.1\r\nHost: 127.0.0.1\r\n"); // the headers never end
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const started = performance.now();
+    await h.sidecar.shutdown();
+    await closed;
+    // Not held until the client's 10 s for its headers: nothing is owed to it.
+    expect(performance.now() - started).toBeLessThan(5000);
+  });
+
+  it("leaves no connection to the upstream open", async () => {
+    const h = await scenario.start();
+    const res = await fetch(`${h.url}/provider`, { method: "POST", body: "x" });
+    expect(await res.text()).toBe("real answer");
+    expect(scenario.upstream.openConnections).toBe(1); // kept alive
+    await h.sidecar.shutdown();
+    await expect.poll(() => scenario.upstream.openConnections).toBe(0);
+  });
+
   it("closes a kept-alive connection once the answer it was streaming when the drain began is out, not when the drain ends", async () => {
     // An upstream whose /provider/stream answer takes 400 ms to finish its body, and whose
     // /provider/slow answer keeps the drain going for 3 s.
