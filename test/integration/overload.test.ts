@@ -46,8 +46,10 @@ describe("overload protection", () => {
     expect(first.map((r) => r.status)).toEqual(Array(20).fill(200));
     expect(Math.min(...first.map((r) => r.elapsedMs))).toBeGreaterThanOrEqual(900);
     expect(s.upstream.received).toHaveLength(20); // nothing retried
+    // Cut from +Inf to about one; it regrows by the clock meanwhile (doubling every 300 ms), so a
+    // loaded machine may read it a few doublings later: below the 20 that were in flight.
     const cut = await limit(h);
-    expect(cut).toBeLessThan(5);
+    expect(cut).toBeLessThan(20);
 
     const replies = await all(h, 10);
     const refused = replies.filter(isShed);
