@@ -1,4 +1,6 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import type { AddressInfo } from "node:net";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { rootCertificates } from "node:tls";
@@ -140,6 +142,32 @@ describe("several invalid or contradicting settings: exit 2, one line for each o
       new RegExp(`^retry-sidecar: invalid ${variable}="\\d+": expected a port other than `),
     );
     expect(result.stderr.trimEnd().split("\n")).toHaveLength(1);
+  });
+});
+
+describe("a port another process holds", () => {
+  it("exit 1 with one line naming the address, no stack trace", async () => {
+    const holder = createServer();
+    await new Promise<void>((resolve) => holder.listen(0, "127.0.0.1", resolve));
+    try {
+      const port = (holder.address() as AddressInfo).port;
+      const result = await runCli(main, [], {
+        UPSTREAM_URL: "http://127.0.0.1:1",
+        PORT: String(port),
+        LISTEN_HOST: "127.0.0.1",
+        ADMIN_PORT: "0",
+        ADMIN_HOST: "127.0.0.1",
+      });
+      expect(result.code).toBe(1);
+      const lines = result.stderr.trimEnd().split("\n");
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatch(
+        new RegExp(`^retry-sidecar: cannot start: listen EADDRINUSE.*127\\.0\\.0\\.1:${port}$`),
+      );
+      expect(result.stderr).not.toMatch(/\n\s+at /);
+    } finally {
+      await new Promise((resolve) => holder.close(resolve));
+    }
   });
 });
 
