@@ -23,6 +23,27 @@ const all = (h: Harness, n: number, init: RequestInit = {}) =>
   Promise.all(Array.from({ length: n }, () => send(h, "/provider", init)));
 const isShed = (r: Reply) => r.status === 503 && r.text.includes('"overloaded"');
 
+/**
+ * A sidecar whose limit is cut to 4 and stays there: per-try 1 s (the 20 requests start well
+ * within one round trip of each other), answered late with 20 in flight, cut to 0.2 x 20, no
+ * regrowth by the clock. Retries may go while fewer than 2 attempts are in flight.
+ */
+async function cutToFour(backoffBaseMs: string): Promise<Harness> {
+  const h = await s.start({
+    ...ENV,
+    PER_TRY_TIMEOUT_MS: "1000",
+    MAX_RETRIES: "3",
+    BACKOFF_BASE_MS: backoffBaseMs,
+    OVERLOAD_DECREASE: "0.2",
+    OVERLOAD_RECOVERY_MS: "600000",
+  });
+  s.upstream.fallback = { status: 200, body: "slow", delayMs: 1200 };
+  await all(h, 20, { headers: { "x-retry-max": "0" } });
+  expect(await limit(h)).toBeCloseTo(4, 0);
+  s.upstream.fallback = { status: 200, body: "ok" };
+  return h;
+}
+
 describe("overload protection", () => {
   it("an upstream that turns slow: the sidecar sheds with 503 overloaded, and recovers once it is fast", async () => {
     // Per-try 500 ms (late after 300 ms), so that the 20 requests of the first wave start well
@@ -82,20 +103,7 @@ describe("overload protection", () => {
   });
 
   it("holds a retry back while the attempts in flight are not well under the limit (skipped overloaded)", async () => {
-    // A per-try timeout of 1 s: the 20 requests start well within one round trip of each other.
-    const h = await s.start({
-      ...ENV,
-      PER_TRY_TIMEOUT_MS: "1000",
-      MAX_RETRIES: "3",
-      BACKOFF_BASE_MS: "10",
-      OVERLOAD_DECREASE: "0.2",
-      OVERLOAD_RECOVERY_MS: "600000",
-    });
-    s.upstream.fallback = { status: 200, body: "slow", delayMs: 1200 };
-    await all(h, 20, { headers: { "x-retry-max": "0" } }); // late with 20 in flight: limit 4
-    expect(await limit(h)).toBeCloseTo(4, 0);
-
-    s.upstream.fallback = { status: 200, body: "ok" };
+    const h = await cutToFour("10");
     const received = s.upstream.received.length;
     const held = { status: 200, body: "held", delayMs: 150 };
     s.upstream.script(held, held, held, { status: 503, body: "busy" });
@@ -115,19 +123,7 @@ describe("overload protection", () => {
   });
 
   it("a retry refused after its wait, the answer dropped for it: 503 overloaded with the attempts made", async () => {
-    const h = await s.start({
-      ...ENV,
-      PER_TRY_TIMEOUT_MS: "1000",
-      MAX_RETRIES: "3",
-      BACKOFF_BASE_MS: "300",
-      OVERLOAD_DECREASE: "0.2",
-      OVERLOAD_RECOVERY_MS: "600000",
-    });
-    s.upstream.fallback = { status: 200, body: "slow", delayMs: 1200 };
-    await all(h, 20, { headers: { "x-retry-max": "0" } }); // late with 20 in flight: limit 4
-    expect(await limit(h)).toBeCloseTo(4, 0);
-
-    s.upstream.fallback = { status: 200, body: "ok" };
+    const h = await cutToFour("300");
     const received = s.upstream.received.length;
     const held = { status: 200, body: "held", delayMs: 400 };
     s.upstream.script({ status: 503, body: "busy" }, held, held, held);
