@@ -187,6 +187,24 @@ describe("drain", () => {
     await expect.poll(() => scenario.upstream.openConnections).toBe(0);
   });
 
+  it("stops resolving the upstream's name", async () => {
+    const h = await scenario.start({
+      UPSTREAM_URL: `http://localhost:${scenario.upstream.port}`,
+      UPSTREAM_DNS_REFRESH_MS: "20",
+    });
+    const resolutions = async () => {
+      const metric = await h.sidecar.metrics.registry
+        .getSingleMetric("retry_sidecar_dns_resolutions_total")
+        ?.get();
+      return (metric?.values ?? []).reduce((total, v) => total + v.value, 0);
+    };
+    await expect.poll(resolutions).toBeGreaterThan(2); // resolved every 20 ms
+    await h.sidecar.shutdown();
+    const after = await resolutions();
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(await resolutions()).toBe(after);
+  });
+
   it("closes a kept-alive connection once the answer it was streaming when the drain began is out, not when the drain ends", async () => {
     // An upstream whose /provider/stream answer takes 400 ms to finish its body, and whose
     // /provider/slow answer keeps the drain going for 3 s.
