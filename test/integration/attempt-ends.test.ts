@@ -1,14 +1,11 @@
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { EndpointsView } from "../../src/endpoints/endpoint-set.js";
 import { send, useScenario } from "../support/scenario.js";
 import type { Harness } from "../support/sidecar-harness.js";
-import { startHarness } from "../support/sidecar-harness.js";
 
 // Every attempt ends once, whatever became of its answer: an endpoint's attempts in flight
-// (GET /endpoints, the balancer's "less loaded of two") count only what is still out. And an
-// interim 1xx answer is not the response (RFC 9110 §15.2): the attempt waits for the final one.
+// (GET /endpoints, the balancer's "less loaded of two") count only what is still out. (Interim
+// 1xx answers: test/faults/upstream-faults.test.ts.)
 
 const s = useScenario({ status: 200, body: "ok" });
 
@@ -39,30 +36,5 @@ describe("an attempt's end", () => {
     expect(reply.status).toBe(200);
     expect(reply.attempts).toBe(3);
     expect(await inFlight(h)).toEqual([0]);
-  });
-});
-
-describe("interim answers", () => {
-  let upstream: Server | undefined;
-  let harness: Harness | undefined;
-  afterEach(async () => {
-    await harness?.close();
-    await new Promise((resolve) => upstream?.close(resolve));
-    harness = undefined;
-    upstream = undefined;
-  });
-
-  it("a 103 Early Hints before the response is not the response: the client gets the final answer", async () => {
-    upstream = createServer((_req, res) => {
-      res.writeEarlyHints({ link: "</style.css>; rel=preload; as=style" });
-      setTimeout(() => res.end("final"), 20);
-    });
-    await new Promise<void>((resolve) => upstream?.listen(0, "127.0.0.1", resolve));
-    const port = (upstream.address() as AddressInfo).port;
-    harness = await startHarness({ UPSTREAM_URL: `http://127.0.0.1:${port}`, PER_TRY_TIMEOUT_MS: "1000" });
-    const reply = await send(harness);
-    expect(reply.status).toBe(200);
-    expect(reply.text).toBe("final");
-    expect(reply.attempts).toBe(1);
   });
 });
