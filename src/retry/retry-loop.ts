@@ -141,7 +141,7 @@ export function runWithRetries<R>(
     const ended: RunEnded<R> = {
       retriesEnded: ({ last, attempts, retries, stop, retryable }) =>
         resolve({ last, attempts, retries, stop, retryable }),
-      retriesFailed: (error) => reject(error),
+      retriesFailed: reject,
     };
     new RetryRun(request, new PromisedAttempts(send), policy, deps, ended).start();
   });

@@ -23,6 +23,16 @@ const all = (h: Harness, n: number, init: RequestInit = {}) =>
   Promise.all(Array.from({ length: n }, () => send(h, "/provider", init)));
 const isShed = (r: Reply) => r.status === 503 && r.text.includes('"overloaded"');
 
+/** One retry held back: the four attempts sent, counted as skipped, logged as stopped by overload. */
+async function expectRetryHeldBack(h: Harness, attemptsSent: number): Promise<void> {
+  expect(s.upstream.received).toHaveLength(attemptsSent);
+  expect(
+    await h.metric("retry_sidecar_retries_skipped_total", { route: "/provider", reason: "overloaded" }),
+  ).toBe(1);
+  const line = await h.waitForLog((l) => l.msg === "request completed" && l.status === 503);
+  expect(line).toMatchObject({ attempts: 1, retryStopped: "overloaded" });
+}
+
 /**
  * A sidecar whose limit is cut to 4 and stays there: per-try 1 s (the 20 requests start well
  * within one round trip of each other), answered late with 20 in flight, cut to 0.2 x 20, no
@@ -114,12 +124,7 @@ describe("overload protection", () => {
     expect(failing.text).toBe("busy"); // the upstream's answer, final
     expect(failing.attempts).toBe(1);
     expect((await holding).map((r) => r.text)).toEqual(["held", "held", "held"]);
-    expect(s.upstream.received).toHaveLength(received + 4);
-    expect(
-      await h.metric("retry_sidecar_retries_skipped_total", { route: "/provider", reason: "overloaded" }),
-    ).toBe(1);
-    const line = await h.waitForLog((l) => l.msg === "request completed" && l.status === 503);
-    expect(line).toMatchObject({ attempts: 1, retryStopped: "overloaded" });
+    await expectRetryHeldBack(h, received + 4);
   });
 
   it("a retry refused after its wait, the answer dropped for it: 503 overloaded with the attempts made", async () => {
@@ -138,12 +143,7 @@ describe("overload protection", () => {
     expect(json(refused)).toEqual({ error: "upstream overloaded", reason: "overloaded", attempts: 1 });
     expect(refused.headers.get("retry-after")).toBe("1");
     expect((await holding).map((r) => r.text)).toEqual(["held", "held", "held"]);
-    expect(s.upstream.received).toHaveLength(received + 4);
-    expect(
-      await h.metric("retry_sidecar_retries_skipped_total", { route: "/provider", reason: "overloaded" }),
-    ).toBe(1);
-    const line = await h.waitForLog((l) => l.msg === "request completed" && l.status === 503);
-    expect(line).toMatchObject({ attempts: 1, retryStopped: "overloaded" });
+    await expectRetryHeldBack(h, received + 4);
   });
 
   it("an attempt at its per-try timeout whose retry is held back is waited for, not cut", async () => {
