@@ -56,6 +56,8 @@ try {
       () => process.exit(1),
     );
   };
+  // once: the other signal joins the drain under way (shutdown drains once), while the same signal
+  // again meets Node's default and ends the process at once, as a second Ctrl-C is meant to.
   process.once("SIGTERM", stop);
   process.once("SIGINT", stop);
 } catch (error) {

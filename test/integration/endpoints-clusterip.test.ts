@@ -110,6 +110,9 @@ describe("one address behind a connection-level balancer (a ClusterIP Service)",
     const line = await h.waitForLog((l) => l.msg === "endpoint connections renewed");
     expect(line).toMatchObject({ level: "warn", failures: 2 });
     expect(line.endpoint).toBe(`127.0.0.1:${balancer?.port}`);
+    // The old pool is closed at once, not left for its keep-alive timeout (seconds): its idle
+    // connection, the one to the sick backend, goes now.
+    await vi.waitFor(() => expect(b.at(SICK).openConnections).toBe(0), { timeout: 1000, interval: 20 });
   });
 
   it("A/B: without the renewal, the kept-alive connection keeps every first attempt on the sick backend", async () => {

@@ -111,3 +111,43 @@ describe.each(["SIGTERM", "SIGINT"] as const)("%s", (signal) => {
     });
   });
 });
+
+describe("a second signal during the drain", () => {
+  async function drainingWithOneRequest(delayMs: number) {
+    upstream = await startFakeUpstream({ status: 201, body: "real answer", delayMs });
+    const p = await startProcess({});
+    const inFlight = fetch(`http://127.0.0.1:${p.proxyPort}/provider`, {
+      headers: { "x-request-id": "second-signal" },
+    }).then(
+      async (res) => `${res.status} ${await res.text()}`,
+      (error: Error) => error.name,
+    );
+    await upstream.waitForRequests(1);
+    p.child.kill("SIGTERM");
+    let status = 200;
+    for (let i = 0; i < 100 && status === 200; i++) status = await readyz(p);
+    expect(status).toBe(503);
+    return { p, inFlight };
+  }
+
+  it("the other signal (SIGINT after SIGTERM) joins the drain under way: one drain, the answer, exit 0", async () => {
+    const { p, inFlight } = await drainingWithOneRequest(800);
+    p.child.kill("SIGINT");
+    expect(await inFlight).toBe("201 real answer");
+    expect(await p.exited).toMatchObject({ code: 0, signal: null });
+    const messages = p.logs.map((l) => l.msg);
+    expect(messages.filter((m) => m === "shutdown requested")).toHaveLength(2);
+    expect(messages.filter((m) => m === "draining")).toHaveLength(1);
+    expect(messages.filter((m) => m === "stopped")).toHaveLength(1);
+  });
+
+  it("the same signal again stops the process at once, as a second Ctrl-C does: the request in flight is cut", async () => {
+    const { p, inFlight } = await drainingWithOneRequest(5000);
+    const signalledAt = performance.now();
+    p.child.kill("SIGTERM");
+    const exit = await p.exited;
+    expect(exit).toMatchObject({ code: null, signal: "SIGTERM" });
+    expect(exit.at - signalledAt).toBeLessThan(1000);
+    expect(await inFlight).toBe("TypeError"); // fetch failed: the connection closed unanswered
+  });
+});
