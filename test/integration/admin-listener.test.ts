@@ -79,6 +79,28 @@ describe("GET /metrics", () => {
     ]);
   });
 
+  it("before any request, every route's series are there at 0 (rates and alerts never meet a missing series)", async () => {
+    const h = await scenario.start({ ROUTES: "/provider,/invoice" });
+    const { text } = await scrape(h);
+    const zeroPerRoute = [
+      { labels: { route: "/invoice" }, value: 0 },
+      { labels: { route: "/provider" }, value: 0 },
+    ];
+    const byRoute = (name: string) =>
+      samples(text, name).sort((a, b) => (a.labels.route ?? "").localeCompare(b.labels.route ?? ""));
+    expect(byRoute("retry_sidecar_requests_shed_total")).toEqual(zeroPerRoute);
+    expect(byRoute("retry_sidecar_retry_success_total")).toEqual(zeroPerRoute);
+    expect(byRoute("retry_sidecar_retries_exhausted_total")).toEqual(zeroPerRoute);
+    expect(byRoute("retry_sidecar_circuit_state")).toEqual(zeroPerRoute);
+    expect(samples(text, "retry_sidecar_endpoint_ejections_total")).toEqual([{ labels: {}, value: 0 }]);
+    expect(samples(text, "retry_sidecar_upstream_endpoints")).toEqual(
+      expect.arrayContaining([
+        { labels: { state: "active" }, value: 1 },
+        { labels: { state: "ejected" }, value: 0 },
+      ]),
+    );
+  });
+
   it("includes prom-client's default process_ and nodejs_ metrics", async () => {
     const h = await scenario.start();
     const { text } = await scrape(h);

@@ -138,6 +138,13 @@ describe("circuit breaker", () => {
     expect(after.status).toBe(200);
     expect(after.text).toBe("after");
     expect(s.upstream.received).toHaveLength(5);
+    // Each change is logged at warn (docs/contract.md "Logs"), in order.
+    const changes = h.logs.filter((l) => l.msg === "circuit state changed");
+    expect(changes.map((l) => [l.level, l.route, l.state])).toEqual([
+      ["warn", "/provider", "open"],
+      ["warn", "/provider", "half-open"],
+      ["warn", "/provider", "closed"],
+    ]);
   });
 
   it("once the open period is over, a scrape no longer reports it open, even with no traffic", async () => {

@@ -64,4 +64,21 @@ describe("log lines batched before sonic-boom", () => {
     batch.flushSync();
     expect(out.written()).toBe("a\nb\nc\n");
   });
+
+  it("a process that exits without the drain (a crash) still writes the pending lines, synchronously", () => {
+    // The exit listener is taken as the batch registers it: emitting "exit" here would reach the
+    // test runner's own listeners too.
+    const on = vi.spyOn(process, "on");
+    const out = fakeOutput();
+    const batch = new LineBatch(out, 8192, 250);
+    const atExit = on.mock.calls.find(([event]) => event === "exit")?.[1] as (() => void) | undefined;
+    on.mockRestore();
+    batch.write("last words\n");
+    expect(out.written()).toBe("");
+    expect(atExit).toBeTypeOf("function");
+    atExit?.();
+    expect(out.flushSync).toHaveBeenCalledTimes(1);
+    expect(out.written()).toBe("last words\n");
+    process.removeListener("exit", atExit as () => void);
+  });
 });

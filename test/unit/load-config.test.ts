@@ -55,6 +55,8 @@ describe("configuration", () => {
       { upstreamUrl: "https://billing.internal:8443/api" },
     ],
     [{ ROUTES: "/provider/, /invoice ,/" }, { routes: ["/provider", "/invoice", "/"] }],
+    // An empty entry (a doubled or trailing comma, as a templated list often has) is skipped.
+    [{ ROUTES: "/provider,,/invoice," }, { routes: ["/provider", "/invoice"] }],
     [{ RETRY_ON_STATUS: "503, 429,503" }, { retryOnStatus: [429, 503] }],
     [{ RETRY_ON_STATUS: "" }, { retryOnStatus: [] }],
     [{ BACKOFF_JITTER: "full" }, { backoffJitter: "full" }],

@@ -17,6 +17,9 @@ describe("findUnknownSettings", () => {
     ["RETRY_ON_STATUSES", "RETRY_ON_STATUS"],
     ["LISTEN_HOSTS", "LISTEN_HOST"],
     ["BACKOFF_BASE_S", "BACKOFF_BASE_MS"],
+    // One edit from ADMIN_HOST, two from ADMIN_PORT (later in the table): the nearer one wins.
+    ["ADMIN_HOT", "ADMIN_HOST"],
+    ["ADMIN_PORR", "ADMIN_PORT"],
   ])("%s → did you mean %s", (name, didYouMean) => {
     expect(findUnknownSettings({ [name]: "1" })).toEqual([{ name, didYouMean }]);
   });
