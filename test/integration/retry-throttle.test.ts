@@ -45,6 +45,15 @@ describe("retry throttle", () => {
     expect(retried.attempts).toBe(2);
   });
 
+  it("while engaged, each request sent earns RETRY_THROTTLE_PROBE_RATIO of a retry: at 0.5, every second request probes once", async () => {
+    const h = await s.start({ CIRCUIT_FAILURE_THRESHOLD: "0", RETRY_THROTTLE_PROBE_RATIO: "0.5" });
+    const attempts: number[] = [];
+    for (let i = 0; i < 8; i++) attempts.push((await send(h)).attempts);
+    // As above until the throttle engages (the second request's first attempt spends the last
+    // token); from the third request on, each earns half a probe, and every whole one is a retry.
+    expect(attempts).toEqual([4, 1, 1, 2, 1, 2, 1, 2]);
+  });
+
   it("RETRY_THROTTLE=off: every request gets all its retries, nothing is counted as throttled", async () => {
     const h = await s.start({ CIRCUIT_FAILURE_THRESHOLD: "0", RETRY_THROTTLE: "off" });
     for (let i = 0; i < 6; i++) expect((await send(h)).attempts).toBe(4);
