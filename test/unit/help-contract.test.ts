@@ -62,6 +62,29 @@ describe("--help and docs/contract.md", () => {
     expect(docMeaning.replaceAll("`", "")).toBe(helpMeaning);
   });
 
+  it("fills each meaning's lines within 64 columns, as many words a line as fit", () => {
+    const lines = helpText().split("\n");
+    const header = lines.findIndex((line) => line.trim().startsWith("VARIABLE "));
+    const column = (lines[header] as string).indexOf("MEANING");
+    const groups: string[][] = [];
+    for (const line of lines.slice(header + 1)) {
+      if (line.trim() === "") break;
+      const meaning = line.slice(column);
+      if (line.slice(0, column).trim() === "") groups.at(-1)?.push(meaning);
+      else groups.push([meaning]);
+    }
+    expect(groups.some((group) => group.length > 1)).toBe(true); // some meanings do wrap
+    for (const group of groups) {
+      group.forEach((line, i) => {
+        if (line.includes(" ")) expect(line.length, line).toBeLessThanOrEqual(64);
+        const next = group[i + 1];
+        // Greedy: the next line's first word would not have fitted on this one.
+        if (next !== undefined)
+          expect(line.length + 1 + (next.split(" ")[0] as string).length, line).toBeGreaterThan(64);
+      });
+    }
+  });
+
   it("wraps no meaning inside a word (the joined lines are the settings table's text)", () => {
     for (const [variable, setting] of Object.entries(settings)) {
       expect(shown.get(variable)?.[1], variable).toBe(setting.help);

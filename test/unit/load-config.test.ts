@@ -235,6 +235,32 @@ describe("settings that contradict each other", () => {
       "9000",
       "a port other than ADMIN_PORT's (9000 on localhost)",
     ],
+    // The same rules with the two hosts the other way round.
+    [
+      { PORT: "9000", ADMIN_PORT: "9000", LISTEN_HOST: "0.0.0.0", ADMIN_HOST: "127.0.0.1" },
+      "PORT",
+      "9000",
+      "a port other than ADMIN_PORT's (9000 on 127.0.0.1)",
+    ],
+    [
+      { PORT: "9000", ADMIN_PORT: "9000", LISTEN_HOST: "localhost", ADMIN_HOST: "127.0.0.1" },
+      "PORT",
+      "9000",
+      "a port other than ADMIN_PORT's (9000 on 127.0.0.1)",
+    ],
+    // Every address, however IPv6 spells it.
+    [
+      { PORT: "9000", ADMIN_PORT: "9000", ADMIN_HOST: "::0", LISTEN_HOST: "127.0.0.1" },
+      "PORT",
+      "9000",
+      "a port other than ADMIN_PORT's (9000 on ::0)",
+    ],
+    [
+      { PORT: "9000", ADMIN_PORT: "9000", ADMIN_HOST: "0:0:0:0:0:0:0:0", LISTEN_HOST: "127.0.0.1" },
+      "PORT",
+      "9000",
+      "a port other than ADMIN_PORT's (9000 on 0:0:0:0:0:0:0:0)",
+    ],
   ])("refuses %j", (env, name, value, expected) => {
     expect(problems(env)).toEqual([`invalid ${name}=${JSON.stringify(value)}: expected ${expected}`]);
   });
@@ -251,6 +277,7 @@ describe("settings that contradict each other", () => {
     // The same port on addresses that do not overlap.
     { PORT: "9000", ADMIN_PORT: "9000", LISTEN_HOST: "127.0.0.1", ADMIN_HOST: "127.0.0.2" },
     { PORT: "9000", ADMIN_PORT: "9000", LISTEN_HOST: "::1", ADMIN_HOST: "0.0.0.0" },
+    { PORT: "9000", ADMIN_PORT: "9000", LISTEN_HOST: "0.0.0.0", ADMIN_HOST: "::1" },
     { PORT: "9000", ADMIN_PORT: "9000", LISTEN_HOST: "127.0.0.1", ADMIN_HOST: "10.0.0.5" },
   ])("accepts %j", (env) => {
     expect(problems(env)).toEqual([]);
