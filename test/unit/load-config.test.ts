@@ -193,8 +193,21 @@ describe("every invalid setting at once", () => {
   });
 });
 
+/** A refused environment: the variable named, its value, and what is expected instead. */
+type Refusal = [env: Record<string, string>, name: string, value: string, expected: string];
+
+/** PORT = ADMIN_PORT = 9000 on hosts that overlap: refused, naming ADMIN_HOST (`on`). */
+function collision(hosts: Record<string, string>, on = hosts.ADMIN_HOST ?? ""): Refusal {
+  return [
+    { PORT: "9000", ADMIN_PORT: "9000", ...hosts },
+    "PORT",
+    "9000",
+    `a port other than ADMIN_PORT's (9000 on ${on})`,
+  ];
+}
+
 describe("settings that contradict each other", () => {
-  it.each([
+  it.each<Refusal>([
     [
       { BACKOFF_BASE_MS: "2000", BACKOFF_MAX_MS: "1000" },
       "BACKOFF_BASE_MS",
@@ -209,58 +222,18 @@ describe("settings that contradict each other", () => {
       "at most REQUEST_TIMEOUT_MS (2000)",
     ],
     [{ PER_TRY_TIMEOUT_MS: "30000" }, "PER_TRY_TIMEOUT_MS", "30000", "at most REQUEST_TIMEOUT_MS (20000)"],
-    [
-      { PORT: "9000", ADMIN_PORT: "9000" },
-      "PORT",
-      "9000",
-      "a port other than ADMIN_PORT's (9000 on 0.0.0.0)",
-    ],
+    collision({}, "0.0.0.0"),
     [{ PORT: "9464" }, "PORT", "9464", "a port other than ADMIN_PORT's (9464 on 0.0.0.0)"],
     [{ ADMIN_PORT: "8080" }, "ADMIN_PORT", "8080", "a port other than PORT's (8080 on 127.0.0.1)"],
-    [
-      { PORT: "9000", ADMIN_PORT: "9000", ADMIN_HOST: "127.0.0.1" },
-      "PORT",
-      "9000",
-      "a port other than ADMIN_PORT's (9000 on 127.0.0.1)",
-    ],
-    [
-      { PORT: "9000", ADMIN_PORT: "9000", ADMIN_HOST: "::", LISTEN_HOST: "127.0.0.1" },
-      "PORT",
-      "9000",
-      "a port other than ADMIN_PORT's (9000 on ::)",
-    ],
-    [
-      { PORT: "9000", ADMIN_PORT: "9000", ADMIN_HOST: "localhost", LISTEN_HOST: "127.0.0.1" },
-      "PORT",
-      "9000",
-      "a port other than ADMIN_PORT's (9000 on localhost)",
-    ],
+    collision({ ADMIN_HOST: "127.0.0.1" }),
+    collision({ ADMIN_HOST: "::", LISTEN_HOST: "127.0.0.1" }),
+    collision({ ADMIN_HOST: "localhost", LISTEN_HOST: "127.0.0.1" }),
     // The same rules with the two hosts the other way round.
-    [
-      { PORT: "9000", ADMIN_PORT: "9000", LISTEN_HOST: "0.0.0.0", ADMIN_HOST: "127.0.0.1" },
-      "PORT",
-      "9000",
-      "a port other than ADMIN_PORT's (9000 on 127.0.0.1)",
-    ],
-    [
-      { PORT: "9000", ADMIN_PORT: "9000", LISTEN_HOST: "localhost", ADMIN_HOST: "127.0.0.1" },
-      "PORT",
-      "9000",
-      "a port other than ADMIN_PORT's (9000 on 127.0.0.1)",
-    ],
+    collision({ LISTEN_HOST: "0.0.0.0", ADMIN_HOST: "127.0.0.1" }),
+    collision({ LISTEN_HOST: "localhost", ADMIN_HOST: "127.0.0.1" }),
     // Every address, however IPv6 spells it.
-    [
-      { PORT: "9000", ADMIN_PORT: "9000", ADMIN_HOST: "::0", LISTEN_HOST: "127.0.0.1" },
-      "PORT",
-      "9000",
-      "a port other than ADMIN_PORT's (9000 on ::0)",
-    ],
-    [
-      { PORT: "9000", ADMIN_PORT: "9000", ADMIN_HOST: "0:0:0:0:0:0:0:0", LISTEN_HOST: "127.0.0.1" },
-      "PORT",
-      "9000",
-      "a port other than ADMIN_PORT's (9000 on 0:0:0:0:0:0:0:0)",
-    ],
+    collision({ ADMIN_HOST: "::0", LISTEN_HOST: "127.0.0.1" }),
+    collision({ ADMIN_HOST: "0:0:0:0:0:0:0:0", LISTEN_HOST: "127.0.0.1" }),
   ])("refuses %j", (env, name, value, expected) => {
     expect(problems(env)).toEqual([`invalid ${name}=${JSON.stringify(value)}: expected ${expected}`]);
   });
