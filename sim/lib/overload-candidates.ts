@@ -3,8 +3,8 @@ import { type OverloadOptions, OverloadProtection } from "../../src/overload/ove
 import type { Clock, Random } from "../../src/retry/clock.js";
 
 // Other ways of moving overload protection's limit below one attempt, compared with the default in
-// the fleet simulator and not adopted (docs/overload.md, "What else was tried"). Above one attempt
-// they behave as the default (lifted while on time, the quarter-of-late rule, lateness in flight).
+// the fleet simulator and not adopted (docs/overload-tried.md). Above one attempt they behave as
+// the default (lifted while on time, the quarter-of-late rule, lateness in flight).
 
 /**
  * Below one attempt, the limit as the probability of sending while nothing is in flight (the rule

@@ -6,8 +6,8 @@ import {
 } from "../../sim/lib/overload-candidates.js";
 
 // The ways of moving overload protection's limit below one attempt that the fleet simulator
-// compared with the default and did not adopt (docs/overload.md, "What else was tried"): what
-// the figures there were measured with.
+// compared with the default and did not adopt (docs/overload-tried.md): what the figures there
+// were measured with.
 
 const options = { decrease: 0.05, recoveryMs: 800, minLimit: 0.02, maxLimit: 1000 };
 const ratio = { windowMs: 1200, k: 1, fastMs: 350, fastWeight: 1000 };
