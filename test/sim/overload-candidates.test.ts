@@ -4,6 +4,7 @@ import {
   InTimeRatioProtection,
   ProbabilityBelowOne,
 } from "../../sim/lib/overload-candidates.js";
+import { ConcurrencyLimit } from "../../src/overload/concurrency-limit.js";
 
 // The ways of moving overload protection's limit below one attempt that the fleet simulator
 // compared with the default and did not adopt (docs/overload-tried.md): what the figures there
@@ -44,6 +45,63 @@ describe("admission below one by the share answered in time (overload-in-time-ra
     limit.onTime(300, 250); // +1 on the limit regrown by the clock since 200 ms
     expect(limit.current(300)).toBeCloseTo(2 ** (100 / 800) + 1);
   });
+
+  it("goes back to the default once the chance reaches exactly one: regrowth by the clock again", () => {
+    const limit = cutBelowOne(new InTimeRatioLimit(options, ratio));
+    limit.request(0);
+    limit.onTime(0, -500); // (1 + 1) / (1 + 1)
+    expect(limit.current(0)).toBe(1);
+    expect(limit.current(800)).toBe(2);
+  });
+
+  it("forgets requests and in-time answers alike, exponentially over windowMs", () => {
+    const limit = cutBelowOne(new InTimeRatioLimit(options, ratio));
+    limit.onTime(0, -500);
+    for (let i = 0; i < 3; i++) limit.request(0);
+    expect(limit.current(0)).toBeCloseTo(2 / 4);
+    // Nothing new for one window: both shrink by e, the chance rises (not by the clock's doubling).
+    const e = Math.exp(-1);
+    expect(limit.current(1200)).toBeCloseTo((e + 1) / (3 * e + 1));
+  });
+
+  it("counts an in-time answer in full when it comes, however long since the last request", () => {
+    const limit = cutBelowOne(new InTimeRatioLimit(options, ratio));
+    for (let i = 0; i < 3; i++) limit.request(0);
+    limit.onTime(1200, 700);
+    expect(limit.current(1200)).toBeCloseTo(2 / (3 * Math.exp(-1) + 1));
+  });
+
+  it("weighs an answer as fastWeight only in under fastMs: one in exactly fastMs is one answer", () => {
+    const limit = cutBelowOne(new InTimeRatioLimit(options, ratio));
+    for (let i = 0; i < 3; i++) limit.request(0);
+    limit.onTime(0, -ratio.fastMs);
+    expect(limit.current(0)).toBeCloseTo(2 / 4);
+    limit.onTime(0, -ratio.fastMs + 1);
+    expect(limit.current(0)).toBe(1);
+  });
+
+  it("forgets what was answered in time before the cut", () => {
+    const limit = new InTimeRatioLimit(options, ratio);
+    for (let i = 0; i < 3; i++) limit.onTime(0, -500); // counted while lifted; the cut must drop them
+    cutBelowOne(limit);
+    for (let i = 0; i < 3; i++) limit.request(0);
+    expect(limit.current(0)).toBeCloseTo(1 / 4);
+  });
+
+  it("leaves a cut to one attempt or more to the default: no ratio, regrowth by the clock", () => {
+    // Many attempts out: cut to 0.05 x 100 = 5.
+    const many = new InTimeRatioLimit(options, ratio);
+    expect(many.late(0, 0, 100, options.minLimit)).toBe(true);
+    for (let i = 0; i < 3; i++) many.request(0);
+    expect(many.current(0)).toBe(5);
+    expect(many.current(800)).toBe(10);
+    // A lone caller's floor of one attempt: one is not below one.
+    const lone = new InTimeRatioLimit(options, ratio);
+    expect(lone.late(0, 0, 1, 1)).toBe(true);
+    for (let i = 0; i < 3; i++) lone.request(0);
+    expect(lone.current(0)).toBe(1);
+    expect(lone.current(800)).toBe(2);
+  });
 });
 
 describe("the in-time ratio as overload protection (overload-in-time-ratio's policy)", () => {
@@ -81,5 +139,21 @@ describe("the limit below one as a probability of sending (overload-probability,
     policy.release(); // its client left: no sample, the limit stays
     draw = 0.99;
     expect(policy.admitFirst()).toBe(false); // over the limit: the default would send it
+  });
+
+  it("sends on a draw under the chance, not on a draw equal to it", () => {
+    const overload = { ...options, enabled: true, lateMs: 600, retryShare: 0.5 };
+    const limit = new ConcurrencyLimit(options);
+    expect(limit.late(0, 0, 10, options.minLimit)).toBe(true); // 0.05 x 10 = 0.5
+    let draw = 0.5;
+    const policy = new ProbabilityBelowOne(
+      overload,
+      () => 0,
+      () => draw,
+      limit,
+    );
+    expect(policy.admitFirst()).toBe(false);
+    draw = 0.49;
+    expect(policy.admitFirst()).toBe(true);
   });
 });
