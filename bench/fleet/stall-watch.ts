@@ -18,13 +18,13 @@ export class StallWatch {
   start(): void {
     this.startedAt = performance.now();
     this.delay.enable();
-    this.timer = setInterval(() => this.closeSecond(), 1000);
+    this.timer = setInterval(() => this.closeSecond(1), 1000);
     this.timer.unref();
   }
 
   stop(): void {
     clearInterval(this.timer);
-    this.closeSecond();
+    this.closeSecond(0);
     this.delay.disable();
   }
 
@@ -38,9 +38,13 @@ export class StallWatch {
     return this.maxBySecond.flatMap((late, second) => (late > ms ? [second] : []));
   }
 
-  /** The second that ends now (by the clock: a stalled timer still files it where it belongs). */
-  private closeSecond(): void {
-    const second = Math.max(0, Math.ceil((performance.now() - this.startedAt) / 1000) - 1);
+  /**
+   * Files the delays since the last call under a second since `start`, by the clock (a stalled
+   * timer still files them where they belong): `back` 1 for the once-a-second timer, which fires
+   * just after the second it closes (1001-1004 ms, measured), 0 for the second still open at stop.
+   */
+  private closeSecond(back: 0 | 1): void {
+    const second = Math.max(0, Math.floor((performance.now() - this.startedAt) / 1000) - back);
     const max = this.delay.max / 1e6;
     this.maxBySecond[second] = Math.max(this.maxBySecond[second] ?? 0, max);
     this.delay.reset();

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import {
   goodputPerSecond,
   inTimeShareBySecond,
+  offeredPerSecond,
   recoveryTime,
   sentWithin,
   successShare,
@@ -17,6 +18,14 @@ describe("the fleet check's figures", () => {
     expect(successShare(records)).toBe(0.75);
     expect(goodputPerSecond(records, 3)).toEqual([1, 1, 0]);
     expect(inTimeShareBySecond(records, 4)).toEqual([2 / 3, undefined, 1, undefined]);
+  });
+
+  it("a series has a bucket per second of the run: later answers and late sends stay out", () => {
+    // The last requests are answered after the run's last second; a stalled harness can send a
+    // request scheduled at 2.99 s after 3 s. Neither adds a fourth second to a 3-s run.
+    const records = [rec(0.5, 0.6, true), rec(2.9, 3.2, true), rec(3.05, 3.4, true)];
+    expect(goodputPerSecond(records, 3)).toEqual([1, 0, 0]);
+    expect(offeredPerSecond(records, 3)).toEqual([1, 0, 1]);
   });
 
   it("recovery: from the trigger's end until every later bucket has >= 90% in time", () => {
