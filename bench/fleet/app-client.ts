@@ -91,7 +91,9 @@ export function createApp(options: AppOptions): App {
       let status: number | undefined;
       for (let n = 1; n <= options.attempts; n++) {
         const left = until - performance.now();
-        if (left <= 0) break;
+        // Under a millisecond left is none: node's timer for the last try can fire a fraction of a
+        // millisecond before the deadline, and a try with 1 ms would still reach billing.
+        if (left < 1) break;
         const timeout = options.attempts === 1 ? left : Math.min(options.perTryTimeoutMs, left);
         options.onAttempt();
         status = await attempt(agent, options, lookup, name, timeout);
