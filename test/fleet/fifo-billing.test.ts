@@ -1,4 +1,5 @@
 import { request } from "node:http";
+import { connect } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { FifoWorkers } from "../../bench/fleet/fifo-workers.js";
 import { AttemptCounter, type RunningUpstream, startModel } from "../../bench/fleet/upstream-servers.js";
@@ -74,6 +75,22 @@ describe("FifoWorkers", () => {
     fifo.submit(job);
     expect(fifo.queueWaitMs()).toBe(150);
   });
+
+  it("still serves in arrival order across the queue's compaction, in a long run", () => {
+    const clock = manualTimers();
+    const fifo = new FifoWorkers({ workers: 1, serviceMs: () => 1, schedule: clock.schedule });
+    const answered: number[] = [];
+    const submit = (id: number) => fifo.submit({ answer: () => answered.push(id), gone: () => false });
+    // 2000 queued at once; the consumed prefix is dropped part-way (past 1024) with jobs still behind it.
+    for (let id = 0; id < 2000; id++) submit(id);
+    clock.advance(1500);
+    expect(answered).toHaveLength(1500);
+    // Jobs that arrive after the compaction still go behind those waiting.
+    for (let id = 2000; id < 3500; id++) submit(id);
+    clock.advance(5000);
+    expect(answered).toEqual(Array.from({ length: 3500 }, (_, id) => id));
+    expect(fifo.counts).toMatchObject({ done: 3500, doneForGone: 0, queued: 0, busy: 0 });
+  });
 });
 
 function post(
@@ -145,10 +162,15 @@ describe("the FIFO billing over HTTP", () => {
     counter.startedAt = performance.now();
     billing.start();
     const { port } = billing.target;
+    // Each attempt is sent once the previous one has arrived (been counted): the order is sure.
+    const arrived = async (n: number) => {
+      for (let i = 0; i < 200 && counter.total < n; i++) await new Promise((r) => setTimeout(r, 5));
+      expect(counter.total).toBe(n);
+    };
     const served = post(port); // a worker is free: no wait
-    await new Promise((r) => setTimeout(r, 10));
+    await arrived(1);
     const queued = post(port); // one job ahead: 80 ms, under 100
-    await new Promise((r) => setTimeout(r, 10));
+    await arrived(2);
     const shed = await post(port); // two ahead: 160 ms
     expect(shed.status).toBe(503);
     expect(shed.retryAfter).toBe("1");
@@ -156,5 +178,72 @@ describe("the FIFO billing over HTTP", () => {
     expect((await served).status).toBe(200);
     expect((await queued).status).toBe(200);
     expect(billing.extra()).toMatchObject({ done: 2, shed: 1 });
+  });
+
+  it("queues, not sheds, an attempt whose wait is exactly shedWaitMs", async () => {
+    const counter = new AttemptCounter();
+    const model = { ...ONE_WORKER, serviceMs: 300, dropServiceMs: 300, shedWaitMs: 300 };
+    billing = await startModel(model, counter, 1);
+    counter.startedAt = performance.now();
+    billing.start();
+    const { port } = billing.target;
+    // Each attempt is sent once the previous one has arrived (been counted): the order is sure.
+    const arrived = async (n: number) => {
+      for (let i = 0; i < 200 && counter.total < n; i++) await new Promise((r) => setTimeout(r, 5));
+      expect(counter.total).toBe(n);
+    };
+    const served = post(port);
+    await arrived(1);
+    const queued = post(port); // one job of 300 ms ahead: a wait of exactly 300
+    await arrived(2);
+    const shed = await post(port); // 600 ms
+    expect(shed.status).toBe(503);
+    expect((await served).status).toBe(200);
+    expect((await queued).status).toBe(200);
+    expect(billing.extra()).toMatchObject({ done: 2, shed: 1 });
+  });
+
+  it("takes dropServiceMs a job from fromS to toS of the load, serviceMs before, after and before the start", async () => {
+    const counter = new AttemptCounter();
+    const model = { kind: "fifo", workers: 1, serviceMs: 1, fromS: 10, toS: 20, dropServiceMs: 600 } as const;
+    billing = await startModel(model, counter, 1);
+    const { port } = billing.target;
+    // Where the load is is what counter.elapsedS() says: put the start that far back.
+    const timeAt = async (loadS: number | undefined) => {
+      counter.startedAt = loadS === undefined ? undefined : performance.now() - loadS * 1000;
+      const reply = await post(port);
+      expect(reply.status).toBe(200);
+      return reply.at;
+    };
+    expect(await timeAt(undefined)).toBeLessThan(300); // a warm-up's, before the start
+    expect(await timeAt(5)).toBeLessThan(300);
+    expect(await timeAt(15)).toBeGreaterThanOrEqual(590);
+    expect(await timeAt(25)).toBeLessThan(300);
+  });
+
+  it("close cuts the callers, stops the work in progress and stops listening", async () => {
+    const counter = new AttemptCounter();
+    counter.startedAt = performance.now();
+    const started = await startModel({ ...ONE_WORKER, serviceMs: 300, dropServiceMs: 300 }, counter, 1);
+    billing = started;
+    const { port } = started.target;
+    const caller = post(port);
+    for (let i = 0; i < 100 && counter.total === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(counter.total).toBe(1);
+    await started.close();
+    billing = undefined;
+    expect((await caller).status).toBeUndefined();
+    // Past the job's 300 ms: its work must not be done (nor counted) after the close.
+    await new Promise((r) => setTimeout(r, 450));
+    expect(started.extra()).toMatchObject({ done: 0, doneForGone: 0 });
+    const refused = await new Promise<boolean>((resolve) => {
+      const socket = connect(port, "127.0.0.1");
+      socket.once("connect", () => {
+        socket.destroy();
+        resolve(false);
+      });
+      socket.once("error", () => resolve(true));
+    });
+    expect(refused).toBe(true);
   });
 });
