@@ -1,5 +1,5 @@
 import { Agent, request } from "undici";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import {
   DEFAULT_FAULT_RATES,
   type Fault,
@@ -122,5 +122,168 @@ describe("seeded faults", () => {
     const expected = Object.values(DEFAULT_FAULT_RATES).reduce((sum, r) => sum + r, 0);
     expect(failing).toBeGreaterThan(expected - 0.03);
     expect(failing).toBeLessThan(expected + 0.03);
+  });
+});
+
+describe("seeded faults, pinned", () => {
+  // The fleet simulator draws from mulberry32 too: its figures and the demo's faults change with
+  // any change to this stream, so a few words of it are pinned.
+  it("mulberry32 gives the same 32-bit words as always", () => {
+    const words = (seed: number, n: number) => {
+      const next = mulberry32(seed);
+      return Array.from({ length: n }, () => next() * 2 ** 32);
+    };
+    expect(words(42, 5)).toEqual([2581720956, 1925393290, 3661312704, 2876485805, 750819978]);
+    expect(words(0, 3)).toEqual([1144304738, 1416247, 958946056]);
+  });
+
+  it("the demo's seed gives the same faults to the same requests as always", () => {
+    const firstAttempts = Array.from({ length: 20 }, (_, i) =>
+      pickFault(42, `provider-${String(i).padStart(4, "0")}`, 1, DEFAULT_FAULT_RATES),
+    );
+    expect(firstAttempts.join(",")).toBe(
+      "none,none,lost,none,none,503,none,none,none,none,503,none,none,none,none,429,slow,none,none,none",
+    );
+  });
+
+  // The roll of an attempt: the first value of mulberry32 seeded with the FNV-1a hash of
+  // "seed:name#attempt" (an independent copy of the hash, so that a change to either shows).
+  const roll = (seed: number, name: string, attempt: number) => {
+    let h = 0x811c9dc5;
+    const text = `${seed}:${name}#${attempt}`;
+    for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+    return mulberry32(h >>> 0)();
+  };
+  const only503 = (rate: number) => ({ "503": rate, "429": 0, reset: 0, slow: 0, lost: 0 });
+
+  it("a fault's share of the rolls is [from, from + rate): a roll equal to the rate is not that fault", () => {
+    for (const [name, attempt] of [
+      ["provider-0000", 1],
+      ["provider-0007", 3],
+    ] as const) {
+      const r = roll(7, name, attempt);
+      expect(pickFault(7, name, attempt, only503(r))).toBe("none");
+      expect(pickFault(7, name, attempt, only503(r + 2 ** -32))).toBe("503");
+    }
+    // The second kind's interval starts where the first one's ends.
+    const r = roll(7, "provider-0000", 1);
+    expect(pickFault(7, "provider-0000", 1, { ...only503(r / 2), "429": 1 })).toBe("429");
+  });
+});
+
+describe("flaky billing requests", () => {
+  it("answers 404 to anything but POST /provider, and counts no attempt for it", async () => {
+    const other = async (method: string, path: string) =>
+      (
+        await request(`${billing.url}${path}`, {
+          method,
+          dispatcher: agent,
+          body: method === "GET" ? null : "{}",
+        })
+      ).statusCode;
+    expect(await other("GET", "/provider")).toBe(404);
+    expect(await other("POST", "/providers")).toBe(404);
+    expect(await other("PUT", "/other")).toBe(404);
+    expect(billing.stats.attempts).toBe(0);
+    expect(await other("POST", "/provider?trace=1")).toBe(201); // a query string does not matter
+    expect(billing.stats.attempts).toBe(1);
+  });
+
+  it("numbers each name's attempts 1, 2, 3 for the fault decision, and counts each fault", async () => {
+    const seen: string[] = [];
+    const faults: Fault[] = ["503", "429", "none", "503"];
+    const counted = await startFlakyBilling({
+      seed: 1,
+      decide: (name, attempt) => {
+        seen.push(`${name}#${attempt}`);
+        return faults.shift() ?? "none";
+      },
+    });
+    try {
+      for (const name of ["a", "a", "a", "b", "b"]) {
+        await request(`${counted.url}/provider`, {
+          method: "POST",
+          dispatcher: agent,
+          body: JSON.stringify({ name }),
+        }).then((r) => r.body.text());
+      }
+      expect(seen).toEqual(["a#1", "a#2", "a#3", "b#1", "b#2"]);
+      expect(counted.stats.faults).toEqual({ none: 2, "503": 2, "429": 1, reset: 0, slow: 0, lost: 0 });
+      expect(counted.stats.attempts).toBe(5);
+    } finally {
+      await counted.close();
+    }
+  });
+
+  it("takes a body of 64 KiB and refuses one byte more without counting an attempt", async () => {
+    const body = (size: number) => {
+      const text = JSON.stringify({ name: "big" });
+      return text + " ".repeat(size - text.length); // JSON allows trailing whitespace
+    };
+    const send = (size: number) =>
+      request(`${billing.url}/provider`, {
+        method: "POST",
+        dispatcher: agent,
+        body: body(size),
+        signal: AbortSignal.timeout(2_000),
+      }).then((r) => r.statusCode);
+    expect(await send(64 * 1024)).toBe(201);
+    await expect(send(64 * 1024 + 1)).rejects.toThrow();
+    expect(billing.stats.attempts).toBe(1);
+  });
+
+  it("fails to start, not hang, when its address is taken", async () => {
+    const taken = startFlakyBilling({ seed: 1, port: billing.port });
+    let timer: NodeJS.Timeout | undefined;
+    const settled = await Promise.race([
+      taken.then(
+        async (second) => {
+          await second.close();
+          return "started";
+        },
+        (error: NodeJS.ErrnoException) => error.code,
+      ),
+      new Promise((resolve) => {
+        timer = setTimeout(resolve, 1_000, "still pending");
+      }),
+    ]);
+    clearTimeout(timer);
+    expect(settled).toBe("EADDRINUSE");
+  });
+
+  it("close() leaves no timer running for a slow answer, whether its client gave up or not", async () => {
+    // A live timer would hold the demo's process open for slowMs after its last run.
+    const slowMs = 4_321;
+    const set = vi.spyOn(globalThis, "setTimeout");
+    const cleared = vi.spyOn(globalThis, "clearTimeout");
+    const slow = await startFlakyBilling({ seed: 1, slowMs, decide: () => "slow" });
+    try {
+      const send = (name: string, timeoutMs: number) =>
+        request(`${slow.url}/provider`, {
+          method: "POST",
+          dispatcher: agent,
+          body: JSON.stringify({ name }),
+          signal: AbortSignal.timeout(timeoutMs),
+        }).then(
+          () => "answered",
+          () => "failed",
+        );
+      expect(await send("a", 100)).toBe("failed"); // gave up: its connection is closed
+      const hanging = send("b", 5_000);
+      for (let i = 0; i < 100 && slow.stats.attempts < 2; i++) await new Promise((r) => setTimeout(r, 10));
+      expect(slow.stats.attempts).toBe(2);
+      await slow.close();
+      expect(await hanging).toBe("failed");
+      const timers = set.mock.calls.flatMap((call, i) =>
+        call[1] === slowMs ? [set.mock.results[i]?.value] : [],
+      );
+      expect(timers).toHaveLength(2);
+      const stopped = new Set(cleared.mock.calls.map((call) => call[0]));
+      expect(timers.filter((timer) => !stopped.has(timer))).toEqual([]);
+    } finally {
+      set.mockRestore();
+      cleared.mockRestore();
+      await slow.close();
+    }
   });
 });

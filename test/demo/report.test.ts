@@ -151,3 +151,66 @@ describe("formatEndpointsPart", () => {
     expect(coloured.replace(/\x1b\[\d+m/g, "")).toBe(text);
   });
 });
+
+describe("figures: first attempt", () => {
+  it("ok at the first attempt counts only successes with exactly one upstream attempt", () => {
+    const results: RequestResult[] = [
+      { ok: true, status: 201, attempts: 1, latencyMs: 5 },
+      { ok: true, status: 201, attempts: 1, latencyMs: 6 },
+      { ok: true, status: 200, attempts: 2, latencyMs: 150 },
+      { ok: false, status: undefined, attempts: 1, latencyMs: 2000 },
+    ];
+    expect(summarize("x", results, { attempts: 5, duplicates: 0 })).toMatchObject({
+      firstTry: 2,
+      afterRetries: 1,
+      failed: 1,
+    });
+  });
+});
+
+// The colour codes of a table line, in order, without the resets: "1" bold, "31" red, "32" green,
+// "33" yellow.
+const codes = (line: string | undefined) =>
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: reading ANSI colour codes
+  [...(line ?? "").matchAll(/\x1b\[(\d+)m/g)].map((m) => m[1]).filter((c) => c !== "0");
+const row = (text: string, name: string) =>
+  text.split("\n").find((line) => line.trimStart().startsWith(name));
+
+describe("colours", () => {
+  it("failed is green at none, yellow up to 1% of requests, red above; any duplicate is red", () => {
+    const coloured = formatReport(
+      {
+        runs: [run("no sidecar", 4, 1), run("app retries 3×", 3, 0), run("with sidecar", 0, 0)],
+        retriesByReason: {},
+        skippedByReason: {},
+      },
+      { color: true },
+    );
+    expect(codes(row(coloured, "failed"))).toEqual(["31", "33", "32"]);
+    expect(codes(row(coloured, "duplicate providers"))).toEqual(["31", "32", "32"]);
+    expect(codes(row(coloured, "requests sent"))).toEqual([]);
+  });
+
+  it("the sick-instance table colours its labels bold and only its failed row, red or green", () => {
+    const part: EndpointsPart = {
+      title: "t",
+      runs: [
+        { ...run("app retries 3×", 19, 0), sickAttempts: 76 },
+        { ...run("with sidecar", 0, 0), sickAttempts: 5 },
+      ],
+      ejection: undefined,
+    };
+    const lines = formatEndpointsPart(part, { color: true }).split("\n");
+    expect(codes(lines[1])).toEqual(["1", "1"]); // the run labels; the empty corner is not coloured
+    const table = lines.slice(2, 9);
+    expect(table.map((line) => [line.trim().split(/ {2,}/)[0], codes(line)])).toEqual([
+      ["requests sent", []],
+      ["ok at the first attempt", []],
+      ["ok after retries", []],
+      ["failed", ["31", "32"]],
+      ["upstream attempts", []],
+      ["attempts on the sick one", []],
+      ["latency p50 / p99", []],
+    ]);
+  });
+});

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -52,5 +52,57 @@ describe("runSickInstance", () => {
     expect(sidecarOne?.afterRetries).toBeGreaterThan(0);
     expect(sidecarOne?.failed).toBeLessThan(appOne?.failed ?? 0);
     expect(clusterIp.ejection).toBeUndefined(); // a lone endpoint is never ejected
+  }, 20_000);
+});
+
+describe("runSickInstance leaves nothing behind", () => {
+  // Handles that keep an event loop alive: a listening server, a connection, a child process (dnsmasq)
+  // and its pipe. One left over would keep `npm run demo` from exiting when it is done.
+  const handles = () =>
+    process
+      .getActiveResourcesInfo()
+      .filter((kind) =>
+        ["TCPServerWrap", "TCPSocketWrap", "ProcessWrap", "PipeWrap", "UDPWrap"].includes(kind),
+      )
+      .sort();
+  const openFilesIn = (path: string) =>
+    readdirSync("/proc/self/fd").filter((fd) => {
+      try {
+        return readlinkSync(`/proc/self/fd/${fd}`).startsWith(path);
+      } catch {
+        return false; // closed meanwhile
+      }
+    });
+
+  it("no server, connection, process or log file is left open; the ejection is timed from the sidecar's load", async () => {
+    const logPath = join(dir, "leaks.log");
+    const before = handles();
+    const progress: string[] = [];
+    const { headless } = await runSickInstance({
+      seed: 1,
+      load: { requests: 30, concurrency: 6, timeoutMs: 2000 },
+      appRetries: 3,
+      sidecarEnv: {
+        LISTEN_HOST: "127.0.0.1",
+        PORT: "0",
+        ADMIN_HOST: "127.0.0.1",
+        ADMIN_PORT: "0",
+        BACKOFF_BASE_MS: "10",
+        PER_TRY_TIMEOUT_MS: "1000",
+      },
+      logPath,
+      progress: (line) => progress.push(line),
+    });
+    // Closing handles leave the list a moment later.
+    for (let i = 0; i < 100 && handles().join() !== before.join(); i++)
+      await new Promise((r) => setTimeout(r, 20));
+    expect(handles()).toEqual(before);
+    expect(openFilesIn(logPath)).toEqual([]);
+
+    // The ejection came during the headless case's sidecar run, which its progress line times.
+    const runSeconds = Number(/"with sidecar" in ([\d.]+) s/.exec(progress[1] ?? "")?.[1]);
+    const afterMs = headless?.ejection?.afterMs ?? Number.NaN;
+    expect(afterMs).toBeGreaterThan(0);
+    expect(afterMs).toBeLessThanOrEqual((runSeconds + 0.05) * 1000);
   }, 20_000);
 });
