@@ -42,8 +42,11 @@ function shortUrl(url: string): string {
   const path = url.replace(/^file:\/\//, "");
   const nm = path.lastIndexOf("/node_modules/");
   if (nm >= 0) return path.slice(nm + "/node_modules/".length);
-  // dist/, or the bench's private copies of it (bench/results/tmp/sidecar-dist/, a --baseline dist).
-  const dist = /\/[^/]*dist[^/]*\//.exec(path);
+  // dist/, or the bench's private copies of it (bench/results/tmp/sidecar-dist/, a --baseline
+  // dist): a directory named so, the last one, so that a checkout under /home/u/redistrib/ or a
+  // dist/distance/ is not taken for one.
+  const dirs = [...path.matchAll(/\/(?:[^/]*-)?dist\//g)];
+  const dist = dirs[dirs.length - 1];
   if (dist) return `dist/${path.slice(dist.index + dist[0].length)}`;
   const build = path.lastIndexOf("/build/");
   if (build >= 0) return `bench/${path.slice(build + "/build/".length)}`;
@@ -78,8 +81,8 @@ function top(map: Map<string, number>, busyMs: number, n: number): Share[] {
 export function summarizeProfile(file: string, topN = 25): ProfileSummary {
   const profile = JSON.parse(readFileSync(file, "utf8")) as Profile;
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
-  // Self time per node: each sample's time delta goes to the node sampled (the V8 convention: the
-  // delta before a sample is the time spent in it). Without samples, hit counts × mean interval.
+  // Self time per node: a sample is charged the interval up to the next sample (as DevTools does;
+  // the last sample its own). Without samples, hit counts × mean interval.
   const selfUs = new Map<number, number>();
   const samples = profile.samples ?? [];
   const deltas = profile.timeDeltas ?? [];

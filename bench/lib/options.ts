@@ -136,6 +136,12 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     if (!Number.isFinite(value) || value < min) throw new Error(`--${name} must be a positive number`);
     return value;
   };
+  // A count of rounds, connections or seconds is a whole number: 0.4 rounds to none, so it is refused.
+  const count = (name: string, full: number, short: number) => {
+    const value = Math.round(num(name, full, short));
+    if (value < 1) throw new Error(`--${name} must be at least 1`);
+    return value;
+  };
   const isRow = (r: string): r is RowId => BASE_ROWS.includes(r as RowId) || /^sidecar@\S+$/.test(r);
   const list = (name: string) => (flags.get(name) ?? "").split(",").filter(Boolean);
   for (const r of list("rows")) if (!isRow(r)) throw new Error(`unknown row ${r}\n${HELP}`);
@@ -163,13 +169,17 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
   const nodeArgs = (name: string) => (flags.get(name) ?? "").split(" ").filter(Boolean);
   const env = (name: string) =>
     Object.fromEntries(
-      list(name).map((pair) => [pair.slice(0, pair.indexOf("=")), pair.slice(pair.indexOf("=") + 1)]),
+      list(name).map((pair) => {
+        const eq = pair.indexOf("=");
+        if (eq < 1) throw new Error(`--${name} takes NAME=value pairs, comma-separated: not "${pair}"`);
+        return [pair.slice(0, eq), pair.slice(eq + 1)];
+      }),
     );
   return {
     quick,
-    rounds: Math.round(num("rounds", 5, 1)),
-    connections: Math.round(num("connections", 32, 32)),
-    satSeconds: Math.round(num("seconds", 5, 2)),
+    rounds: count("rounds", 5, 1),
+    connections: count("connections", 32, 32),
+    satSeconds: count("seconds", 5, 2),
     warmSeconds: quick ? 2 : 5,
     rate: num("rate", 1000, 1000),
     rateConnections: 50,

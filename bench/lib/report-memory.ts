@@ -6,7 +6,9 @@
 import { fig, fixed, int, spread } from "./format.js";
 import type { BenchResults } from "./results.js";
 
-const mb = (bytes: number | undefined) => (bytes === undefined ? "—" : (bytes / 1e6).toFixed(1));
+// A figure that could not be read (undefined, or NaN from one) is a dash, never "NaN".
+const mb = (bytes: number | undefined) =>
+  bytes === undefined || !Number.isFinite(bytes) ? "—" : (bytes / 1e6).toFixed(1);
 
 /** Memory as the pod sees it (limit, peaks, OOM kills), and where the resident set went at saturation. */
 export function memoryTables(results: BenchResults): string[] {
