@@ -1,56 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { memoryTables, perThousandTable } from "../../bench/lib/report-memory.js";
-import {
-  type BenchResults,
-  type FigureName,
-  JUDGED_BY,
-  type RoundFigures,
-  type RowId,
-  type RowResult,
-} from "../../bench/lib/results.js";
-import { summarize } from "../../bench/lib/stats.js";
+import type { RoundFigures, RowResult } from "../../bench/lib/results.js";
+import { benchResults, round, row } from "./support/bench-fixtures.js";
 
 // The memory tables (the kubelet's working set, RSS, the cgroup's peak, OOM kills; where the
 // resident set went) and the "per 1,000 req/s" table (Istio's units) of docs/performance.md.
-
-const round = (over: Partial<RoundFigures> = {}): RoundFigures => ({
-  satRps: 30_000,
-  satP50Us: 950,
-  satP99Us: 3650,
-  satErrors: 0,
-  satCpuUs: 31.8,
-  peakRssMb: 108.6,
-  cgroupPeakMb: 133.5,
-  limitHits: 0,
-  satWorkingSetMb: 75.4,
-  satAnonMb: 51.8,
-  satActiveFileMb: 21.1,
-  satInactiveFileMb: 57.8,
-  oomKills: 0,
-  rateCpuUs: 75.2,
-  rateP50Us: 400,
-  rateP99Us: 900,
-  rateAchieved: 1007,
-  rateErrors: 0,
-  rateWorkingSetMb: 75.7,
-  addedP50Us: 100,
-  addedP99Us: 630,
-  ...over,
-});
-
-function row(id: RowId, label: string, rounds: RoundFigures[], over: Partial<RowResult> = {}): RowResult {
-  const names = Object.keys(JUDGED_BY) as FigureName[];
-  const summary = Object.fromEntries(
-    names.map((n) => [
-      n,
-      summarize(
-        rounds.map((r) => r[n]),
-        JUDGED_BY[n],
-      ),
-    ]),
-  ) as RowResult["summary"];
-  return { id, label, rounds, summary, ...over };
-}
 
 const NO_CGROUP: Partial<RoundFigures> = {
   cgroupPeakMb: Number.NaN,
@@ -62,29 +16,7 @@ const NO_CGROUP: Partial<RoundFigures> = {
   rateWorkingSetMb: Number.NaN,
 };
 
-function results(rows: RowResult[]): BenchResults {
-  return {
-    meta: {
-      date: "2026-12-05T18:34:37Z",
-      command: "npm run bench",
-      commit: "abc1234",
-      node: "20.20.2",
-      cpus: 2,
-      pinning: "p",
-      rounds: 2,
-      connections: 32,
-      satSeconds: 5,
-      rate: 1000,
-      rateSeconds: 8,
-      quick: false,
-    },
-    rows,
-    goals: [],
-    outage: [],
-    flaky: [],
-    notes: [],
-  };
-}
+const results = (rows: RowResult[]) => benchResults({ rows });
 
 const lineOf = (lines: string[], start: string) => lines.find((l) => l.startsWith(start));
 
@@ -172,35 +104,28 @@ describe("memoryTables", () => {
     ]);
   });
 
-  it("dashes RssAnon, and what is worked out from it, when the process could not read it", () => {
+  /** The snapshot line of a sidecar whose process read only `status` (nothing of the heap). */
+  const snapshotLine = (status: Record<string, number>) => {
     const memory = {
-      status: { VmRSS: 2e6 },
+      status,
       smapsByKind: {},
       heap: { total_physical_size: 0, heap_size_limit: 0 },
       heapSpaces: [],
       memoryUsage: { external: 0, arrayBuffers: 0 },
     } as unknown as RowResult["memory"];
-    const rows = memoryTables(results([sidecar({ memory })])).filter((l) =>
-      l.startsWith("| retry-sidecar |"),
-    );
-    expect(rows[1]).not.toContain("NaN");
-    expect(rows[1]?.split(" | ")[3]).toBe("—");
-  });
+    return memoryTables(results([sidecar({ memory })])).filter((l) => l.startsWith("| retry-sidecar |"))[1];
+  };
 
   it("dashes the snapshot's figures that the process could not read", () => {
-    const memory = {
-      status: { RssAnon: 2e6 },
-      smapsByKind: {},
-      heap: { total_physical_size: 0, heap_size_limit: 0 },
-      heapSpaces: [],
-      memoryUsage: { external: 0, arrayBuffers: 0 },
-    } as unknown as RowResult["memory"];
-    const rows = memoryTables(results([sidecar({ memory })])).filter((l) =>
-      l.startsWith("| retry-sidecar |"),
-    );
-    expect(rows[1]).toBe(
+    expect(snapshotLine({ RssAnon: 2e6 })).toBe(
       "| retry-sidecar | — | — (—) | 2.0 | 0.0 | 0.0 | 0.0 | 0.0 | 0.0 | 0.0 | 2.0 | 0.0 | 0.0 | — | — | — | 0.0 |",
     );
+  });
+
+  it("dashes RssAnon, and what is worked out from it, when the process could not read it", () => {
+    const line = snapshotLine({ VmRSS: 2e6 });
+    expect(line).not.toContain("NaN");
+    expect(line?.split(" | ")[3]).toBe("—");
   });
 });
 

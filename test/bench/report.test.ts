@@ -3,58 +3,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { chart, markdown, writeSection } from "../../bench/lib/report.js";
-import {
-  type BenchResults,
-  type FigureName,
-  type Goal,
-  JUDGED_BY,
-  type RoundFigures,
-  type RowId,
-  type RowResult,
-} from "../../bench/lib/results.js";
+import type { BenchResults, Goal } from "../../bench/lib/results.js";
 import { summarize } from "../../bench/lib/stats.js";
+import { benchResults, round, row } from "./support/bench-fixtures.js";
 
 // The generated section of docs/performance.md (and the README's) and its chart: each row by its
 // judged round with the median in small print, the goals with their verdicts, the scenarios.
-
-const round = (over: Partial<RoundFigures> = {}): RoundFigures => ({
-  satRps: 30_000,
-  satP50Us: 950,
-  satP99Us: 3650,
-  satErrors: 0,
-  satCpuUs: 31.8,
-  peakRssMb: 108.6,
-  cgroupPeakMb: 133.5,
-  limitHits: 0,
-  satWorkingSetMb: 75.4,
-  satAnonMb: 51.8,
-  satActiveFileMb: 21.1,
-  satInactiveFileMb: 57.8,
-  oomKills: 0,
-  rateCpuUs: 75.2,
-  rateP50Us: 400,
-  rateP99Us: 900,
-  rateAchieved: 1007,
-  rateErrors: 0,
-  rateWorkingSetMb: 75.7,
-  addedP50Us: 100,
-  addedP99Us: 630,
-  ...over,
-});
-
-function row(id: RowId, label: string, rounds: RoundFigures[]): RowResult {
-  const names = Object.keys(JUDGED_BY) as FigureName[];
-  const summary = Object.fromEntries(
-    names.map((n) => [
-      n,
-      summarize(
-        rounds.map((r) => r[n]),
-        JUDGED_BY[n],
-      ),
-    ]),
-  ) as RowResult["summary"];
-  return { id, label, rounds, summary };
-}
 
 const goal = (over: Partial<Goal> & { unit: Goal["unit"] }): Goal => ({
   name: "g",
@@ -66,21 +20,7 @@ const goal = (over: Partial<Goal> & { unit: Goal["unit"] }): Goal => ({
 });
 
 function results(over: Partial<BenchResults> = {}): BenchResults {
-  return {
-    meta: {
-      date: "2026-12-05T18:34:37.123Z",
-      command: "npm run bench",
-      commit: "abc1234",
-      node: "20.20.2",
-      cpus: 2,
-      pinning: "proxy on CPU 0",
-      rounds: 2,
-      connections: 32,
-      satSeconds: 5,
-      rate: 1000,
-      rateSeconds: 8,
-      quick: false,
-    },
+  return benchResults({
     rows: [
       row("direct", "direct to upstream", [round({ satRps: 88_000, rateP50Us: 40, rateP99Us: 90 })]),
       row("sidecar", "retry-sidecar", [
@@ -88,12 +28,8 @@ function results(over: Partial<BenchResults> = {}): BenchResults {
         round({ satRps: 27_000, satCpuUs: 31.8, addedP99Us: 630 }),
       ]),
     ],
-    goals: [],
-    outage: [],
-    flaky: [],
-    notes: [],
     ...over,
-  };
+  });
 }
 
 const lineOf = (md: string, start: string) => md.split("\n").find((l) => l.startsWith(start));

@@ -10,25 +10,28 @@ import { runSickInstance, SICK } from "../../demo/sick-instance.js";
 const dir = mkdtempSync(join(tmpdir(), "sick-instance-demo-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
+/** A short run of both cases: 30 requests, the sidecar's backoff 10 ms, its per-try timeout 1 s. */
+const options = (logPath: string, progress: string[]) => ({
+  seed: 1,
+  load: { requests: 30, concurrency: 6, timeoutMs: 2000 },
+  appRetries: 3,
+  sidecarEnv: {
+    LISTEN_HOST: "127.0.0.1",
+    PORT: "0",
+    ADMIN_HOST: "127.0.0.1",
+    ADMIN_PORT: "0",
+    BACKOFF_BASE_MS: "10",
+    PER_TRY_TIMEOUT_MS: "1000",
+  },
+  logPath,
+  progress: (line: string) => progress.push(line),
+});
+
 describe("runSickInstance", () => {
   it("the app's retries on its kept-alive connection fail; the sidecar's reach healthy instances", async () => {
     const logPath = join(dir, "sidecar.log");
     const progress: string[] = [];
-    const { headless, clusterIp } = await runSickInstance({
-      seed: 1,
-      load: { requests: 30, concurrency: 6, timeoutMs: 2000 },
-      appRetries: 3,
-      sidecarEnv: {
-        LISTEN_HOST: "127.0.0.1",
-        PORT: "0",
-        ADMIN_HOST: "127.0.0.1",
-        ADMIN_PORT: "0",
-        BACKOFF_BASE_MS: "10",
-        PER_TRY_TIMEOUT_MS: "1000",
-      },
-      logPath,
-      progress: (line) => progress.push(line),
-    });
+    const { headless, clusterIp } = await runSickInstance(options(logPath, progress));
     expect(progress).toHaveLength(4);
     if (headless === undefined) throw new Error("dnsmasq is installed here: the headless case must run");
 
@@ -78,21 +81,7 @@ describe("runSickInstance leaves nothing behind", () => {
     const logPath = join(dir, "leaks.log");
     const before = handles();
     const progress: string[] = [];
-    const { headless } = await runSickInstance({
-      seed: 1,
-      load: { requests: 30, concurrency: 6, timeoutMs: 2000 },
-      appRetries: 3,
-      sidecarEnv: {
-        LISTEN_HOST: "127.0.0.1",
-        PORT: "0",
-        ADMIN_HOST: "127.0.0.1",
-        ADMIN_PORT: "0",
-        BACKOFF_BASE_MS: "10",
-        PER_TRY_TIMEOUT_MS: "1000",
-      },
-      logPath,
-      progress: (line) => progress.push(line),
-    });
+    const { headless } = await runSickInstance(options(logPath, progress));
     // Closing handles leave the list a moment later.
     for (let i = 0; i < 100 && handles().join() !== before.join(); i++)
       await new Promise((r) => setTimeout(r, 20));

@@ -127,6 +127,15 @@ const ONE_WORKER = {
   dropServiceMs: 80,
 } as const;
 
+/**
+ * Waits (up to a second) until billing has counted `n` attempts. Each attempt is sent once the
+ * previous one has arrived, so their order in the queue is sure whatever the machine's load.
+ */
+async function hasCounted(counter: AttemptCounter, n: number): Promise<void> {
+  for (let i = 0; i < 200 && counter.total < n; i++) await new Promise((r) => setTimeout(r, 5));
+  expect(counter.total).toBe(n);
+}
+
 describe("the FIFO billing over HTTP", () => {
   let billing: RunningUpstream | undefined;
   afterEach(async () => {
@@ -141,11 +150,7 @@ describe("the FIFO billing over HTTP", () => {
     expect((await post(port)).status).toBe(200);
     counter.startedAt = performance.now();
     billing.start();
-    // Each attempt is sent once the previous one has arrived (been counted): the order is sure.
-    const arrived = async (n: number) => {
-      for (let i = 0; i < 200 && counter.total < n; i++) await new Promise((r) => setTimeout(r, 5));
-      expect(counter.total).toBe(n);
-    };
+    const arrived = (n: number) => hasCounted(counter, n);
     const firstSent = performance.now();
     const first = post(port);
     await arrived(1);
@@ -170,11 +175,7 @@ describe("the FIFO billing over HTTP", () => {
     counter.startedAt = performance.now();
     billing.start();
     const { port } = billing.target;
-    // Each attempt is sent once the previous one has arrived (been counted): the order is sure.
-    const arrived = async (n: number) => {
-      for (let i = 0; i < 200 && counter.total < n; i++) await new Promise((r) => setTimeout(r, 5));
-      expect(counter.total).toBe(n);
-    };
+    const arrived = (n: number) => hasCounted(counter, n);
     const served = post(port); // a worker is free: no wait
     await arrived(1);
     const queued = post(port); // one job ahead: 80 ms, under 100
@@ -195,11 +196,7 @@ describe("the FIFO billing over HTTP", () => {
     counter.startedAt = performance.now();
     billing.start();
     const { port } = billing.target;
-    // Each attempt is sent once the previous one has arrived (been counted): the order is sure.
-    const arrived = async (n: number) => {
-      for (let i = 0; i < 200 && counter.total < n; i++) await new Promise((r) => setTimeout(r, 5));
-      expect(counter.total).toBe(n);
-    };
+    const arrived = (n: number) => hasCounted(counter, n);
     const served = post(port);
     await arrived(1);
     const queued = post(port); // one job of 300 ms ahead: a wait of exactly 300
