@@ -233,6 +233,13 @@ function podEnv(time: VirtualTime, upstream: Upstream, pod = 0): PodEnv & { sent
 
 const silent: Upstream = { addresses: ["10.0.0.1"], send: () => {} };
 
+/** An upstream that answers every attempt with `status`, `afterMs` after it was sent. */
+const answering = (time: VirtualTime, status: number, afterMs: number): Upstream => ({
+  addresses: ["10.0.0.1"],
+  send: (_target, answer) =>
+    time.after(afterMs, () => answer({ kind: "response", status, retryAfter: undefined })),
+});
+
 describe("a pod's attempts", () => {
   it("an attempt ends at its per-try timeout, or when its client leaves, whichever comes first", async () => {
     const time = new VirtualTime();
@@ -252,11 +259,7 @@ describe("a pod's attempts", () => {
 
   it("at its per-try timeout an attempt waits as long as the retry loop says, and its answer then counts", async () => {
     const time = new VirtualTime();
-    const upstream: Upstream = {
-      addresses: ["10.0.0.1"],
-      send: (_target, answer) =>
-        time.after(1200, () => answer({ kind: "response", status: 200, retryAfter: undefined })),
-    };
+    const upstream = answering(time, 200, 1200);
     const asked: number[] = [];
     const waits = [500, 0];
     const timedOut = {
@@ -321,11 +324,7 @@ describe("a pod's attempts", () => {
 
   it("a gate is asked before every attempt, told how each ended, and a retry it sheds ends the request", async () => {
     const time = new VirtualTime();
-    const unavailable: Upstream = {
-      addresses: ["10.0.0.1"],
-      send: (_target, answer) =>
-        time.after(10, () => answer({ kind: "response", status: 503, retryAfter: undefined })),
-    };
+    const unavailable = answering(time, 503, 10);
     const asked: boolean[] = [];
     const told: string[] = [];
     const gate = {
@@ -362,11 +361,7 @@ describe("a pod's attempts", () => {
 
   it("the app's naive loop retries every 5xx, 500 included, at once", async () => {
     const time = new VirtualTime();
-    const failing: Upstream = {
-      addresses: ["10.0.0.1"],
-      send: (_target, answer) =>
-        time.after(10, () => answer({ kind: "response", status: 500, retryAfter: undefined })),
-    };
+    const failing = answering(time, 500, 10);
     const env = podEnv(time, failing);
     let ended = "";
     void directPod(env, 3, 1000)
