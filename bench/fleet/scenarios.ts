@@ -145,7 +145,11 @@ export const SCENARIO_NAMES = allScenarios(1, 1).map((s) => s.name);
 /** The rows of a run by default (and of its charts). */
 export const VARIANTS = ["no-retries", "naive-3x", "sidecar-before", "sidecar"] as const;
 /** Rows run only when named with --variants: a setting's other choice, beside the default. */
-export const EXTRA_VARIANTS = ["sidecar-no-blind-retries", "billing-sheds"] as const;
+export const EXTRA_VARIANTS = [
+  "sidecar-no-blind-retries",
+  "billing-sheds",
+  "billing-sheds-breaker-20",
+] as const;
 export const ALL_VARIANTS = [...VARIANTS, ...EXTRA_VARIANTS] as const;
 export type Variant = (typeof ALL_VARIANTS)[number];
 
@@ -157,15 +161,16 @@ export const VARIANT_ENV: Record<Variant, Record<string, string> | undefined> = 
   sidecar: {},
   "sidecar-no-blind-retries": { OVERLOAD_BLIND_RETRIES: "off" },
   "billing-sheds": {},
+  "billing-sheds-breaker-20": { CIRCUIT_FAILURE_THRESHOLD: "20" },
 };
 
 // The simulator's `billing-sheds`: the sidecar's defaults, and a billing that sheds what would wait
 // over 500 ms in its queue (overload-drop's billing only; the other models stay as they are).
 const SHED_WAIT_MS = 500;
 
-/** The billing a row runs against: the scenario's, or (billing-sheds) its shedding FIFO. */
+/** The billing a row runs against: the scenario's, or (billing-sheds rows) its shedding FIFO. */
 export function modelFor(variant: Variant, model: UpstreamModel): UpstreamModel {
-  if (variant !== "billing-sheds" || model.kind !== "fifo") return model;
+  if (!variant.startsWith("billing-sheds") || model.kind !== "fifo") return model;
   return { ...model, shedWaitMs: SHED_WAIT_MS };
 }
 
@@ -177,4 +182,5 @@ export const APP_ATTEMPTS: Record<Variant, number> = {
   sidecar: 1,
   "sidecar-no-blind-retries": 1,
   "billing-sheds": 1,
+  "billing-sheds-breaker-20": 1,
 };

@@ -93,6 +93,22 @@ export const variants: readonly Variant[] = [
         { throttle: throttle(env), overload: overload(env) },
       ),
   },
+  // The same with the circuit breaker opening after 20 retryable outcomes in a row instead of 10:
+  // billing's fast 503s during the drop no longer open a pod's circuit past its end.
+  {
+    name: "billing-sheds-breaker-20",
+    about: "billing-sheds, the sidecar with CIRCUIT_FAILURE_THRESHOLD=20",
+    extra: true,
+    pod: (env) =>
+      sidecarPod(
+        {
+          ...env,
+          settings: { ...env.settings, circuitFailureThreshold: 20 },
+          upstream: sheddingUpstream(env.upstream, env.time, 500, 1),
+        },
+        { throttle: throttle(env), overload: overload(env) },
+      ),
+  },
   // What a pod gives up to keep 1,000 pods from the collapse (docs/overload.md, the bound).
   {
     name: "sidecar-no-blind-retries",

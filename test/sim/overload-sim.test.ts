@@ -60,6 +60,26 @@ describe("overload protection in the fleet simulator", () => {
     expect(own.success).toBeGreaterThan(0.85);
   });
 
+  it.each([10, 30, 100, 1000])(
+    "overload-drop, %i pods, billing shedding and CIRCUIT_FAILURE_THRESHOLD=20: recovered within 2 s, the drop served, success as without retries",
+    async (pods) => {
+      // Billing's fast 503s are retryable outcomes: with the default threshold of 10 pods' circuits
+      // open during the drop and some stay open for 10 s past its end (seed 1: recovery 4 s at 10
+      // and 30 pods, 5 s at 100); at 20 a circuit opens seldom, and early in the drop.
+      const drop = scenario("overload-drop");
+      const r = await simulate(drop, variant("billing-sheds-breaker-20"), pods, 1);
+      const alone = await simulate(drop, variant("no-retries"), pods, 1);
+      expect(r.skipped.circuit_open ?? 0).toBeLessThanOrEqual(4);
+      expect(r.recoveryS).toBeLessThanOrEqual(2);
+      expect(r.duringTrigger).toBeGreaterThanOrEqual(0.25);
+      expect(r.success).toBeGreaterThanOrEqual(alone.success - 0.005);
+      if (pods === 1000) return;
+      const threshold10 = await simulate(drop, variant("billing-sheds"), pods, 1);
+      expect(threshold10.skipped.circuit_open ?? 0).toBeGreaterThan(0);
+      expect(threshold10.recoveryS).toBeGreaterThan(2);
+    },
+  );
+
   it("1,000 pods with OVERLOAD_BLIND_RETRIES=off: the drop ends in 2 s, and a hung instance costs what the default saves", async () => {
     // A pod that calls every 18 s has heard nothing lately: off, its timeouts are waited for, not
     // retried. That keeps billing's queue under a deadline's work (seed 1: 85%, recovery 2 s,

@@ -527,6 +527,7 @@ describe("the variants", () => {
     ).toEqual(
       [
         "billing-sheds",
+        "billing-sheds-breaker-20",
         "overload-floor-1",
         "overload-gentle",
         "overload-in-time-ratio",

@@ -1,0 +1,41 @@
+import { describe, expect, it } from "vitest";
+import {
+  ALL_VARIANTS,
+  APP_ATTEMPTS,
+  allScenarios,
+  modelFor,
+  VARIANT_ENV,
+} from "../../bench/fleet/scenarios.js";
+import { variants as simVariants } from "../../sim/lib/variants.js";
+
+// The fleet check's rows: what each sets on its sidecars and which billing it runs against. The
+// rows carry the simulator's names, so that a simulated row and a real one can be compared.
+
+const overloadDrop = () => {
+  const s = allScenarios(1, 1).find((x) => x.name === "overload-drop");
+  if (s === undefined) throw new Error("no overload-drop");
+  return s;
+};
+
+describe("the fleet check's rows", () => {
+  it("every row is also a row of the simulator", () => {
+    const simNames = simVariants.map((v) => v.name);
+    for (const name of ALL_VARIANTS) expect(simNames).toContain(name);
+  });
+
+  it("the billing-sheds rows shed at billing's door in overload-drop; the others keep its queue", () => {
+    const model = overloadDrop().model;
+    expect(modelFor("billing-sheds", model)).toMatchObject({ shedWaitMs: 500 });
+    expect(modelFor("billing-sheds-breaker-20", model)).toMatchObject({ shedWaitMs: 500 });
+    for (const v of ["no-retries", "sidecar", "sidecar-no-blind-retries"] as const)
+      expect(modelFor(v, model)).toBe(model);
+  });
+
+  it("billing-sheds-breaker-20 differs from billing-sheds only by the breaker's threshold", () => {
+    expect(VARIANT_ENV["billing-sheds"]).toEqual({});
+    expect(VARIANT_ENV["billing-sheds-breaker-20"]).toEqual({ CIRCUIT_FAILURE_THRESHOLD: "20" });
+    expect(APP_ATTEMPTS["billing-sheds-breaker-20"]).toBe(1);
+    expect(VARIANT_ENV["no-retries"]).toBeUndefined();
+    expect(APP_ATTEMPTS["naive-3x"]).toBe(4);
+  });
+});
