@@ -11,6 +11,7 @@ import { type Dnsmasq, dnsmasqInstalled, startDnsmasq } from "../../demo/dnsmasq
 import { killAllStartedSync, rememberPid } from "../lib/procs.js";
 import { ensureSidecarBuilt } from "../lib/setup.js";
 import { commitOf } from "./commit.js";
+import { haproxyInstalled } from "./door-haproxy.js";
 import { type FleetOptions, parseFleetOptions, USAGE } from "./options.js";
 import { raisePriority } from "./priority.js";
 import { markdownTable, mergeResults, type StoredResult, writeReport } from "./report.js";
@@ -74,6 +75,8 @@ async function main(options: FleetOptions): Promise<void> {
     pods: options.pods,
     seed: options.seed,
   };
+  if (options.variants.includes("haproxy-sheds-breaker-20") && !haproxyInstalled())
+    throw new Error("the haproxy-sheds-breaker-20 row needs HAProxy: apt-get install -y haproxy");
   const scenarios = allScenarios(options.seconds, options.triggerScale).filter((s) =>
     options.scenarios.includes(s.name),
   );

@@ -69,7 +69,10 @@ export function markdownTable(results: readonly StoredResult[]): string {
     );
     for (const r of rows) {
       const attempts = Number.isFinite(r.attemptsPerRequest) ? r.attemptsPerRequest.toFixed(2) : "–";
-      const counted = r.attemptsCountedBy === "billing" ? "" : ` (${r.attemptsCountedBy}, outage window)`;
+      // The outage counts the attempts of its window (billing cannot count refused connections); a
+      // door in front of billing counts the whole run in the sidecars (billing sees what it lets in).
+      const window = r.scenario.startsWith("outage") ? ", outage window" : "";
+      const counted = r.attemptsCountedBy === "billing" ? "" : ` (${r.attemptsCountedBy}${window})`;
       out.push(
         `| ${r.scenario} | ${r.variant} | ${r.requests} | ${pct(r.success)} | ${attempts}${counted} | ${recovery(r)} | ${pct(r.triggerGoodput)} | ${r.seconds} s, ${r.commit}${stalled(r) ? " ⚠" : ""} |`,
       );

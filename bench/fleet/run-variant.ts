@@ -1,4 +1,5 @@
 import { type App, type AppTarget, createApp } from "./app-client.js";
+import { type Door, startDoor } from "./door-haproxy.js";
 import {
   goodputPerSecond,
   inTimeShareBySecond,
@@ -9,7 +10,7 @@ import {
   triggerGoodputShare,
 } from "./figures.js";
 import { runLoad } from "./load.js";
-import { APP_ATTEMPTS, modelFor, type Scenario, VARIANT_ENV, type Variant } from "./scenarios.js";
+import { APP_ATTEMPTS, doorFor, modelFor, type Scenario, VARIANT_ENV, type Variant } from "./scenarios.js";
 import { type SidecarPod, sidecarAttempts, startSidecars, stopSidecars } from "./sidecars.js";
 import { StallWatch } from "./stall-watch.js";
 import { startUpstreamProcess } from "./upstream-process.js";
@@ -26,7 +27,10 @@ export interface VariantResult {
   requests: number;
   success: number;
   attemptsPerRequest: number;
-  /** Who counted the attempts: billing (whole run), or, over the outage window, the apps or the sidecars. */
+  /**
+   * Who counted the attempts: billing (whole run); over the outage window, the apps or the sidecars;
+   * the sidecars over the whole run when a door stands in front of billing.
+   */
   attemptsCountedBy: "billing" | "apps" | "sidecars";
   billingAttempts: number;
   goodputPerSecond: number[];
@@ -67,7 +71,12 @@ export async function runVariant(
   if (headless && ctx.dns === undefined) throw new Error(`${scenario.name} needs dnsmasq`);
   let pods: SidecarPod[] = [];
   const apps: App[] = [];
+  let door: Door | undefined;
   try {
+    const doorOptions = doorFor(variant, scenario.model);
+    if (doorOptions) door = await startDoor(ctx.logDir, `${scenario.name}-${variant}`, upstream, doorOptions);
+    // The sidecars call billing, or the door in front of it.
+    const entry = door ?? upstream;
     const sidecarEnv = VARIANT_ENV[variant];
     if (sidecarEnv !== undefined) {
       const upstreamEnv: Record<string, string> = headless
@@ -75,7 +84,7 @@ export async function runVariant(
             UPSTREAM_URL: `http://${ctx.dns?.name}:${upstream.port}`,
             UPSTREAM_DNS_SERVERS: ctx.dns?.server ?? "",
           }
-        : { UPSTREAM_URL: `http://${upstream.host}:${upstream.port}` };
+        : { UPSTREAM_URL: `http://${entry.host}:${entry.port}` };
       const env = { ...scenario.sidecarEnv, ...sidecarEnv, ...upstreamEnv };
       pods = await startSidecars(ctx.sidecarMain, ctx.pods, env, ctx.logDir, `${scenario.name}-${variant}`);
     }
@@ -108,6 +117,8 @@ export async function runVariant(
           }))
         : [];
     if (scenario.warmUpPerPod !== undefined) await warmUp(apps, scenario.warmUpPerPod);
+    // Behind a door billing sees only what the door lets through: the sidecars count the attempts.
+    const sentBefore = door ? await sidecarAttempts(pods) : 0;
     await ctx.ready?.();
     const appsStalls = new StallWatch();
     await upstream.start();
@@ -127,6 +138,10 @@ export async function runVariant(
     const { attempts, perSecond, loopDelayMaxMs, stallSeconds, ...billing } = stats;
     let attemptsPerRequest = attempts / records.length;
     let attemptsCountedBy: VariantResult["attemptsCountedBy"] = "billing";
+    if (door) {
+      attemptsPerRequest = ((await sidecarAttempts(pods)) - sentBefore) / records.length;
+      attemptsCountedBy = "sidecars";
+    }
     if (outage) {
       const sent = sentWithin(records, outage.fromS, outage.toS);
       const inWindow =
@@ -161,6 +176,7 @@ export async function runVariant(
   } finally {
     for (const app of apps) app.close();
     await stopSidecars(pods);
+    await door?.stop();
     await upstream.stop();
   }
 }

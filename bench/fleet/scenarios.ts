@@ -2,6 +2,8 @@
 // simulator's figures can be checked against real processes. Times are seconds from the start of
 // the load; a scenario with a trigger (an outage, a capacity drop) has its timeline here.
 
+import type { DoorOptions } from "./door-haproxy.js";
+
 export type UpstreamModel =
   /** 503 with probability `failure` per attempt, else 200; 10 ms each, no queueing. */
   | { kind: "random"; failure: number }
@@ -149,6 +151,7 @@ export const EXTRA_VARIANTS = [
   "sidecar-no-blind-retries",
   "billing-sheds",
   "billing-sheds-breaker-20",
+  "haproxy-sheds-breaker-20",
 ] as const;
 export const ALL_VARIANTS = [...VARIANTS, ...EXTRA_VARIANTS] as const;
 export type Variant = (typeof ALL_VARIANTS)[number];
@@ -162,6 +165,7 @@ export const VARIANT_ENV: Record<Variant, Record<string, string> | undefined> = 
   "sidecar-no-blind-retries": { OVERLOAD_BLIND_RETRIES: "off" },
   "billing-sheds": {},
   "billing-sheds-breaker-20": { CIRCUIT_FAILURE_THRESHOLD: "20" },
+  "haproxy-sheds-breaker-20": { CIRCUIT_FAILURE_THRESHOLD: "20" },
 };
 
 // The simulator's `billing-sheds`: the sidecar's defaults, and a billing that sheds what would wait
@@ -183,4 +187,15 @@ export const APP_ATTEMPTS: Record<Variant, number> = {
   "sidecar-no-blind-retries": 1,
   "billing-sheds": 1,
   "billing-sheds-breaker-20": 1,
+  "haproxy-sheds-breaker-20": 1,
 };
+
+/**
+ * HAProxy at billing's door (bench/fleet/door-haproxy.ts) for the row that has one: as many
+ * attempts at billing at once as it has workers, 500 ms to wait for a turn, then 503 +
+ * `Retry-After: 1`. Only a queueing billing gets a door; the other scenarios run as they are.
+ */
+export function doorFor(variant: Variant, model: UpstreamModel): DoorOptions | undefined {
+  if (variant !== "haproxy-sheds-breaker-20" || model.kind !== "fifo") return undefined;
+  return { maxConn: model.workers, queueTimeoutMs: SHED_WAIT_MS, retryAfterS: 1 };
+}

@@ -192,3 +192,67 @@ export function sheddingUpstream(
   shedders.set(upstream, shedding);
   return shedding;
 }
+
+const doors = new WeakMap<Upstream, Upstream>();
+
+/**
+ * The same upstream behind a proxy at its door that bounds the time an attempt waits its turn, as
+ * HAProxy does with a server's `maxconn` and `timeout queue`: at most `maxConn` attempts reach the
+ * upstream at once (its workers, so that its own queue stays empty), the others wait at the door in
+ * arrival order, and one that has waited `maxWaitMs` without its turn is answered 503 with
+ * `Retry-After` (`retryAfterS` seconds). Not modelled: HAProxy's `option abortonclose`, which also
+ * drops a waiting attempt whose caller left (here it keeps its place until its turn or its timeout).
+ * One per run, whatever the number of pods.
+ */
+export function queueAtTheDoor(
+  upstream: Upstream,
+  time: VirtualTime,
+  maxConn: number,
+  maxWaitMs: number,
+  retryAfterS: number,
+): Upstream {
+  const known = doors.get(upstream);
+  if (known !== undefined) return known;
+  const busy: AttemptOutcome = { kind: "response", status: 503, retryAfter: String(retryAfterS) };
+  interface Waiting {
+    readonly target: AttemptTarget;
+    readonly answer: (outcome: AttemptOutcome) => void;
+    /** Answered: forwarded, or timed out at the door. */
+    done: boolean;
+  }
+  const waiting: Waiting[] = [];
+  let through = 0;
+  const forward = (target: AttemptTarget, answer: (outcome: AttemptOutcome) => void): void => {
+    through += 1;
+    upstream.send(target, (outcome) => {
+      through -= 1;
+      answer(outcome);
+      next();
+    });
+  };
+  // Whenever a place frees, the oldest attempt still waiting takes it (those timed out are skipped),
+  // so while a place is free nobody waits.
+  const next = (): void => {
+    while (through < maxConn && waiting.length > 0) {
+      const job = waiting.shift() as Waiting;
+      if (job.done) continue;
+      job.done = true;
+      forward(job.target, job.answer);
+    }
+  };
+  const door: Upstream = {
+    addresses: upstream.addresses,
+    send(target, answer) {
+      if (through < maxConn) return forward(target, answer);
+      const job: Waiting = { target, answer, done: false };
+      waiting.push(job);
+      time.after(maxWaitMs, () => {
+        if (job.done) return;
+        job.done = true;
+        answer(busy);
+      });
+    },
+  };
+  doors.set(upstream, door);
+  return door;
+}

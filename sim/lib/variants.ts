@@ -4,7 +4,7 @@ import { TokenRetryThrottle } from "../../src/retry/retry-throttle.js";
 import { GrpcThrottle, SreAdaptiveGate } from "./comparators.js";
 import { InTimeRatioLimit, InTimeRatioProtection, ProbabilityBelowOne } from "./overload-candidates.js";
 import { directPod, type PodCaller, type PodEnv, sidecarPod } from "./pod.js";
-import { sheddingUpstream } from "./upstreams.js";
+import { queueAtTheDoor, sheddingUpstream } from "./upstreams.js";
 
 /**
  * One row of the comparison: how a pod reaches the upstream. `pod` is called once per pod and
@@ -105,6 +105,26 @@ export const variants: readonly Variant[] = [
           ...env,
           settings: { ...env.settings, circuitFailureThreshold: 20 },
           upstream: sheddingUpstream(env.upstream, env.time, 500, 1),
+        },
+        { throttle: throttle(env), overload: overload(env) },
+      ),
+  },
+  // The same signal with billing unchanged: HAProxy at its door (bench/fleet/door-haproxy.ts), as
+  // an operator can set up today. Only a queueing billing gets a door; the others stay as they are.
+  {
+    name: "haproxy-sheds-breaker-20",
+    about:
+      "the sidecar with CIRCUIT_FAILURE_THRESHOLD=20; HAProxy at billing's door: maxconn 8, timeout queue 500 ms, 503 + Retry-After: 1",
+    extra: true,
+    pod: (env) =>
+      sidecarPod(
+        {
+          ...env,
+          settings: { ...env.settings, circuitFailureThreshold: 20 },
+          upstream:
+            env.upstream.queueWaitMs === undefined
+              ? env.upstream
+              : queueAtTheDoor(env.upstream, env.time, 8, 500, 1),
         },
         { throttle: throttle(env), overload: overload(env) },
       ),

@@ -102,6 +102,18 @@ describe("the fleet check's results", () => {
     ]);
   });
 
+  it("results.md: attempts the sidecars counted over the whole run (a door in front of billing) say so, without an outage window", () => {
+    const table = markdownTable([
+      result({
+        scenario: "overload-drop",
+        variant: "haproxy-sheds-breaker-20",
+        attemptsPerRequest: 1.1,
+        attemptsCountedBy: "sidecars",
+      }),
+    ]);
+    expect(table).toContain("| overload-drop | haproxy-sheds-breaker-20 | 100 | 100.0% | 1.10 (sidecars) |");
+  });
+
   it("results.md: a table per pod count, a stalled run flagged and explained below its table", () => {
     const table = markdownTable([
       result({ scenario: "outage-60", variant: "no-retries", recoveryS: null, triggerGoodput: 0.25 }),

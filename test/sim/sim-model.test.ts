@@ -6,6 +6,7 @@ import { type RunResult, simulate } from "../../sim/lib/simulate.js";
 import {
   type AttemptTarget,
   flakyUpstream,
+  queueAtTheDoor,
   queueUpstream,
   sheddingUpstream,
   sickInstances,
@@ -209,6 +210,29 @@ describe("upstream models", () => {
       { at: 1, label: "503 after 1" },
       { at: 100, label: "200" },
       { at: 200, label: "200" },
+    ]);
+  });
+
+  it("a door in front of billing: maxConn at a time, the others wait their turn in order, 503 with Retry-After after waiting too long", async () => {
+    const time = new VirtualTime();
+    const queue = queueUpstream(time, time.clock, 2, () => 100);
+    const upstream = queueAtTheDoor(queue, time, 1, 150, 1);
+    expect(queueAtTheDoor(queue, time, 1, 150, 1)).toBe(upstream); // one per billing, whatever the pods
+    const answers: Answers = [];
+    const send = sender(time, upstream, answers);
+    // At t = 0: the first goes through, the second waits (its turn at 100), the third waits for
+    // the second and times out at the door at 150; billing's second worker stays idle throughout.
+    for (let i = 0; i < 3; i++) send();
+    await time.run(120);
+    expect(queue.queued()).toBe(0);
+    // At 120 the fourth waits behind the second (out since 100): its turn comes at 200.
+    send();
+    await time.run(1000);
+    expect(answers).toEqual([
+      { at: 100, label: "200" },
+      { at: 150, label: "503 after 1" },
+      { at: 200, label: "200" },
+      { at: 300, label: "200" },
     ]);
   });
 });
@@ -528,6 +552,7 @@ describe("the variants", () => {
       [
         "billing-sheds",
         "billing-sheds-breaker-20",
+        "haproxy-sheds-breaker-20",
         "overload-floor-1",
         "overload-gentle",
         "overload-in-time-ratio",
