@@ -4,7 +4,7 @@ import { TokenRetryThrottle } from "../../src/retry/retry-throttle.js";
 import { GrpcThrottle, SreAdaptiveGate } from "./comparators.js";
 import { InTimeRatioLimit, InTimeRatioProtection, ProbabilityBelowOne } from "./overload-candidates.js";
 import { directPod, type PodCaller, type PodEnv, sidecarPod } from "./pod.js";
-import { queueAtTheDoor, sheddingUpstream } from "./upstreams.js";
+import { queueAtTheDoor, sheddingUpstream, type Upstream } from "./upstreams.js";
 
 /**
  * One row of the comparison: how a pod reaches the upstream. `pod` is called once per pod and
@@ -49,6 +49,20 @@ const overload = (
 const probability = (env: PodEnv) =>
   new ProbabilityBelowOne(overloadOptions(env), env.time.clock, env.random);
 
+/**
+ * The sidecar with its defaults in front of `upstream` (billing as the scenario has it, or billing
+ * with its own shedding), with the breaker's `CIRCUIT_FAILURE_THRESHOLD` if given.
+ */
+const sidecarIn = (
+  env: PodEnv,
+  upstream: Upstream,
+  circuitFailureThreshold = env.settings.circuitFailureThreshold,
+) =>
+  sidecarPod(
+    { ...env, upstream, settings: { ...env.settings, circuitFailureThreshold } },
+    { throttle: throttle(env), overload: overload(env) },
+  );
+
 export const variants: readonly Variant[] = [
   {
     name: "no-retries",
@@ -87,11 +101,7 @@ export const variants: readonly Variant[] = [
     about:
       "the sidecar with its defaults, billing answering 503 + Retry-After: 1 instead of queueing an attempt that would wait over 500 ms",
     extra: true,
-    pod: (env) =>
-      sidecarPod(
-        { ...env, upstream: sheddingUpstream(env.upstream, env.time, 500, 1) },
-        { throttle: throttle(env), overload: overload(env) },
-      ),
+    pod: (env) => sidecarIn(env, sheddingUpstream(env.upstream, env.time, 500, 1)),
   },
   // The same with the circuit breaker opening after 20 retryable outcomes in a row instead of 10:
   // billing's fast 503s during the drop no longer open a pod's circuit past its end.
@@ -99,15 +109,7 @@ export const variants: readonly Variant[] = [
     name: "billing-sheds-breaker-20",
     about: "billing-sheds, the sidecar with CIRCUIT_FAILURE_THRESHOLD=20",
     extra: true,
-    pod: (env) =>
-      sidecarPod(
-        {
-          ...env,
-          settings: { ...env.settings, circuitFailureThreshold: 20 },
-          upstream: sheddingUpstream(env.upstream, env.time, 500, 1),
-        },
-        { throttle: throttle(env), overload: overload(env) },
-      ),
+    pod: (env) => sidecarIn(env, sheddingUpstream(env.upstream, env.time, 500, 1), 20),
   },
   // The same signal with billing unchanged: HAProxy at its door (bench/fleet/door-haproxy.ts), as
   // an operator can set up today. Only a queueing billing gets a door; the others stay as they are.
@@ -117,16 +119,13 @@ export const variants: readonly Variant[] = [
       "the sidecar with CIRCUIT_FAILURE_THRESHOLD=20; HAProxy at billing's door: maxconn 8, timeout queue 500 ms, 503 + Retry-After: 1",
     extra: true,
     pod: (env) =>
-      sidecarPod(
-        {
-          ...env,
-          settings: { ...env.settings, circuitFailureThreshold: 20 },
-          upstream:
-            env.upstream.queueWaitMs === undefined
-              ? env.upstream
-              : queueAtTheDoor(env.upstream, env.time, 8, 500, 1),
-        },
-        { throttle: throttle(env), overload: overload(env) },
+      sidecarIn(
+        env,
+        // 8: overload-drop billing's workers, as the real door's maxconn.
+        env.upstream.queueWaitMs === undefined
+          ? env.upstream
+          : queueAtTheDoor(env.upstream, env.time, 8, 500, 1),
+        20,
       ),
   },
   // What a pod gives up to keep 1,000 pods from the collapse (docs/overload.md, the bound).
