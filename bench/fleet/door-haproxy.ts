@@ -1,7 +1,7 @@
-import { spawnSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { freePort, startProcess, stopProcess, waitForPort } from "../lib/procs.js";
+import { has } from "../lib/setup.js";
 
 // HAProxy at billing's door (the `haproxy-sheds-breaker-20` row): billing unchanged, its queue
 // moved to a proxy in front of it that bounds how long an attempt waits its turn. The simulator's
@@ -46,7 +46,7 @@ backend billing
 }
 
 export function haproxyInstalled(): boolean {
-  return spawnSync("sh", ["-c", "command -v haproxy"], { stdio: "ignore" }).status === 0;
+  return has("haproxy");
 }
 
 export interface Door {

@@ -6,7 +6,8 @@ const TOOLS = ["wrk", "nginx", "haproxy"] as const;
 /** dnsmasq for the three-endpoint row; Debian ships it in dnsmasq-base. Without it that row is skipped. */
 const DNSMASQ = { binary: "/usr/sbin/dnsmasq", pkg: "dnsmasq-base" } as const;
 
-function has(tool: string): boolean {
+/** A command on the PATH. */
+export function has(tool: string): boolean {
   return spawnSync("sh", ["-c", `command -v ${tool}`], { stdio: "ignore" }).status === 0;
 }
 
