@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -25,6 +25,17 @@ describe("the door's configuration", () => {
     expect(conf).toContain("set-header Retry-After 1 if { status 503 }");
     expect(conf).toContain("option abortonclose");
     expect(conf).toContain("retries 0");
+  });
+
+  it("docs/overload.md shows the configuration doorConfig writes", () => {
+    const doc = readFileSync(join(__dirname, "../../docs/overload.md"), "utf8");
+    const block = /```haproxy\n([\s\S]*?)```/.exec(doc)?.[1];
+    const config = doorConfig(
+      5002,
+      { host: "127.0.0.1", port: 5003 },
+      { maxConn: 8, queueTimeoutMs: 500, retryAfterS: 1 },
+    );
+    expect(block).toBe(config);
   });
 
   it("only the haproxy row in overload-drop gets a door, sized to billing's workers", () => {
