@@ -16,7 +16,7 @@ import { type FleetOptions, parseFleetOptions, USAGE } from "./options.js";
 import { raisePriority } from "./priority.js";
 import { markdownTable, mergeResults, type StoredResult, writeReport } from "./report.js";
 import { type RunContext, runVariant } from "./run-variant.js";
-import { allScenarios, type Scenario } from "./scenarios.js";
+import { allScenarios, DOOR_VARIANT, type Scenario } from "./scenarios.js";
 import { INSTANCES } from "./upstream-servers.js";
 
 // Compiled to bench/results/tmp/build/bench/fleet/main.js: the build's bench/ is one level up.
@@ -75,8 +75,8 @@ async function main(options: FleetOptions): Promise<void> {
     pods: options.pods,
     seed: options.seed,
   };
-  if (options.variants.includes("haproxy-sheds-breaker-20") && !haproxyInstalled())
-    throw new Error("the haproxy-sheds-breaker-20 row needs HAProxy: apt-get install -y haproxy");
+  if (options.variants.includes(DOOR_VARIANT) && !haproxyInstalled())
+    throw new Error(`the ${DOOR_VARIANT} row needs HAProxy: apt-get install -y haproxy`);
   const scenarios = allScenarios(options.seconds, options.triggerScale).filter((s) =>
     options.scenarios.includes(s.name),
   );

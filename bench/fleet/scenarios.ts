@@ -190,12 +190,15 @@ export const APP_ATTEMPTS: Record<Variant, number> = {
   "haproxy-sheds-breaker-20": 1,
 };
 
+/** The row that puts HAProxy at billing's door; it needs HAProxy installed. */
+export const DOOR_VARIANT = "haproxy-sheds-breaker-20" satisfies Variant;
+
 /**
  * HAProxy at billing's door (bench/fleet/door-haproxy.ts) for the row that has one: as many
  * attempts at billing at once as it has workers, 500 ms to wait for a turn, then 503 +
  * `Retry-After: 1`. Only a queueing billing gets a door; the other scenarios run as they are.
  */
 export function doorFor(variant: Variant, model: UpstreamModel): DoorOptions | undefined {
-  if (variant !== "haproxy-sheds-breaker-20" || model.kind !== "fifo") return undefined;
+  if (variant !== DOOR_VARIANT || model.kind !== "fifo") return undefined;
   return { maxConn: model.workers, queueTimeoutMs: SHED_WAIT_MS, retryAfterS: 1 };
 }
