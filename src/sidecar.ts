@@ -11,10 +11,9 @@ import { createObserver } from "./observability/observer.js";
 import { OverloadProtection } from "./overload/overload-protection.js";
 import type { ForwardDeps } from "./proxy/forward-request.js";
 import { InFlight } from "./proxy/in-flight.js";
-import { CircuitBreaker } from "./retry/circuit-breaker.js";
 import type { Clock, Random, Sleep } from "./retry/clock.js";
-import { RetryBudget } from "./retry/retry-budget.js";
 import { TokenRetryThrottle } from "./retry/retry-throttle.js";
+import { createRouteGuards, type RouteGuards } from "./retry/route-guards.js";
 import { newId, realClock, realRandom, realSleep } from "./runtime/real-time.js";
 import { createAdminApp } from "./server/admin-app.js";
 import { drain } from "./server/drain.js";
@@ -93,18 +92,19 @@ export async function startSidecar(config: Config, overrides: SidecarOverrides =
     dispatchers: endpoints.dispatchers,
     tracker: trackAttempts(endpoints.set, retryOnStatus),
   });
-  const breakers = new Map(
-    config.routes.map((route) => [
-      route,
-      new CircuitBreaker(
-        { failureThreshold: config.circuitFailureThreshold, openMs: config.circuitOpenMs },
-        clock,
-        (state) => observer.circuit(route, state),
-      ),
-    ]),
+  const guards = createRouteGuards(
+    config.routes,
+    {
+      failureThreshold: config.circuitFailureThreshold,
+      openMs: config.circuitOpenMs,
+      budgetRatio: config.retryBudgetRatio,
+      budgetMinPerSec: config.retryBudgetMinPerSec,
+    },
+    clock,
+    (route, state) => observer.circuit(route, state),
   );
   metrics.onCircuitScrape(() => {
-    for (const breaker of breakers.values()) breaker.current();
+    for (const { breaker } of guards.values()) breaker.current();
   });
   // One per upstream: every route and endpoint share the upstream's capacity.
   const overload = new OverloadProtection(overloadOptions(config), clock);
@@ -127,10 +127,6 @@ export async function startSidecar(config: Config, overrides: SidecarOverrides =
       clock,
       sleep: overrides.sleep ?? realSleep,
       random,
-      budget: new RetryBudget(
-        { ratio: config.retryBudgetRatio, minPerSec: config.retryBudgetMinPerSec },
-        clock,
-      ),
       // One per upstream: every route and endpoint shares what the upstream has been answering.
       throttle:
         config.retryThrottle === "on"
@@ -146,7 +142,7 @@ export async function startSidecar(config: Config, overrides: SidecarOverrides =
     upstream,
     overload,
     endpoints: endpoints.set,
-    breakerFor: (route) => breakers.get(route) as CircuitBreaker,
+    guardsFor: (route) => guards.get(route) as RouteGuards,
     clock,
     newId,
     inFlight,

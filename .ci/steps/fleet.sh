@@ -16,10 +16,10 @@ done
 
 door=bench/results/tmp/fleet-door
 rm -rf "$door"
-timeout 120 npm run fleet -- --scenario=overload-drop --variants=haproxy-sheds-breaker-20 --trigger-scale=0.2 --out="$door"
+timeout 120 npm run fleet -- --scenario=overload-drop --variants=haproxy-sheds-breaker-30 --trigger-scale=0.2 --out="$door"
 node -e '
   const { results } = JSON.parse(require("node:fs").readFileSync(process.argv[1], "utf8"));
-  const row = results.find((r) => r.variant === "haproxy-sheds-breaker-20");
+  const row = results.find((r) => r.variant === "haproxy-sheds-breaker-30");
   if (!row || row.attemptsCountedBy !== "sidecars" || !(row.attemptsPerRequest > 0) || !(row.success > 0))
     { console.error("fleet smoke: the door row is missing or counted nothing", row); process.exit(1); }
 ' "$door/results.json"

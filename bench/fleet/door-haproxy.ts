@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { freePort, startProcess, stopProcess, waitForPort } from "../lib/procs.js";
 import { has } from "../lib/setup.js";
 
-// HAProxy at billing's door (the `haproxy-sheds-breaker-20` row): billing unchanged, its queue
+// HAProxy at billing's door (the `haproxy-sheds-breaker-30` row): billing unchanged, its queue
 // moved to a proxy in front of it that bounds how long an attempt waits its turn. The simulator's
 // `queueAtTheDoor` (sim/lib/upstreams.ts) is the same model.
 

@@ -150,8 +150,8 @@ export const VARIANTS = ["no-retries", "naive-3x", "sidecar-before", "sidecar"] 
 export const EXTRA_VARIANTS = [
   "sidecar-no-blind-retries",
   "billing-sheds",
-  "billing-sheds-breaker-20",
-  "haproxy-sheds-breaker-20",
+  "billing-sheds-breaker-30",
+  "haproxy-sheds-breaker-30",
 ] as const;
 export const ALL_VARIANTS = [...VARIANTS, ...EXTRA_VARIANTS] as const;
 export type Variant = (typeof ALL_VARIANTS)[number];
@@ -164,8 +164,8 @@ export const VARIANT_ENV: Record<Variant, Record<string, string> | undefined> = 
   sidecar: {},
   "sidecar-no-blind-retries": { OVERLOAD_BLIND_RETRIES: "off" },
   "billing-sheds": {},
-  "billing-sheds-breaker-20": { CIRCUIT_FAILURE_THRESHOLD: "20" },
-  "haproxy-sheds-breaker-20": { CIRCUIT_FAILURE_THRESHOLD: "20" },
+  "billing-sheds-breaker-30": { CIRCUIT_FAILURE_THRESHOLD: "30" },
+  "haproxy-sheds-breaker-30": { CIRCUIT_FAILURE_THRESHOLD: "30" },
 };
 
 // The simulator's `billing-sheds`: the sidecar's defaults, and a billing that sheds what would wait
@@ -186,12 +186,12 @@ export const APP_ATTEMPTS: Record<Variant, number> = {
   sidecar: 1,
   "sidecar-no-blind-retries": 1,
   "billing-sheds": 1,
-  "billing-sheds-breaker-20": 1,
-  "haproxy-sheds-breaker-20": 1,
+  "billing-sheds-breaker-30": 1,
+  "haproxy-sheds-breaker-30": 1,
 };
 
 /** The row that puts HAProxy at billing's door; it needs HAProxy installed. */
-export const DOOR_VARIANT = "haproxy-sheds-breaker-20" satisfies Variant;
+export const DOOR_VARIANT = "haproxy-sheds-breaker-30" satisfies Variant;
 
 /**
  * HAProxy at billing's door (bench/fleet/door-haproxy.ts) for the row that has one: as many

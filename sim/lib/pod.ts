@@ -160,7 +160,6 @@ export function sidecarPod(env: PodEnv, parts: SidecarParts = {}): PodCaller {
     clock,
     sleep: env.time.sleep,
     random: env.random,
-    budget,
     throttle: parts.throttle,
     overload: parts.overload,
     events: {
@@ -214,6 +213,7 @@ export function sidecarPod(env: PodEnv, parts: SidecarParts = {}): PodCaller {
           idempotent: true,
           signal,
           breaker,
+          budget,
           isProbe: admission.probe,
         },
         send,

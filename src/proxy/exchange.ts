@@ -3,8 +3,10 @@ import type { Readable } from "node:stream";
 import { ShutdownAbort } from "../retry/abort-cause.js";
 import type { CircuitBreaker } from "../retry/circuit-breaker.js";
 import type { StopReason } from "../retry/outcome.js";
+import type { RetryBudget } from "../retry/retry-budget.js";
 import type { RetryRequest, RetryResult } from "../retry/retry-loop.js";
 import { RetryRun, type RunEnded } from "../retry/retry-run.js";
+import type { RouteGuards } from "../retry/route-guards.js";
 import type { UpstreamAttempt } from "../upstream/upstream-client.js";
 import { answerCircuitOpen, answerClient, answerOverloaded, answerShutdown } from "./answer-client.js";
 import { AttemptSender } from "./attempt-sender.js";
@@ -45,6 +47,8 @@ export class Exchange
   replayable = true;
   idempotent = true;
   readonly deadlineAt: number;
+  readonly breaker: CircuitBreaker;
+  readonly budget: RetryBudget;
   // RequestCompleted (method is the sender's), filled in by `report`
   readonly path: string;
   status = 0;
@@ -69,12 +73,14 @@ export class Exchange
     private readonly outgoing: ServerResponse,
     target: ForwardTarget,
     deps: ForwardDeps,
-    readonly breaker: CircuitBreaker,
+    guards: RouteGuards,
     readonly isProbe: boolean,
     private readonly broke: ForwardBroke,
   ) {
     super(deps, incoming.method ?? "GET", target.pathAndQuery);
     this.route = target.route;
+    this.breaker = guards.breaker;
+    this.budget = guards.budget;
     this.requestId = target.requestId;
     this.path = target.path;
     this.startedAt = target.startedAt;

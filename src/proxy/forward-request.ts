@@ -2,9 +2,9 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { EndpointSet } from "../endpoints/endpoint-set.js";
 import type { OverloadProtection } from "../overload/overload-protection.js";
 import { admitRequest, OVERLOADED } from "../retry/admit-request.js";
-import type { CircuitBreaker } from "../retry/circuit-breaker.js";
 import type { Clock } from "../retry/clock.js";
 import type { RetryDeps, RetryPolicy } from "../retry/retry-loop.js";
+import type { RouteGuards } from "../retry/route-guards.js";
 import type { UpstreamClient } from "../upstream/upstream-client.js";
 import { answerCircuitOpen, answerOverloaded } from "./answer-client.js";
 import type { ClientGone } from "./client-gone.js";
@@ -31,7 +31,8 @@ export interface ForwardDeps {
   readonly retry: RetryDeps;
   readonly upstream: UpstreamClient;
   readonly endpoints: EndpointSet;
-  readonly breakerFor: (route: string) => CircuitBreaker;
+  /** The route's own breaker and retry budget. */
+  readonly guardsFor: (route: string) => RouteGuards;
   /** The upstream's overload protection; the same object the retry loop asks (retry.overload). */
   readonly overload: OverloadProtection;
   readonly clock: Clock;
@@ -65,10 +66,10 @@ export function forwardRequest(
   const route = target.route;
   const requestId = target.requestId;
   try {
-    const breaker = deps.breakerFor(route);
+    const guards = deps.guardsFor(route);
     // An admitted request holds a place among the attempts in flight, given back by the retry loop
     // when its first attempt ends (or by the exchange, when it never gets there).
-    const admission = admitRequest(breaker, deps.retry.budget, deps.retry.throttle, deps.overload);
+    const admission = admitRequest(guards.breaker, guards.budget, deps.retry.throttle, deps.overload);
     if (!admission.admitted) {
       incoming.resume();
       const refused = admission === OVERLOADED ? SHED : CIRCUIT_REFUSED;
@@ -86,7 +87,7 @@ export function forwardRequest(
       });
       return;
     }
-    const exchange = new Exchange(incoming, outgoing, target, deps, breaker, admission.probe, broke);
+    const exchange = new Exchange(incoming, outgoing, target, deps, guards, admission.probe, broke);
     deps.inFlight.add(exchange);
     watchClient(outgoing, exchange);
     readRequestBody(incoming, deps.settings.maxBodyBytes, exchange);

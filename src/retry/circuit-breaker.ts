@@ -21,7 +21,8 @@ const PROBE: Admission = { admitted: true, probe: true };
  * One route's circuit breaker. Closed: everything goes; `failureThreshold` consecutive retryable
  * outcomes open it. Open: requests are refused for `openMs`. Then half-open: one probe request
  * goes; its first non-retryable outcome closes the circuit, a retryable one opens it again,
- * and the others are refused meanwhile. Pure state on an injected clock; `onChange` reports moves.
+ * and the others are refused meanwhile (the outcomes of requests admitted before it opened do not
+ * count). Pure state on an injected clock; `onChange` reports moves.
  */
 export class CircuitBreaker {
   private state: CircuitState = "closed";
@@ -72,24 +73,29 @@ export class CircuitBreaker {
     return state === "open" || (state === "half-open" && !isProbe);
   }
 
-  /** Records one attempt's outcome. */
-  record(retryable: boolean): void {
+  /**
+   * Records one attempt's outcome. While the circuit is not closed only the probe's outcome counts:
+   * the others belong to requests admitted before it opened, and a slow answer from before must
+   * not cut the open period short or let more than the one probe through.
+   */
+  record(retryable: boolean, isProbe = false): void {
     if (!this.enabled) return;
-    if (!retryable) {
-      this.failures = 0;
-      if (this.state !== "closed") {
-        this.probeInFlight = false;
+    if (this.state !== "closed") {
+      if (!isProbe) return;
+      this.probeInFlight = false;
+      if (retryable) this.open();
+      else {
+        this.failures = 0;
         this.move("closed");
       }
       return;
     }
-    this.failures += 1;
-    if (
-      this.state === "half-open" ||
-      (this.state === "closed" && this.failures >= this.options.failureThreshold)
-    ) {
-      this.open();
+    if (!retryable) {
+      this.failures = 0;
+      return;
     }
+    this.failures += 1;
+    if (this.failures >= this.options.failureThreshold) this.open();
   }
 
   /** The probe's request ended without an outcome (client gone): let the next request probe. */

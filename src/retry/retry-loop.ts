@@ -86,7 +86,6 @@ export interface RetryDeps {
   readonly clock: Clock;
   readonly sleep: Sleep;
   readonly random: Random;
-  readonly budget: RetryBudget;
   /** The fleet-safe retry throttle of the upstream; absent means RETRY_THROTTLE=off. */
   readonly throttle?: RetryThrottle | undefined;
   /**
@@ -110,6 +109,8 @@ export interface RetryRequest {
   /** Aborts when the client goes away (or shutdown gives up on it). */
   readonly signal: AbortSignal;
   readonly breaker: CircuitBreaker;
+  /** The route's retry budget (one per route, as the breaker). */
+  readonly budget: RetryBudget;
   readonly isProbe: boolean;
 }
 

@@ -146,7 +146,7 @@ export class RetryRun<R> implements RetryResult<R>, AttemptReceiver<R> {
     const retryable = isRetryable(outcome, policy.retryOnStatus);
     const label = outcomeLabel(outcome);
     deps.events.attempt(request.route, label, endedAt - sentAt);
-    request.breaker.record(retryable);
+    request.breaker.record(retryable, request.isProbe);
     throttle.record(attempt > 1, retryable);
 
     // A fine answer (the common case) needs no backoff, Retry-After, budget or breaker look-up.
@@ -168,7 +168,7 @@ export class RetryRun<R> implements RetryResult<R>, AttemptReceiver<R> {
           circuitBlocks: request.breaker.blocksRetry(request.isProbe),
           throttleAllows: throttle.allows(),
           overloadAllows: overload.retryAllowed(),
-          budgetAllows: deps.budget.canWithdraw(),
+          budgetAllows: request.budget.canWithdraw(),
         });
     if (!decision.retry) {
       if (decision.reason !== "not_retryable" && decision.reason !== "exhausted") {
@@ -179,7 +179,7 @@ export class RetryRun<R> implements RetryResult<R>, AttemptReceiver<R> {
     }
 
     throttle.take();
-    deps.budget.withdraw();
+    request.budget.withdraw();
     result.discard();
     this.superseded = result;
     this.delayMs = decision.delayMs;

@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { type Door, doorConfig, haproxyInstalled, startDoor } from "../../bench/fleet/door-haproxy.js";
 import { doorFor } from "../../bench/fleet/scenarios.js";
 
-// HAProxy at billing's door, the fleet check's `haproxy-sheds-breaker-20` row: a real HAProxy in
+// HAProxy at billing's door, the fleet check's `haproxy-sheds-breaker-30` row: a real HAProxy in
 // front of a real slow server on loopback. CI installs HAProxy (.ci/apt-packages.txt); on a machine
 // without it the real part is skipped, as the kubectl tests are.
 
@@ -47,14 +47,14 @@ describe("the door's configuration", () => {
       toS: 30,
       dropServiceMs: 500,
     } as const;
-    expect(doorFor("haproxy-sheds-breaker-20", fifo)).toEqual({
+    expect(doorFor("haproxy-sheds-breaker-30", fifo)).toEqual({
       maxConn: 8,
       queueTimeoutMs: 500,
       retryAfterS: 1,
     });
-    expect(doorFor("haproxy-sheds-breaker-20", { ...fifo, workers: 3 })?.maxConn).toBe(3);
-    expect(doorFor("billing-sheds-breaker-20", fifo)).toBeUndefined();
-    expect(doorFor("haproxy-sheds-breaker-20", { kind: "random", failure: 0.5 })).toBeUndefined();
+    expect(doorFor("haproxy-sheds-breaker-30", { ...fifo, workers: 3 })?.maxConn).toBe(3);
+    expect(doorFor("billing-sheds-breaker-30", fifo)).toBeUndefined();
+    expect(doorFor("haproxy-sheds-breaker-30", { kind: "random", failure: 0.5 })).toBeUndefined();
   });
 });
 

@@ -106,12 +106,12 @@ describe("the fleet check's results", () => {
     const table = markdownTable([
       result({
         scenario: "overload-drop",
-        variant: "haproxy-sheds-breaker-20",
+        variant: "haproxy-sheds-breaker-30",
         attemptsPerRequest: 1.1,
         attemptsCountedBy: "sidecars",
       }),
     ]);
-    expect(table).toContain("| overload-drop | haproxy-sheds-breaker-20 | 100 | 100.0% | 1.10 (sidecars) |");
+    expect(table).toContain("| overload-drop | haproxy-sheds-breaker-30 | 100 | 100.0% | 1.10 (sidecars) |");
   });
 
   it("results.md: a table per pod count, a stalled run flagged and explained below its table", () => {

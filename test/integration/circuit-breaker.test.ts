@@ -147,6 +147,24 @@ describe("circuit breaker", () => {
     ]);
   });
 
+  it("an answer from before the circuit opened does not close it: the open period and the one probe hold", async () => {
+    const h = await s.start({ CIRCUIT_FAILURE_THRESHOLD: "3", CIRCUIT_OPEN_MS: "5000" });
+    s.upstream.script(
+      { status: 200, body: "slow ok", delayMs: 600 },
+      { status: 503 },
+      { status: 503 },
+      { status: 503 },
+    );
+    const slow = once(h);
+    await s.upstream.waitForRequests(1);
+    await openCircuit(h);
+    const slowReply = await slow;
+    expect(slowReply.status).toBe(200);
+    expect(await state(h)).toBe(1);
+    expectFastFail(await send(h));
+    expect(s.upstream.received).toHaveLength(4);
+  });
+
   it("once the open period is over, a scrape no longer reports it open, even with no traffic", async () => {
     const clock = steppingClock();
     const h = await s.start(

@@ -5,6 +5,7 @@ import { FAST_ENV, send, steppingClock, useScenario } from "../support/scenario.
 // retries < RETRY_BUDGET_MIN_PER_SEC x 10 + RETRY_BUDGET_RATIO x requests. A retry the budget
 // refuses is counted as retries_skipped{reason="budget"} and the last response goes through.
 // The breaker and the retry throttle are off here so that they cannot be what stops a retry.
+// Each route has its own budget, as it has its own breaker.
 
 const s = useScenario({ status: 503, body: "down" }, { ...FAST_ENV, RETRY_THROTTLE: "off" });
 
@@ -103,5 +104,24 @@ describe("retry budget", () => {
     expect(await h.metric("retry_sidecar_retries_total", { route: "/provider", reason: "503" })).toBe(2);
     // Each request but the budgeted retries met a refusal: 1 + 1 + 1 + 1.
     expect(await h.metric("retry_sidecar_retries_skipped_total", skippedBudget)).toBe(4);
+  });
+
+  it("each route has its own budget: one route's requests earn no retries for another", async () => {
+    // MIN_PER_SEC=0, RATIO=0.5. Ten requests on /other would earn five retries in a shared
+    // budget; /provider, seeing its first request, has earned one (0 < 0.5), and no more.
+    const h = await s.start({
+      ROUTES: "/provider,/other",
+      RETRY_BUDGET_MIN_PER_SEC: "0",
+      RETRY_BUDGET_RATIO: "0.5",
+      CIRCUIT_FAILURE_THRESHOLD: "0",
+    });
+    s.upstream.script(...Array.from({ length: 10 }, () => ({ status: 200, body: "ok" })));
+    for (let i = 0; i < 10; i++) expect((await send(h, "/other")).attempts).toBe(1);
+    expect((await send(h)).attempts).toBe(2);
+    expect((await send(h)).attempts).toBe(1);
+    expect(await h.metric("retry_sidecar_retries_skipped_total", skippedBudget)).toBe(2);
+    expect(await h.metric("retry_sidecar_retries_skipped_total", { route: "/other", reason: "budget" })).toBe(
+      0,
+    );
   });
 });

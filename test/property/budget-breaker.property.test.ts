@@ -91,8 +91,12 @@ const breakerOps = fc.array(
   fc.oneof(
     fc.record({ kind: fc.constant("wait" as const), ms: fc.integer({ min: 0, max: 1500 }) }),
     fc.constant({ kind: "admit" as const }),
-    fc.record({ kind: fc.constant("record" as const), retryable: fc.boolean() }),
-    fc.record({ kind: fc.constant("record" as const), retryable: fc.constant(true) }),
+    fc.record({ kind: fc.constant("record" as const), retryable: fc.boolean(), probe: fc.boolean() }),
+    fc.record({
+      kind: fc.constant("record" as const),
+      retryable: fc.constant(true),
+      probe: fc.constant(false),
+    }),
     fc.constant({ kind: "release" as const }),
   ),
   { maxLength: 300 },
@@ -137,17 +141,22 @@ describe("circuit breaker state machine (CIRCUIT_FAILURE_THRESHOLD, CIRCUIT_OPEN
                 }
               }
             } else if (op.kind === "record") {
-              breaker.record(op.retryable);
-              if (!op.retryable) {
-                consecutive = 0;
-                state = "closed";
-                probeOut = false;
-              } else {
-                consecutive += 1;
-                if (state === "half-open" || (state === "closed" && consecutive >= threshold)) {
+              breaker.record(op.retryable, op.probe);
+              if (state === "closed") {
+                consecutive = op.retryable ? consecutive + 1 : 0;
+                if (consecutive >= threshold) {
                   state = "open";
                   openedAt = now;
-                  probeOut = false;
+                }
+              } else if (op.probe) {
+                // Only the probe's outcome moves a circuit that is not closed.
+                probeOut = false;
+                if (op.retryable) {
+                  state = "open";
+                  openedAt = now;
+                } else {
+                  state = "closed";
+                  consecutive = 0;
                 }
               }
             } else if (op.kind === "release") {

@@ -61,9 +61,9 @@ describe("overload protection in the fleet simulator", () => {
   });
 
   // Billing's own 503 + Retry-After on arrival, or billing unchanged behind HAProxy's door (it waits
-  // 500 ms before its 503), with CIRCUIT_FAILURE_THRESHOLD=20: the goals hold at every pod count.
+  // 500 ms before its 503), with CIRCUIT_FAILURE_THRESHOLD=30: the goals hold at every pod count.
   it.each(
-    ["billing-sheds-breaker-20", "haproxy-sheds-breaker-20"].flatMap((name) =>
+    ["billing-sheds-breaker-30", "haproxy-sheds-breaker-30"].flatMap((name) =>
       [10, 30, 100, 1000].map((pods) => [name, pods] as const),
     ),
   )(

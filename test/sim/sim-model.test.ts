@@ -551,8 +551,8 @@ describe("the variants", () => {
     ).toEqual(
       [
         "billing-sheds",
-        "billing-sheds-breaker-20",
-        "haproxy-sheds-breaker-20",
+        "billing-sheds-breaker-30",
+        "haproxy-sheds-breaker-30",
         "overload-floor-1",
         "overload-gentle",
         "overload-in-time-ratio",

@@ -48,7 +48,7 @@ describe("circuit breaker", () => {
     cb.record(true);
     clock.now = 1000;
     cb.admit();
-    cb.record(false);
+    cb.record(false, true);
     expect(cb.current()).toBe("closed");
     expect(cb.admit()).toEqual({ admitted: true, probe: false });
     expect(changes).toEqual(["open", "half-open", "closed"]);
@@ -60,12 +60,30 @@ describe("circuit breaker", () => {
     clock.now = 1000;
     cb.admit();
     clock.now = 1200;
-    cb.record(true);
+    cb.record(true, true);
     expect(cb.current()).toBe("open");
     expect(cb.admit()).toEqual({ admitted: false, retryAfterMs: 1000 });
     expect(changes).toEqual(["open", "half-open", "open"]);
     clock.now = 2200; // that period over: the next request probes again
     expect(cb.admit()).toEqual({ admitted: true, probe: true });
+  });
+
+  it("counts only the probe's outcome while not closed: answers from before it opened change nothing", () => {
+    const { cb, clock, changes } = breaker(1, 1000);
+    cb.record(true);
+    clock.now = 300;
+    cb.record(false); // a slow request admitted before the circuit opened answers fine
+    expect(cb.current()).toBe("open");
+    expect(cb.admit()).toEqual({ admitted: false, retryAfterMs: 700 });
+    clock.now = 1000;
+    expect(cb.admit()).toEqual({ admitted: true, probe: true });
+    cb.record(false); // another old one, while the probe is out
+    cb.record(true);
+    expect(cb.current()).toBe("half-open");
+    expect(cb.admit().admitted).toBe(false); // still one probe at a time
+    cb.record(false, true);
+    expect(cb.current()).toBe("closed");
+    expect(changes).toEqual(["open", "half-open", "closed"]);
   });
 
   it("lets the next request probe when the probe's client went away", () => {
@@ -97,7 +115,7 @@ describe("circuit breaker", () => {
   it("keeps its invariants under any sequence of events", () => {
     const step = fc.oneof(
       fc.record({ op: fc.constant("admit" as const) }),
-      fc.record({ op: fc.constant("record" as const), retryable: fc.boolean() }),
+      fc.record({ op: fc.constant("record" as const), retryable: fc.boolean(), probe: fc.boolean() }),
       fc.record({ op: fc.constant("tick" as const), ms: fc.integer({ min: 0, max: 2000 }) }),
       fc.record({ op: fc.constant("release" as const) }),
     );
@@ -113,10 +131,18 @@ describe("circuit breaker", () => {
             cb.releaseProbe();
             probesOut = 0;
           } else if (s.op === "record") {
-            cb.record(s.retryable);
-            consecutive = s.retryable ? consecutive + 1 : 0;
-            if (!s.retryable && cb.current() !== "closed") return false; // a success always closes
-            if (before === "closed" && consecutive >= threshold && cb.current() !== "open") return false;
+            cb.record(s.retryable, s.probe);
+            if (before === "closed") {
+              consecutive = s.retryable ? consecutive + 1 : 0;
+              if (consecutive >= threshold && cb.current() !== "open") return false;
+              if (!s.retryable && cb.current() !== "closed") return false;
+            } else if (!s.probe) {
+              if (cb.current() !== before) return false; // only the probe moves it
+            } else {
+              // The probe's success closes, its failure opens again.
+              if (cb.current() !== (s.retryable ? "open" : "closed")) return false;
+              consecutive = 0;
+            }
             if (cb.current() !== "half-open") probesOut = 0;
           } else {
             const a = cb.admit();

@@ -74,6 +74,7 @@ function setup(
         deadlineAt: clock.now + 20_000,
         signal: controller.signal,
         breaker,
+        budget: new RetryBudget({ ratio: 0, minPerSec: budgetMinPerSec }, () => clock.now),
         isProbe: false,
         ...request,
       },
@@ -86,7 +87,6 @@ function setup(
           clock.now += ms;
         },
         random: () => 0.5,
-        budget: new RetryBudget({ ratio: 0, minPerSec: budgetMinPerSec }, () => clock.now),
         overload,
         events: {
           attempt: (_route, outcome, durationMs) =>
@@ -290,6 +290,7 @@ async function runAbortingDuringSleep(t: ReturnType<typeof setup>, reason?: unkn
       deadlineAt: t.clock.now + 20_000,
       signal: original.signal,
       breaker: t.breaker,
+      budget: new RetryBudget({ ratio: 0, minPerSec: 10 }, () => t.clock.now),
       isProbe: false,
     },
     async (attempt) => ({ outcome: status(attempt === 1 ? 503 : 200), response: attempt, discard: () => {} }),
@@ -298,7 +299,6 @@ async function runAbortingDuringSleep(t: ReturnType<typeof setup>, reason?: unkn
       clock: () => t.clock.now,
       sleep: async () => original.abort(reason),
       random: () => 0.5,
-      budget: new RetryBudget({ ratio: 0, minPerSec: 10 }, () => t.clock.now),
       overload: t.overload,
       events: {
         attempt: (_r, outcome) => t.events.push(`attempt ${outcome}`),

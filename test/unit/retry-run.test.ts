@@ -71,6 +71,7 @@ function setup(
       { failureThreshold: options.circuitThreshold ?? 0, openMs: 1000 },
       () => clock.now,
     ),
+    budget: new RetryBudget({ ratio: 0, minPerSec: 100 }, () => clock.now),
     isProbe: false,
   };
   const deps: RetryDeps = {
@@ -80,7 +81,6 @@ function setup(
       return new Promise((resolve) => sleeps.push(resolve));
     },
     random: () => 0.5,
-    budget: new RetryBudget({ ratio: 0, minPerSec: 100 }, () => clock.now),
     overload: options.overload,
     throttle: options.throttle,
     events: {

@@ -213,6 +213,7 @@ describe("the retry loop with the throttle", () => {
         deadlineAt: 20_000,
         signal: new AbortController().signal,
         breaker: new CircuitBreaker({ failureThreshold: 0, openMs: 1000 }, () => now),
+        budget: new RetryBudget({ ratio: 0, minPerSec: 1000 }, () => now),
         isProbe: false,
       },
       send,
@@ -228,7 +229,6 @@ describe("the retry loop with the throttle", () => {
           now += ms;
         },
         random: () => 0.5,
-        budget: new RetryBudget({ ratio: 0, minPerSec: 1000 }, () => now),
         throttle,
         events: { attempt() {}, retry() {}, skipped: (_route, reason) => skipped.push(reason) },
       },
