@@ -59,6 +59,7 @@ function overloadOptions(config: Config) {
   return {
     enabled: config.overloadProtection === "on",
     lateMs: config.overloadLateRatio * config.perTryTimeoutMs,
+    perTryTimeoutMs: config.perTryTimeoutMs,
     decrease: config.overloadDecrease,
     recoveryMs: config.overloadRecoveryMs,
     minLimit: config.overloadMinLimit,

@@ -33,6 +33,7 @@ const throttle = (env: PodEnv) =>
 const overloadOptions = (env: PodEnv) => ({
   enabled: true,
   lateMs: env.settings.overloadLateRatio * env.settings.perTryTimeoutMs,
+  perTryTimeoutMs: env.settings.perTryTimeoutMs,
   decrease: env.settings.overloadDecrease,
   recoveryMs: env.settings.overloadRecoveryMs,
   minLimit: env.settings.overloadMinLimit,

@@ -2,6 +2,7 @@ import type { Clock } from "../retry/clock.js";
 import type { OverloadGate } from "../retry/overload-gate.js";
 import { ConcurrencyLimit, type LimitOptions } from "./concurrency-limit.js";
 import { InFlightAges } from "./in-flight-ages.js";
+import { LateMark } from "./late-mark.js";
 import { LateShare } from "./late-share.js";
 
 // A late answer cuts the limit only when at least this share of the recent answers were late: a
@@ -17,6 +18,11 @@ export interface OverloadOptions extends LimitOptions {
    * caller gives up anyway, so a steadily slow upstream that answers in time is never late.
    */
   readonly lateMs: number;
+  /**
+   * PER_TRY_TIMEOUT_MS: the late mark follows a steadily slow upstream up to it (late-mark.ts).
+   * Absent, the mark stays at `lateMs` (the policy's unit tests of the other rules).
+   */
+  readonly perTryTimeoutMs?: number | undefined;
   /** Retries go only while the attempts in flight are under this share of the limit. */
   readonly retryShare: number;
   /**
@@ -44,6 +50,7 @@ export class OverloadProtection implements OverloadGate {
   inFlight = 0;
   private readonly limit: ConcurrencyLimit;
   private readonly lateShare: LateShare;
+  private readonly lateMark: LateMark;
   /** A first attempt was refused since the last cut: the limit binds (and may fall below one). */
   private refused = false;
   /** A limit was in force at the last first attempt (admitted or not). */
@@ -62,6 +69,7 @@ export class OverloadProtection implements OverloadGate {
   ) {
     this.limit = limit;
     this.lateShare = new LateShare(options.lateMs);
+    this.lateMark = new LateMark(options.lateMs, options.perTryTimeoutMs ?? options.lateMs);
   }
 
   /** The limit now (Infinity while none is in force or protection is off). */
@@ -121,9 +129,10 @@ export class OverloadProtection implements OverloadGate {
     if (!this.options.enabled) return;
     if (waitedInVain && !this.overtaken(sentAt)) this.limit.waitedInVain(now);
     const reported = this.ages.remove();
-    const late = now - sentAt >= this.options.lateMs;
+    const late = now - sentAt >= this.lateMark.ms;
     // A late attempt already reported while in flight is not news a second time.
     if (!(late && reported)) this.answer(sentAt, now, out, late);
+    if (this.limit.lifted) this.lateMark.learn(now, now - sentAt);
     this.reportAged(now);
   }
 
@@ -153,7 +162,7 @@ export class OverloadProtection implements OverloadGate {
   }
 
   /**
-   * Attempts in flight since `lateMs` or longer are late now: no need to wait for their timeout.
+   * Attempts in flight since the late mark or longer are late now: no need to wait for their timeout.
    * Not while one attempt is alone in flight (and nothing was turned away): alone, it cannot be
    * told from one hung instance or connection, and a limit cut for it would turn away the next
    * request, the one that could show it (answered in time, it overtakes the hung one). Its own
@@ -162,9 +171,9 @@ export class OverloadProtection implements OverloadGate {
    */
   private reportAged(now: number): void {
     if (this.inFlight <= 1 && !this.refused) return;
-    for (let sentAt = this.ages.nextLate(now, this.options.lateMs); sentAt !== undefined; ) {
+    for (let sentAt = this.ages.nextLate(now, this.lateMark.ms); sentAt !== undefined; ) {
       this.answer(sentAt, now, this.inFlight, true);
-      sentAt = this.ages.nextLate(now, this.options.lateMs);
+      sentAt = this.ages.nextLate(now, this.lateMark.ms);
     }
   }
 

@@ -1,4 +1,6 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import { describe, expect, it } from "vitest";
+import { ANSWERS_TO_KNOW } from "../../src/overload/late-mark.js";
 import { json, type Reply, send, until, useScenario } from "../support/scenario.js";
 import type { Harness } from "../support/sidecar-harness.js";
 
@@ -34,6 +36,19 @@ async function expectRetryHeldBack(h: Harness, attemptsSent: number): Promise<vo
 }
 
 /**
+ * A few answers at the upstream's usual speed: until it has heard some, a sidecar knows nothing of
+ * the upstream's latency and counts only a per-try timeout as late (a steadily slow upstream is
+ * not a queue; src/overload/late-mark.ts). After these, an answer past the late mark is late.
+ */
+async function learnItIsFast(h: Harness, perTryMs: number): Promise<void> {
+  const started = performance.now();
+  for (let i = 0; i < ANSWERS_TO_KNOW; i++) expect((await send(h)).status).toBe(200);
+  // Over two per-try timeouts: what the sidecar waits for before it trusts the average.
+  await sleep(Math.max(0, 2 * perTryMs - (performance.now() - started)) + 20);
+  expect((await send(h)).status).toBe(200);
+}
+
+/**
  * A sidecar whose limit is cut to 4 and stays there: per-try 1 s (the 20 requests start well
  * within one round trip of each other), answered late with 20 in flight, cut to 0.2 x 20, no
  * regrowth by the clock. Retries may go while fewer than 2 attempts are in flight.
@@ -47,6 +62,7 @@ async function cutToFour(backoffBaseMs: string): Promise<Harness> {
     OVERLOAD_DECREASE: "0.2",
     OVERLOAD_RECOVERY_MS: "600000",
   });
+  await learnItIsFast(h, 1000);
   s.upstream.fallback = { status: 200, body: "slow", delayMs: 1200 };
   await all(h, 20, { headers: { "x-retry-max": "0" } });
   expect(await limit(h)).toBeCloseTo(4, 0);
@@ -157,6 +173,7 @@ describe("overload protection", () => {
       OVERLOAD_DECREASE: "0.2",
       OVERLOAD_RECOVERY_MS: "600000",
     });
+    await learnItIsFast(h, 1000);
     s.upstream.fallback = { status: 200, body: "late", delayMs: 800 };
     // Answered late, with 20 in flight: a queue. The limit falls to about 4.
     expect((await all(h, 20, { headers: { "x-retry-max": "0" } })).map((r) => r.status)).toEqual(
@@ -273,11 +290,15 @@ describe("overload protection", () => {
   });
 
   it.each([
-    ["steady 300 ms", () => 300],
-    ["jittery 20-400 ms", () => 20 + Math.floor(380 * Math.random())],
-  ])("a healthy upstream, %s, under concurrent load sheds nothing", async (_name, delay) => {
-    // A per-try timeout of 1 s for a call that takes up to 400 ms: late would be after 600 ms.
-    const h = await s.start({ PER_TRY_TIMEOUT_MS: "1000" });
+    // A per-try timeout of 1 s for a call that takes up to 400 ms: late after 600 ms.
+    ["steady 300 ms, per-try timeout 1 s", "1000", () => 300],
+    ["jittery 20-400 ms, per-try timeout 1 s", "1000", () => 20 + Math.floor(380 * Math.random())],
+    // Per-try 500 ms: every answer (or the slowest) comes past 0.6 x 500 ms, steadily. Healthy,
+    // slow: the late mark follows the upstream's usual latency, up to the per-try timeout.
+    ["steady 320 ms, per-try timeout 500 ms", "500", () => 320],
+    ["jittery 20-450 ms, per-try timeout 500 ms", "500", () => 20 + Math.floor(430 * Math.random())],
+  ])("a healthy upstream, %s, under concurrent load sheds nothing", async (_name, perTry, delay) => {
+    const h = await s.start({ PER_TRY_TIMEOUT_MS: perTry });
     for (let wave = 0; wave < 4; wave++) {
       s.upstream.script(...Array.from({ length: 40 }, () => ({ status: 200, body: "ok", delayMs: delay() })));
       expect((await all(h, 40)).map((r) => r.status)).toEqual(Array(40).fill(200));
