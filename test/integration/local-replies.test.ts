@@ -40,6 +40,47 @@ describe("the sidecar's own answers", () => {
     expect(h.logs.filter((l) => l.msg === "request completed" && l.reqId === "")).toEqual([]);
   });
 
+  it("an ambiguous header on a routed path is counted and logged under its route", async () => {
+    const h = await s.start();
+    const refused = await rawRequest(h.sidecar.proxyPort, {
+      target: "/provider/7?x=1",
+      headers: ["Host", "s", "Transfer_Encoding", "chunked", "X-Request-Id", "amb-1"],
+    });
+    expect(refused.status).toBe(400);
+    expect(JSON.parse(refused.body.toString())).toMatchObject({ reason: "ambiguous_header" });
+    expect(await completed(h, "amb-1")).toMatchObject({
+      route: "/provider",
+      path: "/provider/7",
+      status: 400,
+    });
+    expect(await replies(h, "/provider", "ambiguous_header")).toBe(1);
+    expect(await replies(h, "none", "ambiguous_header")).toBe(0);
+    // On a path no route forwards, it stays route "none".
+    await rawRequest(h.sidecar.proxyPort, {
+      target: "/nowhere",
+      headers: ["Host", "s", "Content_Length", "0"],
+    });
+    expect(await replies(h, "none", "ambiguous_header")).toBe(1);
+    expect(s.upstream.received).toHaveLength(0);
+  });
+
+  it("a refused target is logged with its path as received, without the query", async () => {
+    const h = await s.start();
+    for (const [target, id, path] of [
+      ["/provider/%2e%2e/x?token=abc", "dot-1", "/provider/%2e%2e/x"],
+      ["/provider/%zz", "pct-1", "/provider/%zz"],
+      ["http://billing.evil:80/provider/x?y=1", "abs-1", "/provider/x"],
+    ] as const) {
+      const refused = await rawRequest(h.sidecar.proxyPort, {
+        target,
+        headers: ["Host", "s", "X-Request-Id", id],
+      });
+      expect(refused.status).toBe(400);
+      // route "none": where a dot-segment or another host leads is not the route it starts with.
+      expect(await completed(h, id)).toMatchObject({ route: "none", path, status: 400 });
+    }
+  });
+
   it("a client's X-Request-Id comes back on the 404 and in its log line", async () => {
     const h = await s.start();
     const reply = await send(h, "/nowhere", { headers: { "x-request-id": "mine-404" } });
