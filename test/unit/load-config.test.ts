@@ -27,7 +27,7 @@ describe("configuration", () => {
       retryBudgetMinPerSec: 10,
       circuitFailureThreshold: 10,
       circuitOpenMs: 10_000,
-      idempotencyHeader: "idempotency-key",
+      idempotencyHeader: "Idempotency-Key",
       upstreamDnsRefreshMs: 5000,
       upstreamDnsServers: [],
       endpointEjectAfter: 5,
@@ -64,7 +64,7 @@ describe("configuration", () => {
     [{ BACKOFF_JITTER: "1" }, { backoffJitter: 1 }], // both ends of the range are in it
     [{ RETRY_THROTTLE_PROBE_RATIO: "1" }, { retryThrottleProbeRatio: 1 }],
     [{ IDEMPOTENCY_HEADER: "" }, { idempotencyHeader: "" }],
-    [{ IDEMPOTENCY_HEADER: "X-Dedupe-Id" }, { idempotencyHeader: "x-dedupe-id" }],
+    [{ IDEMPOTENCY_HEADER: "X-Dedupe-Id" }, { idempotencyHeader: "X-Dedupe-Id" }], // shown as given
     [{ MAX_RETRIES: "0" }, { maxRetries: 0 }],
     [{ RETRY_BUDGET_RATIO: "0.5" }, { retryBudgetRatio: 0.5 }],
     [{ LOG_LEVEL: "DEBUG" }, { logLevel: "debug" }],
