@@ -59,6 +59,8 @@ export const upstreamUrl = z.string().transform((raw, ctx) => {
     return fail(ctx, "an absolute http:// or https:// URL");
   }
   if (url.search !== "" || url.hash !== "") return fail(ctx, "a base URL without query or fragment");
+  // Port 0 means "any free port" to a listener; no connection can be made to it.
+  if (url.port === "0") return fail(ctx, "a URL whose port is from 1 to 65535");
   return url.href.replace(/\/+$/, "");
 });
 
