@@ -6,6 +6,7 @@ import { type ForwardBroke, type ForwardDeps, forwardRequest } from "../proxy/fo
 import { requestIdOf } from "../proxy/request-id.js";
 import { checkRequestTarget } from "../proxy/request-target.js";
 import { createRouteMatcher } from "../proxy/route-match.js";
+import { createSocketReplies, type SocketReplies } from "./socket-replies.js";
 
 export interface ProxyAppOptions {
   readonly routes: readonly string[];
@@ -28,8 +29,8 @@ interface Refusal {
 
 const NO_ROUTE = "no route forwards this path";
 
-/** A Node request listener. */
-export type RequestHandler = (incoming: IncomingMessage, outgoing: ServerResponse) => void;
+/** A Node request listener, with the proxy's answers to CONNECT and malformed requests. */
+export type RequestHandler = ((incoming: IncomingMessage, outgoing: ServerResponse) => void) & SocketReplies;
 
 /**
  * The proxy port's request handler: refuse unsafe targets and ambiguous headers (400) and unknown
@@ -100,9 +101,17 @@ export function createProxyApp(options: ProxyAppOptions): RequestHandler {
     });
   };
 
-  return (incoming, outgoing) => {
+  const handler = (incoming: IncomingMessage, outgoing: ServerResponse) => {
     const startedAt = forward.clock();
     const requestId = requestIdOf(incoming.headers["x-request-id"], forward.newId);
+    if (incoming.headers.host === undefined && incoming.httpVersion === "1.1") {
+      // RFC 9112 §3.2: a server must answer 400 (Node's server would, bare; proxy-listener.ts).
+      const path = checkRequestTarget(incoming.url ?? "", options.ownAuthorities).path;
+      const message = "an HTTP/1.1 request must have a Host header";
+      const refusal = { status: 400, reason: "bad_request", message, route: "none", path } as const;
+      outgoing.shouldKeepAlive = false; // as Node's own answer: such a client is not to be trusted
+      return refuse(incoming, outgoing, refusal, requestId, startedAt);
+    }
     const target = checkRequestTarget(incoming.url ?? "", options.ownAuthorities);
     if (!target.ok) {
       // route "none": a dot-segment, a malformed encoding or another host may lead anywhere, so
@@ -143,4 +152,6 @@ export function createProxyApp(options: ProxyAppOptions): RequestHandler {
       broke,
     );
   };
+  // What never reaches the handler is answered, counted and logged like the router's refusals.
+  return Object.assign(handler, createSocketReplies({ newId: forward.newId, completed: forward.completed }));
 }
