@@ -42,9 +42,9 @@ const NODE_STATUS: Record<string, Refusal> = {
   },
 };
 
-const CONNECT_REFUSED: LocalReplyBody = {
-  error: "CONNECT is not supported: this is not a tunnel",
-  reason: "connect_not_supported",
+const CONNECT_REFUSED: Refusal = {
+  status: 405,
+  body: { error: "CONNECT is not supported: this is not a tunnel", reason: "connect_not_supported" },
 };
 const ALLOW = "allow: GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS\r\n";
 
@@ -74,13 +74,10 @@ export function createSocketReplies(deps: SocketReplyDeps): SocketReplies {
     connect(request, socket) {
       const requestId = requestIdOf(request.headers["x-request-id"], deps.newId);
       socket.on("error", () => {}); // the client may already be gone; nothing else listens here
-      writeAnswer(socket, { status: 405, body: CONNECT_REFUSED }, requestId, ALLOW);
+      writeAnswer(socket, CONNECT_REFUSED, requestId, ALLOW);
       // The target is an authority (host:port); any userinfo is left out of the log.
       const target = request.url ?? "";
-      report(requestId, "CONNECT", target.slice(target.lastIndexOf("@") + 1), {
-        status: 405,
-        body: CONNECT_REFUSED,
-      });
+      report(requestId, "CONNECT", target.slice(target.lastIndexOf("@") + 1), CONNECT_REFUSED);
     },
     clientError(error, socket) {
       // A request the router already has (its body broke, or arrived too slowly) is its to report.
