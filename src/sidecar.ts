@@ -116,7 +116,7 @@ export async function startSidecar(config: Config, overrides: SidecarOverrides =
       maxRetries: config.maxRetries,
       requestTimeoutMs: config.requestTimeoutMs,
       maxBodyBytes: config.maxBodyBytes,
-      idempotencyHeader: config.idempotencyHeader,
+      idempotencyHeader: config.idempotencyHeader.toLowerCase(), // as Node's headers are
     },
     policy: {
       retryOnStatus,

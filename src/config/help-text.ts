@@ -1,7 +1,12 @@
 import { settings } from "./settings.js";
 
-const NAME_WIDTH = 25;
-const DEFAULT_WIDTH = 25;
+// The columns are as wide as their longest entry (a fixed width let a longer name added later,
+// RETRY_THROTTLE_PROBE_RATIO, push its row's default and meaning out of line).
+const NAME_WIDTH = Math.max("VARIABLE".length, ...Object.keys(settings).map((name) => name.length));
+const DEFAULT_WIDTH = Math.max(
+  "DEFAULT".length,
+  ...Object.values(settings).map((s) => JSON.stringify(s.default).length),
+);
 const MEANING_WIDTH = 64;
 const INDENT = " ".repeat(2 + NAME_WIDTH + 1 + DEFAULT_WIDTH + 1);
 

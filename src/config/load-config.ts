@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { SidecarError } from "../errors/sidecar-error.js";
 import { type ConfigProblem, findContradictions } from "./contradictions.js";
+import { redactUserinfo } from "./redact-userinfo.js";
 import { type Config, type EnvName, settings } from "./settings.js";
 
 const names = Object.keys(settings) as EnvName[];
@@ -56,8 +57,13 @@ function readCa(path: string, readFile: ReadFile): string | ConfigProblem | unde
 
 /** The error's message: one line per problem, `invalid NAME="value": expected ...`. */
 function invalid(problems: readonly ConfigProblem[]): SidecarError {
-  const lines = problems.map((p) => `invalid ${p.name}=${quoted(p.value)}: expected ${p.expected}`);
+  const lines = problems.map((p) => `invalid ${p.name}=${quoted(shown(p))}: expected ${p.expected}`);
   return new SidecarError("CONFIG_INVALID", lines.join("\n"));
+}
+
+/** The value an error line shows: UPSTREAM_URL's credentials redacted even when it is invalid. */
+function shown(problem: ConfigProblem): string {
+  return problem.name === "UPSTREAM_URL" ? redactUserinfo(problem.value) : problem.value;
 }
 
 /**

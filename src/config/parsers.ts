@@ -59,6 +59,8 @@ export const upstreamUrl = z.string().transform((raw, ctx) => {
     return fail(ctx, "an absolute http:// or https:// URL");
   }
   if (url.search !== "" || url.hash !== "") return fail(ctx, "a base URL without query or fragment");
+  // Port 0 means "any free port" to a listener; no connection can be made to it.
+  if (url.port === "0") return fail(ctx, "a URL whose port is from 1 to 65535");
   return url.href.replace(/\/+$/, "");
 });
 
@@ -96,10 +98,13 @@ export const statusList = z.string().transform((raw, ctx) => {
   return [...new Set(codes)].sort((a, b) => a - b);
 });
 
-/** An HTTP header name (RFC 9110 §5.1 token), lower-cased; empty turns the feature off. */
+/**
+ * An HTTP header name (RFC 9110 §5.1 token), as given: /config shows what the operator set
+ * (`Idempotency-Key`); the forwarder lower-cases it for its lookups. Empty turns the feature off.
+ */
 export const headerName = z.string().transform((raw, ctx) => {
-  const text = raw.trim().toLowerCase();
-  if (text === "" || /^[!#$%&'*+.^_`|~0-9a-z-]+$/.test(text)) return text;
+  const text = raw.trim();
+  if (text === "" || /^[!#$%&'*+.^_`|~0-9a-zA-Z-]+$/.test(text)) return text;
   return fail(ctx, "an HTTP header name (letters, digits, '-'), or empty to turn it off");
 });
 

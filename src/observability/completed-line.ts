@@ -24,7 +24,7 @@ const INFO = 30; // pino's number for level "info"
 
 /**
  * The info-level "request completed" line, written by a fixed-shape serializer straight to the
- * logger's destination: the same JSON pino writes (level name, ISO time, pid, hostname, name, the
+ * logger's destination: the same JSON pino writes (level name, ISO time, pid, hostname, the
  * fields, msg) for about half of pino's cost per line (bench/tools/log-line-cost.mjs). With
  * LOG_REQUESTS=all it is written for every request. A line with an error (warn, rare) goes through
  * pino itself. Every string is escaped by JSON.stringify; the numbers are the forwarder's own.
@@ -32,7 +32,7 @@ const INFO = 30; // pino's number for level "info"
 export function createCompletedLineWriter(logger: Logger): (fields: CompletedFields) => void {
   const holder = logger as unknown as Record<symbol, unknown>;
   const sink = holder[pino.symbols.streamSym] as LineSink;
-  // pid, hostname and name as pino serialized them once for this logger: ',"pid":1,...'.
+  // pid and hostname as pino serialized them once for this logger: ',"pid":1,...'.
   const bindings = holder[pino.symbols.chindingsSym] as string;
   let lastMs = -1;
   let lastTime = "";

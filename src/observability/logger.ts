@@ -24,7 +24,8 @@ export function createLogger(level: string, destination: pino.DestinationStream 
   return pino(
     {
       level,
-      name: "retry-sidecar",
+      // No base `name`: the "unknown setting" line has a `name` field of its own (the variable's),
+      // and a second "name" key on one line is invalid for most JSON readers.
       // Level names and ISO 8601 UTC times, as log pipelines expect ("level":"info",
       // "time":"2026-12-04T21:08:23.123Z") rather than pino's numbers.
       formatters: { level: levelName },

@@ -19,6 +19,16 @@ export const SKIP_REASONS: readonly SkipReason[] = [
 /** The `reason`s of answers to requests that match no route (counted with route="none"). */
 export const UNROUTED_REPLY_REASONS = ["no_route", "bad_request", "ambiguous_header"] as const;
 /**
+ * The `reason`s of answers to what never reached the router (server/socket-replies.ts), besides
+ * bad_request: CONNECT, and requests Node's parser refused as too large or too slow (route="none").
+ */
+export const SOCKET_REPLY_REASONS = [
+  "connect_not_supported",
+  "headers_too_large",
+  "chunk_extensions_too_large",
+  "request_timeout",
+] as const;
+/**
  * The `reason`s of the sidecar's own answers (their JSON body's): the series that exist from
  * start-up, for every route ("none" has the unrouted ones). The counter takes any reason a local
  * answer carries.
@@ -204,7 +214,9 @@ export function createMetrics(routes: readonly string[]) {
     for (const reason of LOCAL_REPLY_REASONS) metrics.localReplies.labels(route, reason).inc(0);
     metrics.requestsShed.labels(route).inc(0);
   }
-  for (const reason of UNROUTED_REPLY_REASONS) metrics.localReplies.labels("none", reason).inc(0);
+  for (const reason of [...UNROUTED_REPLY_REASONS, ...SOCKET_REPLY_REASONS]) {
+    metrics.localReplies.labels("none", reason).inc(0);
+  }
   metrics.buildInfo.labels(buildInfo.version, buildInfo.node).set(1);
   const onEndpointsScrape = (counts: () => { active: number; ejected: number }) => {
     endpointCounts = counts;

@@ -11,10 +11,17 @@ const FAILURE_TEXT: Record<FailureKind, string> = {
   reset: "upstream closed the connection without a response",
 };
 
-/** The fast 503 of an open circuit: nothing went upstream (or the circuit opened during a wait). */
+// Every answer of the sidecar that ends a forwarded request (502, 503, 504) has exactly the
+// contract's body, {"error", "reason", "attempts"}, so a client can compare it whole; why retrying
+// stopped (retryStopped) and the route are the log line's and the metrics' to say.
+
+/**
+ * The fast 503 of an open circuit: nothing went upstream (or the circuit opened during a wait).
+ * `_route` goes unused: the body has the contract's three fields, and the client knows its path.
+ */
 export function answerCircuitOpen(
   outgoing: ServerResponse,
-  route: string,
+  _route: string,
   retryAfterMs: number,
   requestId: string,
   attempts: number,
@@ -22,13 +29,7 @@ export function answerCircuitOpen(
   sendJson(
     outgoing,
     503,
-    {
-      error: "circuit open: the upstream failed repeatedly",
-      reason: "circuit_open",
-      route,
-      attempts,
-      retryStopped: "circuit_open",
-    },
+    { error: "circuit open: the upstream failed repeatedly", reason: "circuit_open", attempts },
     requestId,
     { "retry-after": Math.ceil(retryAfterMs / 1000), "x-attempt-count": attempts },
   );
@@ -46,7 +47,6 @@ export function answerShutdown(outgoing: ServerResponse, requestId: string, atte
       error: "the sidecar is shutting down: the request outlasted the grace period",
       reason: "shutdown",
       attempts,
-      retryStopped: "shutdown",
     },
     requestId,
     { "x-attempt-count": attempts },
@@ -59,14 +59,10 @@ export function answerShutdown(outgoing: ServerResponse, requestId: string, atte
  * since the limit regrows within about a second once the upstream answers in time.
  */
 export function answerOverloaded(outgoing: ServerResponse, requestId: string, attempts: number): void {
-  sendJson(
-    outgoing,
-    503,
-    // Exactly the contract's body: clients and tests may compare it whole.
-    { error: "upstream overloaded", reason: "overloaded", attempts },
-    requestId,
-    { "retry-after": 1, "x-attempt-count": attempts },
-  );
+  sendJson(outgoing, 503, { error: "upstream overloaded", reason: "overloaded", attempts }, requestId, {
+    "retry-after": 1,
+    "x-attempt-count": attempts,
+  });
 }
 
 /**
@@ -101,14 +97,7 @@ export function answerClient(
     sendJson(
       outgoing,
       status,
-      {
-        error: FAILURE_TEXT[failure],
-        reason: failure,
-        attempts: result.attempts,
-        // The same value as the log line's: absent for a plain final failure (an untrusted TLS
-        // certificate), which no retry could fix.
-        retryStopped: result.stop === "not_retryable" ? undefined : result.stop,
-      },
+      { error: FAILURE_TEXT[failure], reason: failure, attempts: result.attempts },
       requestId,
       { "x-attempt-count": result.attempts },
     );

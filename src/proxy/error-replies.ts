@@ -1,10 +1,14 @@
 import type { ServerResponse } from "node:http";
 
-/** The JSON body of an answer the sidecar makes itself: `reason` names it (and counts it). */
+/**
+ * The JSON body of an answer the sidecar makes itself: `reason` names it (and counts it);
+ * `attempts` on those that end a forwarded request (502, 503, 504). Nothing else: the contract
+ * gives these bodies whole, and a client may compare them so.
+ */
 export interface LocalReplyBody {
   readonly error: string;
   readonly reason: string;
-  readonly [field: string]: unknown;
+  readonly attempts?: number;
 }
 
 // The reason of the sidecar's own answer rides on the response, so that whoever reports the

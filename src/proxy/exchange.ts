@@ -183,7 +183,9 @@ export class Exchange
   /** How forwarding the upstream's body ended (answer-client.ts hands this object to the attempt). */
   forwarded(clientGone: boolean, error?: Error): void {
     const response = this.result?.last?.response as UpstreamAttempt;
-    this.answered(clientGone ? 499 : response.status, error);
+    // Shutdown's abort ends forwarding as a client's leaving does; the client got this status.
+    const left = clientGone && !(this.reason instanceof ShutdownAbort);
+    this.answered(left ? 499 : response.status, error);
   }
 
   // --- internals -----------------------------------------------------------------------------------

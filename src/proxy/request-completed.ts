@@ -8,7 +8,8 @@ export interface RequestCompleted {
   readonly path: string;
   /**
    * Status sent to the client; 499 when the client went away first (nginx's convention); 503
-   * when shutdown cut the request off before its answer started.
+   * when shutdown cut the request off before its answer started, the status already sent when
+   * it cut off the body.
    */
   readonly status: number;
   readonly attempts: number;

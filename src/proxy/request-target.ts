@@ -6,24 +6,39 @@
  */
 export type TargetCheck =
   | { readonly ok: true; readonly path: string; readonly pathAndQuery: string }
-  | { readonly ok: false; readonly message: string };
+  | {
+      readonly ok: false;
+      readonly message: string;
+      /** The path as received, without its query (nor the scheme and authority of an absolute form): for the log. */
+      readonly path: string;
+    };
 
 export function checkRequestTarget(rawTarget: string, ownAuthorities: ReadonlySet<string>): TargetCheck {
   let target = rawTarget;
   if (!target.startsWith("/")) {
     const absolute = /^https?:\/\/([^/?#]*)(.*)$/i.exec(target);
-    if (absolute === null) return { ok: false, message: "request target must be a path" };
+    if (absolute === null) return refused("request target must be a path", target);
+    // The authority is left out of what is logged: it may hold userinfo (credentials).
     if (!ownAuthorities.has((absolute[1] ?? "").toLowerCase())) {
-      return { ok: false, message: "absolute-form request target for another host" };
+      return refused("absolute-form request target for another host", absolute[2] ?? "");
     }
     target = absolute[2] === "" || absolute[2] === undefined ? "/" : absolute[2];
-    if (!target.startsWith("/")) return { ok: false, message: "request target must be a path" };
+    if (!target.startsWith("/")) return refused("request target must be a path", target);
   }
-  const queryAt = target.indexOf("?");
-  const path = queryAt === -1 ? target : target.slice(0, queryAt);
+  const path = withoutQuery(target);
   const unsafe = findUnsafePath(path);
-  if (unsafe !== undefined) return { ok: false, message: unsafe };
+  if (unsafe !== undefined) return { ok: false, message: unsafe, path };
   return { ok: true, path, pathAndQuery: target };
+}
+
+function refused(message: string, target: string): TargetCheck {
+  return { ok: false, message, path: withoutQuery(target) };
+}
+
+// The query is left out of the log, as for forwarded requests: it may carry tokens.
+function withoutQuery(target: string): string {
+  const queryAt = target.indexOf("?");
+  return queryAt === -1 ? target : target.slice(0, queryAt);
 }
 
 // RFC 3986 §3.3 / §6.2.2.2: "." and ".." segments, also percent-encoded (%2e), also hidden behind

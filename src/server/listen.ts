@@ -1,6 +1,7 @@
-import { createServer, type IncomingMessage, type RequestListener, type Server } from "node:http";
+import { createServer, type RequestListener, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import type { Duplex } from "node:stream";
+import { randomRequestId } from "../runtime/request-ids.js";
+import { createSocketReplies, type SocketReplies } from "./socket-replies.js";
 
 export interface ListenOptions {
   readonly host: string;
@@ -14,9 +15,24 @@ export interface ListenOptions {
 // slow-loris client hold a socket up to 30 s past headersTimeout).
 const TIMEOUT_CHECK_INTERVAL_MS = 1_000;
 
+/**
+ * A request listener that may also answer the server's "connect" and "clientError" events (the
+ * proxy's, which counts and logs them; proxy-app.ts). They ride on the listener so that whoever
+ * wires the servers passes one thing.
+ */
+export type ServerListener = RequestListener &
+  Partial<SocketReplies> & {
+    /** It refuses an HTTP/1.1 request without Host itself (Node's own answer is a bare 400). */
+    checksHost?: boolean;
+  };
+
+// Without its own: CONNECT answered 405 JSON (Node would drop the socket unanswered), malformed
+// requests left to Node's default (a bare 400, 408 or 431).
+const UNCOUNTED = createSocketReplies({ newId: randomRequestId });
+
 /** Starts a Node HTTP server and resolves with the port it got (PORT=0 picks a free one). */
 export function listen(
-  listener: RequestListener,
+  listener: ServerListener,
   options: ListenOptions,
 ): Promise<{ server: Server; port: number }> {
   const server = createServer(
@@ -27,10 +43,12 @@ export function listen(
       connectionsCheckingInterval: Math.min(TIMEOUT_CHECK_INTERVAL_MS, options.headersTimeoutMs),
       // Refuse requests with both Content-Length and Transfer-Encoding etc. (Node's default, stated).
       insecureHTTPParser: false,
+      requireHostHeader: listener.checksHost !== true,
     },
     listener,
   );
-  server.on("connect", refuseTunnel);
+  server.on("connect", listener.connect ?? UNCOUNTED.connect);
+  if (listener.clientError !== undefined) server.on("clientError", listener.clientError);
   return new Promise((resolve, reject) => {
     server.once("error", reject);
     server.listen(options.port, options.host, () => {
@@ -38,20 +56,4 @@ export function listen(
       resolve({ server, port: (server.address() as AddressInfo).port });
     });
   });
-}
-
-/**
- * CONNECT asks for a tunnel (RFC 9110 §9.3.6). Node hands it to the "connect" event, never to the
- * request listener, and without a listener drops the socket unanswered: answer 405 instead.
- */
-function refuseTunnel(_request: IncomingMessage, socket: Duplex): void {
-  const body = JSON.stringify({
-    error: "CONNECT is not supported: this is not a tunnel",
-    reason: "connect_not_supported",
-  });
-  socket.on("error", () => {}); // the client may already be gone; nothing else listens here
-  socket.end(
-    "HTTP/1.1 405 Method Not Allowed\r\nallow: GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS\r\n" +
-      `content-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
-  );
 }

@@ -6,6 +6,7 @@ import { type ForwardBroke, type ForwardDeps, forwardRequest } from "../proxy/fo
 import { requestIdOf } from "../proxy/request-id.js";
 import { checkRequestTarget } from "../proxy/request-target.js";
 import { createRouteMatcher } from "../proxy/route-match.js";
+import { createSocketReplies, type SocketReplies } from "./socket-replies.js";
 
 export interface ProxyAppOptions {
   readonly routes: readonly string[];
@@ -15,8 +16,21 @@ export interface ProxyAppOptions {
   readonly logger: Logger;
 }
 
-/** A Node request listener. */
-export type RequestHandler = (incoming: IncomingMessage, outgoing: ServerResponse) => void;
+/** A request the router answers itself, and how it is counted and logged. */
+interface Refusal {
+  readonly status: 400 | 404;
+  readonly reason: string;
+  readonly message: string;
+  /** The matched route prefix, or "none". */
+  readonly route: string;
+  /** The path as received, without its query. */
+  readonly path: string;
+}
+
+const NO_ROUTE = "no route forwards this path";
+
+/** A Node request listener, with the proxy's answers to CONNECT and malformed requests. */
+export type RequestHandler = ((incoming: IncomingMessage, outgoing: ServerResponse) => void) & SocketReplies;
 
 /**
  * The proxy port's request handler: refuse unsafe targets and ambiguous headers (400) and unknown
@@ -66,54 +80,69 @@ export function createProxyApp(options: ProxyAppOptions): RequestHandler {
   const refuse = (
     incoming: IncomingMessage,
     outgoing: ServerResponse,
-    status: 400 | 404,
-    message: string,
-    reason: string,
+    refusal: Refusal,
     requestId: string,
     startedAt: number,
-    path = "",
   ): void => {
     incoming.resume(); // the body is not wanted; let it drain so the connection stays usable
-    sendJson(outgoing, status, { error: message, reason }, requestId);
+    sendJson(outgoing, refusal.status, { error: refusal.message, reason: refusal.reason }, requestId);
     forward.completed({
       requestId,
-      route: "none",
+      route: refusal.route,
       method: incoming.method ?? "",
-      path,
-      status,
+      path: refusal.path,
+      status: refusal.status,
       attempts: 0,
       retries: 0,
       durationMs: forward.clock() - startedAt,
       stop: undefined,
       retryable: false,
-      localReason: reason,
+      localReason: refusal.reason,
     });
   };
 
-  return (incoming, outgoing) => {
+  const handler = (incoming: IncomingMessage, outgoing: ServerResponse) => {
     const startedAt = forward.clock();
     const requestId = requestIdOf(incoming.headers["x-request-id"], forward.newId);
+    if (incoming.headers.host === undefined && incoming.httpVersion === "1.1") {
+      // RFC 9112 §3.2: a server must answer 400 (Node's server would, bare; proxy-listener.ts).
+      const path = checkRequestTarget(incoming.url ?? "", options.ownAuthorities).path;
+      const message = "an HTTP/1.1 request must have a Host header";
+      const refusal = { status: 400, reason: "bad_request", message, route: "none", path } as const;
+      outgoing.shouldKeepAlive = false; // as Node's own answer: such a client is not to be trusted
+      return refuse(incoming, outgoing, refusal, requestId, startedAt);
+    }
     const target = checkRequestTarget(incoming.url ?? "", options.ownAuthorities);
     if (!target.ok) {
-      return refuse(incoming, outgoing, 400, target.message, "bad_request", requestId, startedAt);
-    }
-    const ambiguous = findAmbiguousHeader(incoming.rawHeaders, incoming.headers.connection);
-    if (ambiguous !== undefined) {
-      const message = `header ${JSON.stringify(ambiguous)} reads as ${ambiguous.replaceAll("_", "-")} to some servers`;
-      return refuse(incoming, outgoing, 400, message, "ambiguous_header", requestId, startedAt, target.path);
-    }
-    const route = matchRoute(target.path);
-    if (route === undefined) {
+      // route "none": a dot-segment, a malformed encoding or another host may lead anywhere, so
+      // the route the path seems to start with is not the one it names.
+      const { message, path } = target;
       return refuse(
         incoming,
         outgoing,
-        404,
-        "no route forwards this path",
-        "no_route",
+        { status: 400, reason: "bad_request", message, route: "none", path },
         requestId,
         startedAt,
-        target.path,
       );
+    }
+    const path = target.path;
+    const route = matchRoute(path);
+    const ambiguous = findAmbiguousHeader(incoming.rawHeaders, incoming.headers.connection);
+    if (ambiguous !== undefined) {
+      const message = `header ${JSON.stringify(ambiguous)} reads as ${ambiguous.replaceAll("_", "-")} to some servers`;
+      // The path is clean here: it names its route (or none), which the refusal is counted under.
+      const refusal = {
+        status: 400,
+        reason: "ambiguous_header",
+        message,
+        route: route ?? "none",
+        path,
+      } as const;
+      return refuse(incoming, outgoing, refusal, requestId, startedAt);
+    }
+    if (route === undefined) {
+      const refusal = { status: 404, reason: "no_route", message: NO_ROUTE, route: "none", path } as const;
+      return refuse(incoming, outgoing, refusal, requestId, startedAt);
     }
     forwardRequest(
       incoming,
@@ -123,4 +152,6 @@ export function createProxyApp(options: ProxyAppOptions): RequestHandler {
       broke,
     );
   };
+  // What never reaches the handler is answered, counted and logged like the router's refusals.
+  return Object.assign(handler, createSocketReplies({ newId: forward.newId, completed: forward.completed }));
 }

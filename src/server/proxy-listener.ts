@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { SlotList } from "../runtime/slot-list.js";
+import type { ServerListener } from "./listen.js";
 import type { RequestHandler } from "./proxy-app.js";
 
 const SLOT = Symbol("retry-sidecar.unansweredSlot");
@@ -19,13 +20,17 @@ export function createProxyListener(handler: RequestHandler) {
     unanswered.remove(this);
     if (draining) setImmediate(onAnswered);
   };
-  const listener = (incoming: IncomingMessage, outgoing: ServerResponse) => {
+  const listener: ServerListener = (incoming: IncomingMessage, outgoing: ServerResponse) => {
     if (draining) outgoing.shouldKeepAlive = false;
     unanswered.add(outgoing);
     // "close" is emitted once per response: `on` saves the wrapper `once` makes per request.
     outgoing.on("close", forget);
     handler(incoming, outgoing);
   };
+  // Its answers to CONNECT and malformed requests (each closes its connection, drain or not).
+  listener.connect = handler.connect;
+  listener.clientError = handler.clientError;
+  listener.checksHost = true;
   return {
     listener,
     /** From now on every answer closes its connection; `answered` runs after each one. */

@@ -4,7 +4,7 @@ import { answer, type RawUpstream, startRawUpstream } from "../faults/support/ra
 import { type Harness, startHarness } from "../support/sidecar-harness.js";
 
 // Hostile clients: each request must be refused cleanly (a 4xx answer or, where HTTP framing is
-// broken, Node's 400 and a closed connection), nothing may reach the upstream, and the sidecar
+// broken, a 400 and a closed connection), nothing may reach the upstream, and the sidecar
 // must keep serving. One sidecar for the file: a refusal must not disturb the next request.
 
 let upstream: RawUpstream;

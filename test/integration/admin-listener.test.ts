@@ -194,6 +194,7 @@ describe("probes and /config", () => {
       UPSTREAM_URL: `http://billinguser:s3cret-Pa55@127.0.0.1:${scenario.upstream.port}/base`,
       MAX_RETRIES: "2",
       ROUTES: "/provider,/invoice",
+      IDEMPOTENCY_HEADER: "X-Dedupe-Id",
     });
     const res = await fetch(`${h.adminUrl}/config`);
     expect(res.status).toBe(200);
@@ -206,6 +207,7 @@ describe("probes and /config", () => {
     expect(config.MAX_RETRIES).toBe(2);
     expect(config.ROUTES).toEqual(["/provider", "/invoice"]);
     expect(config.RETRY_ON_STATUS).toEqual([408, 429, 500, 502, 503, 504]);
+    expect(config.IDEMPOTENCY_HEADER).toBe("X-Dedupe-Id"); // as given, not lower-cased
     // Under the variable names an operator sets, and nothing else.
     expect(Object.keys(config)).toEqual(SPEC_SETTINGS.map((s) => s.variable));
     // The redacted credentials are not leaked elsewhere either.

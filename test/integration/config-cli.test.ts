@@ -196,6 +196,7 @@ describe("an invalid value stops the process: exit 2, one line on stderr, no sta
     ["BACKOFF_JITTER", "2"],
     ["RETRY_BUDGET_RATIO", "-1"],
     ["UPSTREAM_URL", "ftp://x"],
+    ["UPSTREAM_URL", "http://x:0"],
     ["UPSTREAM_CA_FILE", "/nonexistent/ca.pem"],
     ["UPSTREAM_CA_FILE", "<not-pem>"],
     ["LOG_LEVEL", "loud"],
@@ -232,6 +233,14 @@ describe("an invalid value stops the process: exit 2, one line on stderr, no sta
       expect(result.stderr).not.toMatch(/\n\s+at |Error:|ZodError/);
     },
   );
+
+  it("an invalid UPSTREAM_URL's line redacts its credentials, as /config does", async () => {
+    const result = await runCli(main, ["--check-config"], { UPSTREAM_URL: "http://u:pw-s3cret@x:5/a?q=1" });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe(
+      'retry-sidecar: invalid UPSTREAM_URL="http://REDACTED:REDACTED@x:5/a?q=1": expected a base URL without query or fragment\n',
+    );
+  });
 
   it("--check-config also exits 2 on an invalid value", async () => {
     const result = await runCli(main, ["--check-config"], { MAX_RETRIES: "11" });

@@ -121,7 +121,7 @@ describe("IDEMPOTENCY_HEADER= (empty): nothing makes a repeated POST or PATCH sa
       expect(reply.attempts).toBe(1);
       expect(s.upstream.received).toHaveLength(1);
       expect(s.upstream.received[0]?.method).toBe(method);
-      if (code !== "503") expect(json(reply)).toMatchObject({ retryStopped: "not_idempotent" });
+      if (code !== "503") expect(Object.keys(json(reply)).sort()).toEqual(["attempts", "error", "reason"]);
       expect(
         await h.metric("retry_sidecar_retries_skipped_total", {
           route: "/provider",

@@ -5,9 +5,10 @@ import type { Harness, LogLine } from "../support/sidecar-harness.js";
 
 // docs/contract.md "Answers of the sidecar itself", "Metrics" and "Logs": every answer the sidecar
 // makes itself carries X-Request-Id, logged as reqId; its JSON body's reason is counted in
-// retry_sidecar_local_replies_total{route, reason} (series at 0 from start-up); the body and the
-// log name why retrying stopped with the same field and value (retryStopped); "exhausted" means
-// the same in the body, the log and retries_exhausted_total.
+// retry_sidecar_local_replies_total{route, reason} (series at 0 from start-up); each body has
+// exactly the contract's fields (error, reason, and attempts when it ends a forwarded request),
+// the log line says why retrying stopped (retryStopped); "exhausted" means the same in the log and
+// retries_exhausted_total.
 
 const s = useScenario({ status: 503, body: "down" });
 
@@ -24,7 +25,7 @@ describe("the sidecar's own answers", () => {
     expect(missing.status).toBe(404);
     const id404 = missing.headers.get("x-request-id") ?? "";
     expect(id404).toMatch(UUID);
-    expect(json(missing)).toMatchObject({ reason: "no_route" });
+    expect(json(missing)).toEqual({ error: "no route forwards this path", reason: "no_route" });
     expect(await completed(h, id404)).toMatchObject({ status: 404, route: "none", attempts: 0 });
 
     const refused = await rawRequest(h.sidecar.proxyPort, {
@@ -35,9 +36,53 @@ describe("the sidecar's own answers", () => {
     expect(refused.status).toBe(400);
     const id400 = refused.headers["x-request-id"] as string;
     expect(id400).toMatch(UUID);
-    expect(JSON.parse(refused.body.toString())).toMatchObject({ reason: "bad_request" });
+    expect(JSON.parse(refused.body.toString())).toEqual({ error: expect.any(String), reason: "bad_request" });
     expect(await completed(h, id400)).toMatchObject({ status: 400, route: "none" });
     expect(h.logs.filter((l) => l.msg === "request completed" && l.reqId === "")).toEqual([]);
+  });
+
+  it("an ambiguous header on a routed path is counted and logged under its route", async () => {
+    const h = await s.start();
+    const refused = await rawRequest(h.sidecar.proxyPort, {
+      target: "/provider/7?x=1",
+      headers: ["Host", "s", "Transfer_Encoding", "chunked", "X-Request-Id", "amb-1"],
+    });
+    expect(refused.status).toBe(400);
+    expect(JSON.parse(refused.body.toString())).toEqual({
+      error: 'header "Transfer_Encoding" reads as Transfer-Encoding to some servers',
+      reason: "ambiguous_header",
+    });
+    expect(await completed(h, "amb-1")).toMatchObject({
+      route: "/provider",
+      path: "/provider/7",
+      status: 400,
+    });
+    expect(await replies(h, "/provider", "ambiguous_header")).toBe(1);
+    expect(await replies(h, "none", "ambiguous_header")).toBe(0);
+    // On a path no route forwards, it stays route "none".
+    await rawRequest(h.sidecar.proxyPort, {
+      target: "/nowhere",
+      headers: ["Host", "s", "Content_Length", "0"],
+    });
+    expect(await replies(h, "none", "ambiguous_header")).toBe(1);
+    expect(s.upstream.received).toHaveLength(0);
+  });
+
+  it("a refused target is logged with its path as received, without the query", async () => {
+    const h = await s.start();
+    for (const [target, id, path] of [
+      ["/provider/%2e%2e/x?token=abc", "dot-1", "/provider/%2e%2e/x"],
+      ["/provider/%zz", "pct-1", "/provider/%zz"],
+      ["http://billing.evil:80/provider/x?y=1", "abs-1", "/provider/x"],
+    ] as const) {
+      const refused = await rawRequest(h.sidecar.proxyPort, {
+        target,
+        headers: ["Host", "s", "X-Request-Id", id],
+      });
+      expect(refused.status).toBe(400);
+      // route "none": where a dot-segment or another host leads is not the route it starts with.
+      expect(await completed(h, id)).toMatchObject({ route: "none", path, status: 400 });
+    }
   });
 
   it("a client's X-Request-Id comes back on the 404 and in its log line", async () => {
@@ -84,13 +129,13 @@ describe("the sidecar's own answers", () => {
     expect(await h.metric("retry_sidecar_local_replies_total", { route: "/provider" })).toBe(2);
   });
 
-  it("the circuit's 503: X-Request-Id, reason circuit_open counted, retryStopped in body and log", async () => {
+  it("the circuit's 503: X-Request-Id, reason circuit_open counted, retryStopped in the log", async () => {
     const h = await s.start({ CIRCUIT_FAILURE_THRESHOLD: "1", CIRCUIT_OPEN_MS: "5000" });
     expect((await send(h, "/provider", { headers: { "x-retry-max": "0" } })).text).toBe("down");
     const fast = await send(h, "/provider", { headers: { "x-request-id": "fast-503" } });
     expect(fast.status).toBe(503);
     expect(fast.headers.get("x-request-id")).toBe("fast-503");
-    expect(json(fast)).toMatchObject({ reason: "circuit_open", retryStopped: "circuit_open", attempts: 0 });
+    expect(json(fast)).toEqual({ error: expect.any(String), reason: "circuit_open", attempts: 0 });
     expect(await completed(h, "fast-503")).toMatchObject({
       status: 503,
       attempts: 0,
@@ -99,14 +144,17 @@ describe("the sidecar's own answers", () => {
     expect(await replies(h, "/provider", "circuit_open")).toBe(1);
   });
 
-  it("502/504 bodies name why retrying stopped as retryStopped, the log line's field and value", async () => {
+  it("502/504 bodies are the contract's three fields; the log line says why retrying stopped", async () => {
     const h = await s.start({ MAX_RETRIES: "1", BACKOFF_BASE_MS: "1" });
     s.upstream.script({ reset: true }, { reset: true });
     const reply = await send(h, "/provider", { headers: { "x-request-id": "two-resets" } });
     expect(reply.status).toBe(502);
     const body = json(reply);
-    expect(body).toMatchObject({ reason: "reset", attempts: 2, retryStopped: "exhausted" });
-    expect(body).not.toHaveProperty("retry_stopped");
+    expect(body).toEqual({
+      error: "upstream closed the connection without a response",
+      reason: "reset",
+      attempts: 2,
+    });
     expect(await completed(h, "two-resets")).toMatchObject({ retryStopped: "exhausted", attempts: 2 });
   });
 });
@@ -130,7 +178,11 @@ describe('"exhausted": one meaning in the body, the log and retries_exhausted_to
       headers: { "x-retry-max": "0", "x-request-id": "timeout-0" },
     });
     expect(reply.status).toBe(504);
-    expect(json(reply)).toMatchObject({ reason: "timeout", retryStopped: "exhausted" });
+    expect(json(reply)).toEqual({
+      error: "upstream sent no response headers in time",
+      reason: "timeout",
+      attempts: 1,
+    });
     expect(await completed(h, "timeout-0")).toMatchObject({ retryStopped: "exhausted" });
     expect(await h.metric("retry_sidecar_retries_exhausted_total", { route: "/provider" })).toBe(1);
   });

@@ -1,3 +1,4 @@
+import { Writable } from "node:stream";
 import { describe, expect, it } from "vitest";
 import { rawRequest } from "../support/raw-http.js";
 import { useScenario } from "../support/scenario.js";
@@ -60,7 +61,8 @@ describe('"request completed"', () => {
     for (const line of h.logs) {
       expect(["info", "warn"]).toContain(line.level);
       expect(line.time).toMatch(ISO_UTC);
-      expect(line).toMatchObject({ name: "retry-sidecar", pid: process.pid });
+      expect(line).toMatchObject({ pid: process.pid });
+      expect(line).not.toHaveProperty("name"); // only "unknown setting" has one: the variable's
     }
   });
 
@@ -217,4 +219,24 @@ describe("no bodies, Authorization or Cookie in any log line", () => {
       expect(all).not.toContain("SECRET");
     },
   );
+});
+
+describe('"unknown setting"', () => {
+  it("has exactly one name key, the variable's, as raw text (JSON.parse would hide a duplicate)", async () => {
+    let raw = "";
+    const logDestination = new Writable({
+      write(chunk: Buffer, _encoding, callback) {
+        raw += chunk.toString("utf8");
+        callback();
+      },
+    });
+    const h = await scenario.start(
+      {},
+      { logDestination, unknownSettings: [{ name: "MAX_RETIRES", didYouMean: "MAX_RETRIES" }] },
+    );
+    await h.sidecar.shutdown(); // flushes the batched lines
+    const line = raw.split("\n").find((text) => text.includes('"msg":"unknown setting"')) ?? "";
+    expect(line.match(/"name":/g)).toEqual(['"name":']);
+    expect(JSON.parse(line)).toMatchObject({ level: "warn", name: "MAX_RETIRES", didYouMean: "MAX_RETRIES" });
+  });
 });

@@ -91,7 +91,7 @@ describe("drain", () => {
     expect(await inFlight).toEqual({
       status: 503,
       id: "cut-1",
-      body: expect.objectContaining({ reason: "shutdown", retryStopped: "shutdown", attempts: 1 }),
+      body: { error: expect.any(String), reason: "shutdown", attempts: 1 }, // exactly these fields
     });
     expect(h.logs.some((l) => l.msg === "grace period over: aborting requests still in flight")).toBe(true);
     expect(h.logs.filter((l) => l.msg === "request completed")).toEqual([
@@ -112,13 +112,45 @@ describe("drain", () => {
     await h.sidecar.shutdown();
     const res = await inFlight;
     expect(res.status).toBe(503);
-    expect(await res.json()).toMatchObject({ reason: "shutdown", retryStopped: "shutdown" });
+    expect(await res.json()).toEqual({ error: expect.any(String), reason: "shutdown", attempts: 1 });
     expect(await h.waitForLog((l) => l.msg === "request completed")).toMatchObject({
       reqId: "cut-2",
       status: 503,
       retryStopped: "shutdown",
     });
     expect(await h.metric("retry_sidecar_retries_skipped_total", { reason: "client_gone" })).toBe(0);
+  });
+
+  it("a body cut off by the end of the grace period is logged and counted with the status sent, not 499", async () => {
+    // An upstream that sends its headers and a first chunk, then nothing more.
+    const upstream = createServer((_req, res) => {
+      res.writeHead(200, { "content-type": "text/plain" });
+      res.write("a");
+    });
+    await new Promise<void>((resolve) => upstream.listen(0, "127.0.0.1", resolve));
+    try {
+      const port = (upstream.address() as AddressInfo).port;
+      const h = await startHarness({ UPSTREAM_URL: `http://127.0.0.1:${port}`, SHUTDOWN_GRACE_MS: "100" });
+      const status = await new Promise<number>((resolve, reject) => {
+        const req = request(`${h.url}/provider`, { headers: { "x-request-id": "cut-body" } }, (res) => {
+          res.on("error", () => {}); // the body is cut off
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        });
+        req.on("error", reject);
+        req.end();
+      });
+      expect(status).toBe(200); // its headers are out: now the drain begins
+      await h.sidecar.shutdown();
+      expect(h.logs.filter((l) => l.msg === "request completed")).toEqual([
+        expect.objectContaining({ reqId: "cut-body", status: 200, retryStopped: "shutdown" }),
+      ]);
+      expect(await h.metric("retry_sidecar_requests_total", { code: "200" })).toBe(1);
+      expect(await h.metric("retry_sidecar_requests_total", { code: "499" })).toBe(0);
+    } finally {
+      upstream.closeAllConnections();
+      await new Promise((resolve) => upstream.close(resolve));
+    }
   });
 
   it("closes idle keep-alive connections at once", async () => {

@@ -44,12 +44,12 @@ export const SPEC_SETTINGS: readonly SpecSetting[] = [
   { variable: "RETRY_BUDGET_MIN_PER_SEC", default: "10", key: "retryBudgetMinPerSec", value: 10 },
   { variable: "CIRCUIT_FAILURE_THRESHOLD", default: "10", key: "circuitFailureThreshold", value: 10 },
   { variable: "CIRCUIT_OPEN_MS", default: "10000", key: "circuitOpenMs", value: 10000 },
-  // Header names are case-insensitive; the effective configuration shows the lower-case form.
+  // Shown as given (header names are case-insensitive; the forwarder lower-cases it for itself).
   {
     variable: "IDEMPOTENCY_HEADER",
     default: "Idempotency-Key",
     key: "idempotencyHeader",
-    value: "idempotency-key",
+    value: "Idempotency-Key",
   },
   { variable: "UPSTREAM_DNS_REFRESH_MS", default: "5000", key: "upstreamDnsRefreshMs", value: 5000 },
   // "(the system resolver)": no server given, an empty list.

@@ -85,6 +85,21 @@ describe("--help and docs/contract.md", () => {
     }
   });
 
+  it("lines up the three columns on every row: each default and meaning starts under its heading", () => {
+    const lines = helpText().split("\n");
+    const header = lines.findIndex((line) => line.trim().startsWith("VARIABLE "));
+    const defaultColumn = (lines[header] as string).indexOf("DEFAULT");
+    const meaningColumn = (lines[header] as string).indexOf("MEANING");
+    for (const line of lines.slice(header + 1)) {
+      if (line.trim() === "") break;
+      if (line.slice(0, meaningColumn).trim() === "") continue; // a meaning's continuation
+      expect(line[defaultColumn - 1], line).toBe(" ");
+      expect(line[defaultColumn], line).toBe('"');
+      expect(line[meaningColumn - 1], line).toBe(" ");
+      expect(line[meaningColumn], line).not.toBe(" ");
+    }
+  });
+
   it("wraps no meaning inside a word (the joined lines are the settings table's text)", () => {
     for (const [variable, setting] of Object.entries(settings)) {
       expect(shown.get(variable)?.[1], variable).toBe(setting.help);

@@ -27,7 +27,7 @@ describe("configuration", () => {
       retryBudgetMinPerSec: 10,
       circuitFailureThreshold: 10,
       circuitOpenMs: 10_000,
-      idempotencyHeader: "idempotency-key",
+      idempotencyHeader: "Idempotency-Key",
       upstreamDnsRefreshMs: 5000,
       upstreamDnsServers: [],
       endpointEjectAfter: 5,
@@ -64,7 +64,7 @@ describe("configuration", () => {
     [{ BACKOFF_JITTER: "1" }, { backoffJitter: 1 }], // both ends of the range are in it
     [{ RETRY_THROTTLE_PROBE_RATIO: "1" }, { retryThrottleProbeRatio: 1 }],
     [{ IDEMPOTENCY_HEADER: "" }, { idempotencyHeader: "" }],
-    [{ IDEMPOTENCY_HEADER: "X-Dedupe-Id" }, { idempotencyHeader: "x-dedupe-id" }],
+    [{ IDEMPOTENCY_HEADER: "X-Dedupe-Id" }, { idempotencyHeader: "X-Dedupe-Id" }], // shown as given
     [{ MAX_RETRIES: "0" }, { maxRetries: 0 }],
     [{ RETRY_BUDGET_RATIO: "0.5" }, { retryBudgetRatio: 0.5 }],
     [{ LOG_LEVEL: "DEBUG" }, { logLevel: "debug" }],
@@ -92,6 +92,8 @@ describe("configuration", () => {
     ["UPSTREAM_URL", "ftp://billing"],
     ["UPSTREAM_URL", "billing:5002"],
     ["UPSTREAM_URL", "http://billing/?q=1"],
+    ["UPSTREAM_URL", "http://billing:0"], // no connection can be made to port 0
+    ["UPSTREAM_URL", "http://billing:00/api"],
     ["LISTEN_HOST", "not a host"],
     ["ROUTES", "provider"],
     ["ROUTES", "/a/../b"],
@@ -146,6 +148,21 @@ describe("configuration", () => {
     expect(token.UPSTREAM_URL).toBe("http://REDACTED@billing:5002");
     const password = publicConfig(loadConfig({ UPSTREAM_URL: "http://:s3cret@billing:5002" }));
     expect(password.UPSTREAM_URL).toBe("http://:REDACTED@billing:5002");
+  });
+});
+
+describe("an invalid UPSTREAM_URL's error line", () => {
+  it.each([
+    ["http://u:p@x:5/a?q=1", "http://REDACTED:REDACTED@x:5/a?q=1"],
+    ["https://t0ken@billing/?q", "https://REDACTED@billing/?q"],
+    ["http://:pw@x:0", "http://:REDACTED@x:0"],
+    ["ftp://u:p@w@x/", "ftp://REDACTED:REDACTED@x/"], // the userinfo ends at the last @
+    ["u:p@billing:5002", "REDACTED:REDACTED@billing:5002"], // no scheme
+    ["http://billing/a@b?q", "http://billing/a@b?q"], // an @ in the path is not userinfo
+  ])("shows %j with its credentials redacted: %j", (value, redacted) => {
+    const [line] = problems({ UPSTREAM_URL: value });
+    expect(line).toContain(`invalid UPSTREAM_URL=${JSON.stringify(redacted)}: expected `);
+    expect(line).not.toMatch(/u:p|t0ken|pw/);
   });
 });
 

@@ -75,6 +75,17 @@ describe("request target encodings", () => {
     expect(checkRequestTarget("/provider/%25252541", own)).toEqual({
       ok: false,
       message: "path is percent-encoded too many times",
+      path: "/provider/%25252541",
     });
+  });
+
+  it.each([
+    ["/provider/%2e%2e/x?token=abc", "/provider/%2e%2e/x"],
+    ["/provider/%zz", "/provider/%zz"],
+    ["http://u:p@billing.evil:80/provider/x?y=1", "/provider/x"], // never the authority (credentials)
+    ["http://127.0.0.1:8080/provider/../x?y", "/provider/../x"],
+    ["*", "*"],
+  ])("a refused %j is reported with the path as received, without query: %j", (raw, path) => {
+    expect(checkRequestTarget(raw, own)).toMatchObject({ ok: false, path });
   });
 });
