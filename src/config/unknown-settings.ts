@@ -9,11 +9,28 @@ export interface UnknownSetting {
 const SETTING_NAMES = Object.keys(settings);
 const KNOWN = new Set(SETTING_NAMES);
 
-// Only names shaped like the settings are candidates: upper case with an underscore (PATH, HOME,
-// HOSTNAME and HOST never are; HOST is one edit from PORT). Kubernetes service links
-// (BILLING_SERVICE_HOST, BILLING_PORT=tcp://..., BILLING_PORT_443_TCP_ADDR, ...) are the
-// platform's, not the operator's.
-const SHAPED_LIKE_A_SETTING = /^[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+$/;
+// Only names shaped like the settings are candidates: upper case (ROUTE for ROUTES, PROT for PORT,
+// MAX_RETIRES), but not the names a shell, an image or a pod sets for themselves (HOST is two
+// edits from PORT). Kubernetes service links (BILLING_SERVICE_HOST, BILLING_PORT=tcp://...,
+// BILLING_PORT_443_TCP_ADDR, ...) are the platform's, not the operator's.
+const SHAPED_LIKE_A_SETTING = /^[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)*$/;
+const ENVIRONMENT_OF_ITS_OWN = new Set([
+  "HOME",
+  "HOST",
+  "HOSTNAME",
+  "HOSTTYPE",
+  "LANG",
+  "LOGNAME",
+  "MAIL",
+  "OLDPWD",
+  "PATH",
+  "PWD",
+  "SHELL",
+  "SHLVL",
+  "TERM",
+  "TZ",
+  "USER",
+]);
 const SERVICE_LINK = /_SERVICE_|_PORT_\d+_(?:TCP|UDP|SCTP)/;
 const SERVICE_LINK_PORT = /^(?:tcp|udp|sctp):\/\//;
 
@@ -31,7 +48,8 @@ const MAX_EDITS = 2;
 export function findUnknownSettings(env: Record<string, string | undefined>): UnknownSetting[] {
   const found: UnknownSetting[] = [];
   for (const [name, value] of Object.entries(env)) {
-    if (KNOWN.has(name) || !SHAPED_LIKE_A_SETTING.test(name) || isServiceLink(name, value)) continue;
+    if (KNOWN.has(name) || ENVIRONMENT_OF_ITS_OWN.has(name) || !SHAPED_LIKE_A_SETTING.test(name)) continue;
+    if (isServiceLink(name, value)) continue;
     let best: string | undefined;
     let bestDistance = MAX_EDITS + 1;
     for (const setting of SETTING_NAMES) {

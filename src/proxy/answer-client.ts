@@ -15,13 +15,9 @@ const FAILURE_TEXT: Record<FailureKind, string> = {
 // contract's body, {"error", "reason", "attempts"}, so a client can compare it whole; why retrying
 // stopped (retryStopped) and the route are the log line's and the metrics' to say.
 
-/**
- * The fast 503 of an open circuit: nothing went upstream (or the circuit opened during a wait).
- * `_route` goes unused: the body has the contract's three fields, and the client knows its path.
- */
+/** The fast 503 of an open circuit: nothing went upstream (or the circuit opened during a wait). */
 export function answerCircuitOpen(
   outgoing: ServerResponse,
-  _route: string,
   retryAfterMs: number,
   requestId: string,
   attempts: number,

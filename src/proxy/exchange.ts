@@ -140,7 +140,7 @@ export class Exchange
     this.result = result;
     if (result.last === undefined && result.stop === "circuit_open") {
       // The circuit opened while this request waited to retry: the circuit's own answer.
-      answerCircuitOpen(outgoing, this.route, this.breaker.retryAfterMs(), requestId, result.attempts);
+      answerCircuitOpen(outgoing, this.breaker.retryAfterMs(), requestId, result.attempts);
     } else if (result.stop === "shutdown") {
       answerShutdown(outgoing, requestId, result.attempts);
     } else if (result.last === undefined && result.stop === "overloaded") {

@@ -74,7 +74,7 @@ export function forwardRequest(
       incoming.resume();
       const refused = admission === OVERLOADED ? SHED : CIRCUIT_REFUSED;
       if (admission === OVERLOADED) answerOverloaded(outgoing, requestId, 0);
-      else answerCircuitOpen(outgoing, route, admission.retryAfterMs, requestId, 0);
+      else answerCircuitOpen(outgoing, admission.retryAfterMs, requestId, 0);
       deps.completed({
         requestId,
         route,

@@ -20,6 +20,9 @@ describe("findUnknownSettings", () => {
     // One edit from ADMIN_HOST, two from ADMIN_PORT (later in the table): the nearer one wins.
     ["ADMIN_HOT", "ADMIN_HOST"],
     ["ADMIN_PORR", "ADMIN_PORT"],
+    // Names without an underscore too.
+    ["ROUTE", "ROUTES"],
+    ["PROT", "PORT"],
   ])("%s → did you mean %s", (name, didYouMean) => {
     expect(findUnknownSettings({ [name]: "1" })).toEqual([{ name, didYouMean }]);
   });
