@@ -1,5 +1,6 @@
 import type { Socket } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
+import { closedPort } from "../support/scenario.js";
 import { type Harness, startHarness } from "../support/sidecar-harness.js";
 import { exchange, rawRequest } from "./support/raw-client.js";
 import {
@@ -204,8 +205,7 @@ describe("upstream faults that persist: the client gets the sidecar's own 502/50
   });
 
   it("connection refused: 502 connect_error, counted as connect_error", async () => {
-    await start();
-    await upstream.close();
+    await start(undefined, { UPSTREAM_URL: `http://127.0.0.1:${await closedPort()}` });
 
     const result = await exchange(harness.sidecar.proxyPort, post());
 

@@ -2,6 +2,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { type App, type AppOptions, createApp } from "../../bench/fleet/app-client.js";
+import { closedPort } from "../support/scenario.js";
 
 // The fleet's app is what the figures count: its attempts, its timeouts and its statuses. These
 // tests run it against a real billing stand-in on 127.0.0.1 that answers each attempt as planned.
@@ -68,15 +69,6 @@ async function billing(plan: readonly Step[]) {
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;
   return { port, seen, connections: () => connections };
-}
-
-/** A port on 127.0.0.1 that nothing listens on (a server's, once it has closed). */
-async function closedPort() {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 function app(port: number, options: Partial<Omit<AppOptions, "target" | "onAttempt">>) {

@@ -1,4 +1,3 @@
-import { createServer } from "node:net";
 import { afterEach, beforeEach } from "vitest";
 import type { SidecarOverrides } from "../../src/sidecar.js";
 import { type Behaviour, type FakeUpstream, startFakeUpstream } from "./fake-upstream.js";
@@ -53,14 +52,13 @@ export function useScenario(
   };
 }
 
-/** A port of 127.0.0.1 on which nothing listens (bound, then closed): connections are refused. */
+/**
+ * A port of 127.0.0.1 on which nothing listens, so connections are refused: port 1 (tcpmux),
+ * privileged and never served here. A port bound and then closed can be taken by another test's
+ * server, running in parallel, before the sidecar connects to it.
+ */
 export async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const address = server.address();
-  if (address === null || typeof address === "string") throw new Error("no port");
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return address.port;
+  return 1;
 }
 
 export interface Reply {
