@@ -29,7 +29,7 @@ export const settings = {
   UPSTREAM_CA_FILE: {
     key: "upstreamCaFile",
     default: "",
-    help: "PEM file of certificate authorities trusted for an https upstream, in addition to the CAs bundled with Node.js (Mozilla's list; the operating system's store is not read)",
+    help: "PEM file of certificate authorities trusted for an https upstream, in addition to the system's CAs (the operating system's store, on Node 22.15 or later: the image's 24) and those Node.js trusts by default (on Node 20, only these)",
     parse: z.string().transform((s) => s.trim()),
   },
   LISTEN_HOST: {

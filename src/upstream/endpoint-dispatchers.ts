@@ -1,12 +1,12 @@
 import { isIP } from "node:net";
-import { rootCertificates } from "node:tls";
 import { Client, type Dispatcher, Pool } from "undici";
 import type { Endpoint } from "../endpoints/endpoint.js";
+import { trustedCas } from "./trusted-cas.js";
 
 export interface EndpointDispatchersOptions {
   /** UPSTREAM_URL: its scheme, and its host for TLS (SNI and the certificate check). */
   readonly baseUrl: string;
-  /** Extra PEM CAs (UPSTREAM_CA_FILE), trusted besides Node's bundled roots. */
+  /** Extra PEM CAs (UPSTREAM_CA_FILE), trusted besides Node's roots and the system's (trusted-cas.ts). */
   readonly ca?: string | undefined;
   /** Longest silence between two chunks of a response body, ms. */
   readonly bodyTimeoutMs: number;
@@ -34,7 +34,7 @@ export class EndpointDispatchers {
     const tls = {
       // An IP literal has no name to send: the check is then against the IP, as before.
       ...(isIP(host) === 0 ? { servername: host } : {}),
-      ...(settings.ca === undefined ? {} : { ca: [...rootCertificates, settings.ca] }),
+      ...(settings.ca === undefined ? {} : { ca: trustedCas(settings.ca) }),
     };
     this.options = {
       // Per-try timeouts belong to the data path; undici's own would race them.
