@@ -41,7 +41,7 @@ export const fleetSettings = {
   OVERLOAD_LATE_RATIO: {
     key: "overloadLateRatio",
     default: "0.6",
-    help: "an attempt without response headers after this fraction of PER_TRY_TIMEOUT_MS (or twice the upstream's usual latency, if later) is late, answered or not, known while still in flight: the sign of a queue",
+    help: "an attempt without response headers after this fraction of PER_TRY_TIMEOUT_MS (or twice the upstream's usual latency, if later, never past PER_TRY_TIMEOUT_MS; until that latency is known, only a per-try timeout) is late, answered or not, known while still in flight: the sign of a queue",
     parse: decimal(0.05, 1, "a fraction"),
   },
   OVERLOAD_DECREASE: {

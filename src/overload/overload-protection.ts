@@ -13,9 +13,11 @@ export interface OverloadOptions extends LimitOptions {
   /** OVERLOAD_PROTECTION: off admits everything (the in-flight count is still kept, for the gauge). */
   readonly enabled: boolean;
   /**
-   * An attempt with no response headers after this long is late, answered or not: the sign of a
-   * queue in front of the upstream. A fraction of PER_TRY_TIMEOUT_MS, the time after which the
-   * caller gives up anyway, so a steadily slow upstream that answers in time is never late.
+   * The base late mark: an attempt with no response headers after this long is late, answered or
+   * not, the sign of a queue in front of the upstream. A fraction of PER_TRY_TIMEOUT_MS, the time
+   * after which the caller gives up anyway. The mark in use (late-mark.ts) is the later of this and
+   * twice the upstream's usual latency, never past the per-try timeout, and the per-try timeout
+   * itself until that latency is known.
    */
   readonly lateMs: number;
   /**
@@ -147,8 +149,9 @@ export class OverloadProtection implements OverloadGate {
    */
   waitsPastTimeout(sentAt: number): boolean {
     if (!this.options.enabled) return false;
-    // The attempts in flight past the late mark (this one among them) are late now, not later.
-    this.reportAged(this.clock());
+    // The attempts in flight past the late mark (this one among them, even if the clock reads a
+    // millisecond short of its timeout and the mark is the timeout itself) are late now.
+    this.reportAged(Math.max(this.clock(), sentAt + this.lateMark.ms));
     if (this.blind(sentAt)) return true;
     if (this.limit.lifted) return false;
     // The attempt at its timeout still holds its place: its retry would be asked once it gave it back.

@@ -25,8 +25,9 @@ interface Refusal {
 }
 
 // Node's own mapping of these errors to a status (its default "clientError" answer), kept; the
-// rest of what its parser refuses (no Host in HTTP/1.1, a target without "/", Content-Length with
-// Transfer-Encoding, a bad method or chunk) is its 400.
+// rest of what its parser refuses (a target without "/", Content-Length with Transfer-Encoding, a
+// bad method or chunk) is its 400. (A missing Host is the router's to refuse: the proxy listener
+// turns Node's own check off.)
 const NODE_STATUS: Record<string, Refusal> = {
   HPE_HEADER_OVERFLOW: {
     status: 431,
