@@ -503,4 +503,16 @@ describe("overload protection", () => {
       expect(off.policy.waitsPastTimeout(0)).toBe(false);
     });
   });
+
+  it("an attempt at its per-try timeout is late even if the clock reads a millisecond short of it", () => {
+    // Nothing learnt of the upstream yet: only a per-try timeout (1 s) is late. Ten attempts out,
+    // the first one's timer fires when the clock still reads 999 ms: they are all late now, the
+    // limit is cut (to a tenth of the ten), and that attempt is waited for rather than cut and retried.
+    const { clock, policy, admit } = setup({ perTryTimeoutMs: 1000 });
+    const sentAt = clock.now;
+    expect(admit(10)).toBe(10);
+    clock.now += 999;
+    expect(policy.waitsPastTimeout(sentAt)).toBe(true);
+    expect(policy.currentLimit()).toBe(1);
+  });
 });
