@@ -18,9 +18,15 @@ export interface DoorOptions {
 
 /**
  * One HAProxy thread. `option abortonclose` drops a waiting attempt whose caller left, so billing
- * never works for it; `retries 0`: the door does not retry, the sidecars do.
+ * never works for it; `retries 0`: the door does not retry, the sidecars do. `bindHost` "" binds
+ * every address, as in billing's pod (k8s/examples/billing-door/haproxy.cfg is this, for a pod).
  */
-export function doorConfig(port: number, billing: { host: string; port: number }, o: DoorOptions): string {
+export function doorConfig(
+  port: number,
+  billing: { host: string; port: number },
+  o: DoorOptions,
+  bindHost = "127.0.0.1",
+): string {
   return `global
   nbthread 1
   maxconn 4096
@@ -36,7 +42,7 @@ defaults
   option abortonclose
 
 frontend door
-  bind 127.0.0.1:${port}
+  bind ${bindHost}:${port}
   default_backend billing
 
 backend billing

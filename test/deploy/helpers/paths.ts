@@ -20,3 +20,5 @@ export function requireBuild(): string {
 }
 /** An application that listens on 8080 itself adopting the component, its sidecar's ports moved. */
 export const appOn8080Dir = join(k8sDir, "examples", "app-on-8080");
+/** Billing's side of the overload recipe: HAProxy at its door, in its pod. */
+export const billingDoorDir = join(k8sDir, "examples", "billing-door");
