@@ -21,6 +21,8 @@ export interface Upstream {
   renew?(pod: number, address: string): void;
   /** How long an attempt sent now would wait in the upstream's queue (upstreams with one), ms. */
   queueWaitMs?(): number;
+  /** How many attempts it works on at once (upstreams with a queue). */
+  readonly workers?: number;
 }
 
 const OK: AttemptOutcome = { kind: "response", status: 200, retryAfter: undefined };
@@ -64,7 +66,7 @@ export function queueUpstream(
   now: () => number,
   workers: number,
   serviceMs: (t: number) => number,
-): Upstream & { readonly queued: () => number; queueWaitMs(): number } {
+): Upstream & { readonly queued: () => number; queueWaitMs(): number; readonly workers: number } {
   const queue: ((outcome: AttemptOutcome) => void)[] = [];
   let idle = workers;
   const startNext = (): void => {
@@ -80,6 +82,7 @@ export function queueUpstream(
   };
   return {
     addresses: ["10.0.0.1"],
+    workers,
     queued: () => queue.length,
     // Every worker busy: the queue ahead, served `workers` at a time, then a worker's turn.
     queueWaitMs: () => (idle > 0 ? 0 : ((queue.length + 1) / workers) * serviceMs(now())),

@@ -118,15 +118,15 @@ export const variants: readonly Variant[] = [
   {
     name: "haproxy-sheds-breaker-30",
     about:
-      "the sidecar with CIRCUIT_FAILURE_THRESHOLD=30; HAProxy at billing's door: maxconn 8, timeout queue 500 ms, 503 + Retry-After: 1",
+      "the sidecar with CIRCUIT_FAILURE_THRESHOLD=30; HAProxy at billing's door: maxconn = billing's workers, timeout queue 500 ms, 503 + Retry-After: 1",
     extra: true,
     pod: (env) =>
       sidecarIn(
         env,
-        // 8: overload-drop billing's workers, as the real door's maxconn.
-        env.upstream.queueWaitMs === undefined
+        // maxconn: billing's workers, as the real door's (8 in overload-drop).
+        env.upstream.workers === undefined
           ? env.upstream
-          : queueAtTheDoor(env.upstream, env.time, 8, 500, 1),
+          : queueAtTheDoor(env.upstream, env.time, env.upstream.workers, 500, 1),
         30,
       ),
   },

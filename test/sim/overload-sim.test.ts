@@ -120,8 +120,8 @@ describe("overload protection in the fleet simulator", () => {
     expect(naive.recoveryS).toBe(Number.POSITIVE_INFINITY);
   });
 
-  it.each(["overload-in-time-ratio"])(
-    "%s (not adopted) sheds nothing from a jittery upstream either",
+  it.each(["overload-in-time-ratio", "haproxy-sheds-breaker-30"])(
+    "%s sheds nothing from a jittery upstream either (the door is sized to billing's workers)",
     async (name) => {
       const r = await simulate({ ...scenario("healthy-jitter"), durationS: 20 }, variant(name), 30, 1);
       expect(r.success).toBe(1);
