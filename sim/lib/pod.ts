@@ -1,10 +1,8 @@
 import { EndpointSet } from "../../src/endpoints/endpoint-set.js";
 import { admitRequest } from "../../src/retry/admit-request.js";
-import { CircuitBreaker } from "../../src/retry/circuit-breaker.js";
 import { isRetryable } from "../../src/retry/classify.js";
 import type { AttemptOutcome, SkipReason } from "../../src/retry/outcome.js";
 import type { OverloadGate } from "../../src/retry/overload-gate.js";
-import { RetryBudget } from "../../src/retry/retry-budget.js";
 import {
   type Attempt,
   type RetryPolicy,
@@ -13,6 +11,7 @@ import {
   type TimedOut,
 } from "../../src/retry/retry-loop.js";
 import type { RetryThrottle } from "../../src/retry/retry-throttle.js";
+import { createRouteGuards, type RouteGuards } from "../../src/retry/route-guards.js";
 import type { AttemptTarget, Upstream } from "./upstreams.js";
 import type { VirtualTime } from "./virtual-time.js";
 
@@ -125,6 +124,8 @@ export function sendAttempt(
   });
 }
 
+const ROUTE = "/provider";
+
 /**
  * A pod with the sidecar in front of its app: the route's breaker, the retry budget, the throttle
  * and the endpoint registry are the real ones of src/, one set per pod exactly as one sidecar
@@ -133,11 +134,18 @@ export function sendAttempt(
 export function sidecarPod(env: PodEnv, parts: SidecarParts = {}): PodCaller {
   const s = env.settings;
   const clock = env.time.clock;
-  const breaker = new CircuitBreaker(
-    { failureThreshold: s.circuitFailureThreshold, openMs: s.circuitOpenMs },
+  // The app's one route, with its guards built as the sidecar builds them (src/sidecar.ts).
+  const { breaker, budget } = createRouteGuards(
+    [ROUTE],
+    {
+      failureThreshold: s.circuitFailureThreshold,
+      openMs: s.circuitOpenMs,
+      budgetRatio: s.retryBudgetRatio,
+      budgetMinPerSec: s.retryBudgetMinPerSec,
+    },
     clock,
-  );
-  const budget = new RetryBudget({ ratio: s.retryBudgetRatio, minPerSec: s.retryBudgetMinPerSec }, clock);
+    noop,
+  ).get(ROUTE) as RouteGuards;
   const endpoints = new EndpointSet(
     { host: "billing", port: 80, ejectAfter: s.endpointEjectAfter, ejectMs: s.endpointEjectMs },
     clock,
@@ -205,7 +213,7 @@ export function sidecarPod(env: PodEnv, parts: SidecarParts = {}): PodCaller {
       };
       const result = await runWithRetries(
         {
-          route: "/provider",
+          route: ROUTE,
           requestId: "",
           maxRetries: s.maxRetries,
           replayable: true,

@@ -34,7 +34,8 @@ describe("the late mark", () => {
   });
 
   it("a jittery upstream: the mean of its answers, not the first few, sets the mark", () => {
-    const m = mark();
+    // Per-try timeout 500 ms (base mark 300): the slowest answers pass the base mark.
+    const m = new LateMark(300, 500);
     // Concurrent requests answer fastest first: 20, 60, ..., 460 ms, then the same again.
     let now = 0;
     for (let round = 0; round < 8; round++) {
@@ -43,8 +44,10 @@ describe("the late mark", () => {
         m.learn(now, latency);
       }
     }
-    expect(m.ms).toBeGreaterThan(460); // twice the mean, 480
-    expect(m.ms).toBeLessThan(1000); // known by now: over two per-try timeouts
+    // Twice the mean of the answers of its first second (about 225 ms), not of the first ten
+    // (200 ms: a mark of 400, past which a sixth of the answers would be late).
+    expect(m.ms).toBeGreaterThan(440);
+    expect(m.ms).toBeLessThan(500); // known by now: over two per-try timeouts
   });
 
   it("a level that changes in seconds moves it little; one that lasts minutes moves it all the way", () => {
