@@ -2,6 +2,7 @@ import { Agent, createServer, request } from "node:http";
 import type { AddressInfo } from "node:net";
 import { connect } from "node:net";
 import { describe, expect, it } from "vitest";
+import { quietPort } from "../support/quiet-port.js";
 import { useScenario } from "../support/scenario.js";
 import { type Harness, startHarness } from "../support/sidecar-harness.js";
 import { tryConnect } from "../support/sidecar-process.js";
@@ -22,7 +23,7 @@ async function readyz(h: Harness): Promise<number> {
 
 describe("drain", () => {
   it("turns /readyz 503 at once, refuses new connections, lets the in-flight request finish", async () => {
-    const h = await scenario.start();
+    const h = await scenario.start({ PORT: String(await quietPort()) });
     expect(await readyz(h)).toBe(200);
     scenario.upstream.script({
       status: 201,
@@ -166,7 +167,7 @@ describe("drain", () => {
   });
 
   it("stops quickly when nothing is in flight", async () => {
-    const h = await scenario.start();
+    const h = await scenario.start({ ADMIN_PORT: String(await quietPort()) });
     await (await fetch(`${h.url}/provider`)).arrayBuffer();
     const started = performance.now();
     await h.sidecar.shutdown();

@@ -1,7 +1,7 @@
-import { type AddressInfo, createServer } from "node:net";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { builtMain } from "../support/built-main.js";
 import { type FakeUpstream, startFakeUpstream } from "../support/fake-upstream.js";
+import { quietPort } from "../support/quiet-port.js";
 import { type SidecarProcess, startSidecarProcess, tryConnect } from "../support/sidecar-process.js";
 
 // docs/contract.md "Shutdown" with the real process (`node dist/main.js`, compiled by builtMain) and real
@@ -35,28 +35,14 @@ async function readyz(p: SidecarProcess): Promise<number> {
 }
 
 /** Two distinct free ports: both listeners stay open until both are picked (PORT = ADMIN_PORT is a config error). */
-async function twoFreePorts(): Promise<[number, number]> {
-  const servers = [createServer(), createServer()];
-  for (const server of servers)
-    await new Promise<void>((resolve, reject) => {
-      server.once("error", reject);
-      server.listen(0, "127.0.0.1", resolve);
-    });
-  const ports = servers.map((server) => (server.address() as AddressInfo).port);
-  for (const server of servers) await new Promise<void>((resolve) => server.close(() => resolve()));
-  return [ports[0] as number, ports[1] as number];
-}
-
 describe.each(["SIGTERM", "SIGINT"] as const)("%s", (signal) => {
   it("drains: readyz 503, new connections refused, the in-flight request answered, exit 0", async () => {
     upstream = await startFakeUpstream({ status: 201, body: "real answer", delayMs: 500 });
-    // SIGINT: on the ports given in PORT / ADMIN_PORT (SIGTERM: ephemeral ones).
-    const [port, adminPort] = await twoFreePorts();
-    const ports: Record<string, string> =
-      signal === "SIGINT" ? { PORT: String(port), ADMIN_PORT: String(adminPort) } : {};
+    // On the ports given in PORT / ADMIN_PORT, quiet ones: "refused" below must not be a parallel
+    // test's server that took an ephemeral port the moment the sidecar let it go.
+    const ports = { PORT: String(await quietPort()), ADMIN_PORT: String(await quietPort()) };
     const p = await startProcess({ ...ports, LOG_REQUESTS: "all" });
-    if (signal === "SIGINT")
-      expect([String(p.proxyPort), String(p.adminPort)]).toEqual([ports.PORT, ports.ADMIN_PORT]);
+    expect([String(p.proxyPort), String(p.adminPort)]).toEqual([ports.PORT, ports.ADMIN_PORT]);
     expect(await readyz(p)).toBe(200);
     const inFlight = fetch(`http://127.0.0.1:${p.proxyPort}/provider`, {
       method: "POST",

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { quietPort } from "../support/quiet-port.js";
 import { type SidecarProcess, startSidecarProcess, tryConnect } from "../support/sidecar-process.js";
 import { type DedupeBilling, startDedupeBilling } from "./support/dedupe-billing.js";
 import { type Outcome, startLoad } from "./support/load.js";
@@ -25,6 +26,7 @@ beforeAll(async () => {
   billing = await startDedupeBilling(SEED, { fail_before: 0.15, reset_after: 0.05, slow: 0.5 }, 600);
   sidecar = await startSidecarProcess({
     UPSTREAM_URL: billing.url,
+    PORT: String(await quietPort()),
     MAX_RETRIES: "3",
     BACKOFF_BASE_MS: "100",
     BACKOFF_JITTER: "0",
