@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { type Received, startFakeUpstream } from "../support/fake-upstream.js";
-import { freedPort, json, send, UUID, until, useScenario } from "../support/scenario.js";
+import { quietPort } from "../support/quiet-port.js";
+import { json, send, UUID, until, useScenario } from "../support/scenario.js";
 
 // docs/contract.md "When it retries": non-idempotent requests (POST, PATCH) without the IDEMPOTENCY_HEADER
 // get one generated (a UUID) before the first attempt, and every attempt carries the same value;
@@ -145,7 +146,7 @@ describe("IDEMPOTENCY_HEADER= (empty): nothing makes a repeated POST or PATCH sa
   });
 
   it("a POST is retried after connection refused: the retry reaches the upstream once it listens", async () => {
-    const port = await freedPort();
+    const port = await quietPort();
     const h = await s.start({
       IDEMPOTENCY_HEADER: "",
       UPSTREAM_URL: `http://127.0.0.1:${port}`,

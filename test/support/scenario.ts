@@ -1,4 +1,3 @@
-import { createServer } from "node:net";
 import { afterEach, beforeEach } from "vitest";
 import type { SidecarOverrides } from "../../src/sidecar.js";
 import { type Behaviour, type FakeUpstream, startFakeUpstream } from "./fake-upstream.js";
@@ -55,22 +54,12 @@ export function useScenario(
 
 /**
  * A port of 127.0.0.1 on which nothing listens, so connections are refused: port 1 (tcpmux),
- * privileged, and never listened on by a test (see `freedPort` for one a test listens on later).
+ * privileged, and never listened on by a test (see `quietPort` for one a test listens on later).
  * A port bound and then closed can be taken by another test's server, running in parallel, before
  * the sidecar connects to it.
  */
 export async function closedPort(): Promise<number> {
   return 1;
-}
-
-/** A port of 127.0.0.1 just bound and closed, for a test that starts listening on it later. */
-export async function freedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const address = server.address();
-  if (address === null || typeof address === "string") throw new Error("no port");
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return address.port;
 }
 
 export interface Reply {
