@@ -17,7 +17,12 @@ export const SKIP_REASONS: readonly SkipReason[] = [
 ];
 
 /** The `reason`s of answers to requests that match no route (counted with route="none"). */
-export const UNROUTED_REPLY_REASONS = ["no_route", "bad_request", "ambiguous_header"] as const;
+export const UNROUTED_REPLY_REASONS = [
+  "no_route",
+  "bad_request",
+  "ambiguous_header",
+  "expectation_failed",
+] as const;
 /**
  * The `reason`s of answers to what never reached the router (server/socket-replies.ts), besides
  * bad_request: CONNECT, and requests Node's parser refused as too large or too slow (route="none").

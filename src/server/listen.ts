@@ -24,6 +24,8 @@ export type ServerListener = RequestListener &
   Partial<SocketReplies> & {
     /** It refuses an HTTP/1.1 request without Host itself (Node's own answer is a bare 400). */
     checksHost?: boolean;
+    /** Its answer to an Expect other than 100-continue (Node's own is a bare 417). */
+    checkExpectation?: RequestListener;
   };
 
 // Without its own: CONNECT answered 405 JSON (Node would drop the socket unanswered), malformed
@@ -49,6 +51,7 @@ export function listen(
   );
   server.on("connect", listener.connect ?? UNCOUNTED.connect);
   if (listener.clientError !== undefined) server.on("clientError", listener.clientError);
+  if (listener.checkExpectation !== undefined) server.on("checkExpectation", listener.checkExpectation);
   return new Promise((resolve, reject) => {
     server.once("error", reject);
     server.listen(options.port, options.host, () => {

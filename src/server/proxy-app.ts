@@ -18,7 +18,7 @@ export interface ProxyAppOptions {
 
 /** A request the router answers itself, and how it is counted and logged. */
 interface Refusal {
-  readonly status: 400 | 404;
+  readonly status: 400 | 404 | 417;
   readonly reason: string;
   readonly message: string;
   /** The matched route prefix, or "none". */
@@ -29,8 +29,14 @@ interface Refusal {
 
 const NO_ROUTE = "no route forwards this path";
 
+type NodeRequestListener = (incoming: IncomingMessage, outgoing: ServerResponse) => void;
+
 /** A Node request listener, with the proxy's answers to CONNECT and malformed requests. */
-export type RequestHandler = ((incoming: IncomingMessage, outgoing: ServerResponse) => void) & SocketReplies;
+export type RequestHandler = NodeRequestListener &
+  SocketReplies & {
+    /** The server's "checkExpectation" event: an Expect other than 100-continue. */
+    readonly checkExpectation: NodeRequestListener;
+  };
 
 /**
  * The proxy port's request handler: refuse unsafe targets and ambiguous headers (400) and unknown
@@ -152,6 +158,19 @@ export function createProxyApp(options: ProxyAppOptions): RequestHandler {
       broke,
     );
   };
+  // RFC 9110 §10.1.1: an expectation the sidecar cannot meet is a 417. Node would write it bare;
+  // here it is the router's JSON answer, counted under the route the path names. The body, if the
+  // client sends it anyway, is read and dropped, so the connection stays usable.
+  const checkExpectation = (incoming: IncomingMessage, outgoing: ServerResponse) => {
+    const startedAt = forward.clock();
+    const requestId = requestIdOf(incoming.headers["x-request-id"], forward.newId);
+    const target = checkRequestTarget(incoming.url ?? "", options.ownAuthorities);
+    const route = (target.ok ? matchRoute(target.path) : undefined) ?? "none";
+    const message = "only Expect: 100-continue is supported";
+    const refusal = { status: 417, reason: "expectation_failed", message, route, path: target.path } as const;
+    refuse(incoming, outgoing, refusal, requestId, startedAt);
+  };
   // What never reaches the handler is answered, counted and logged like the router's refusals.
-  return Object.assign(handler, createSocketReplies({ newId: forward.newId, completed: forward.completed }));
+  const socketReplies = createSocketReplies({ newId: forward.newId, completed: forward.completed });
+  return Object.assign(handler, socketReplies, { checkExpectation });
 }

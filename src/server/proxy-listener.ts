@@ -30,6 +30,7 @@ export function createProxyListener(handler: RequestHandler) {
   // Its answers to CONNECT and malformed requests (each closes its connection, drain or not).
   listener.connect = handler.connect;
   listener.clientError = handler.clientError;
+  listener.checkExpectation = handler.checkExpectation;
   listener.checksHost = true;
   return {
     listener,

@@ -229,4 +229,27 @@ describe("Expect", () => {
   it("an unknown expectation → 417, nothing forwarded", async () => {
     await expectRefused(rawRequest("POST", "/provider", { expect: "teapot" }, "hello"), 417);
   });
+
+  it("the 417 is the sidecar's JSON answer, with its request id, counted under the route, the connection kept", async () => {
+    const counted = () =>
+      harness.metric("retry_sidecar_local_replies_total", {
+        route: "/provider",
+        reason: "expectation_failed",
+      });
+    const before = await counted();
+    // Kept alive (rawRequest asks for a close): the next request on the connection must be served.
+    const refused =
+      "POST /provider/x HTTP/1.1\r\nhost: x\r\nexpect: teapot\r\nx-request-id: exp-1\r\ncontent-length: 5\r\n\r\nhello";
+    const result = await exchange(port, refused + rawRequest("GET", "/provider/ok"));
+    expect(result.finals.map((r) => r.status)).toEqual([417, 200]);
+    const first = result.finals[0];
+    expect(first?.headers["x-request-id"]).toBe("exp-1");
+    expect(first?.headers["content-type"]).toMatch(/^application\/json/);
+    expect(JSON.parse(first?.body ?? "")).toEqual({
+      error: "only Expect: 100-continue is supported",
+      reason: "expectation_failed",
+    });
+    expect(upstream.requests.map((r) => r.target)).toEqual(["/provider/ok"]);
+    expect(await counted()).toBe(before + 1);
+  });
 });
