@@ -14,7 +14,10 @@ export interface LocalReplyBody {
 // The reason of the sidecar's own answer rides on the response, so that whoever reports the
 // request (the forwarder, the router) finds it in one place, whatever code path answered.
 const LOCAL_REASON = Symbol("retry-sidecar.localReason");
-type Marked = ServerResponse & { [LOCAL_REASON]?: string };
+// The status of an answer written straight to the socket (server/socket-replies.ts), by-passing
+// the response: Node's parser refused the rest of a request the router already holds.
+const SOCKET_STATUS = Symbol("retry-sidecar.socketStatus");
+type Marked = ServerResponse & { [LOCAL_REASON]?: string; [SOCKET_STATUS]?: number };
 
 /**
  * The answers the sidecar gives itself (everything else is the upstream's): a JSON body, so that
@@ -41,4 +44,15 @@ export function sendJson(
 /** The `reason` of the sidecar's own answer on this response; undefined when it is the upstream's. */
 export function localReasonOf(outgoing: ServerResponse): string | undefined {
   return (outgoing as Marked)[LOCAL_REASON];
+}
+
+/** Notes on the response of a request the router holds that its answer went on the socket. */
+export function markAnsweredOnSocket(outgoing: ServerResponse, status: number, reason: string): void {
+  (outgoing as Marked)[LOCAL_REASON] = reason;
+  (outgoing as Marked)[SOCKET_STATUS] = status;
+}
+
+/** The status of the answer written on the socket for this response; undefined when none was. */
+export function statusSentOnSocket(outgoing: ServerResponse): number | undefined {
+  return (outgoing as Marked)[SOCKET_STATUS];
 }

@@ -10,7 +10,7 @@ import type { RouteGuards } from "../retry/route-guards.js";
 import type { UpstreamAttempt } from "../upstream/upstream-client.js";
 import { answerCircuitOpen, answerClient, answerOverloaded, answerShutdown } from "./answer-client.js";
 import { AttemptSender } from "./attempt-sender.js";
-import { localReasonOf } from "./error-replies.js";
+import { localReasonOf, statusSentOnSocket } from "./error-replies.js";
 import type { ForwardDeps, ForwardTarget } from "./forward-request.js";
 import type { BodyReceiver } from "./request-body.js";
 import type { RequestCompleted } from "./request-completed.js";
@@ -197,7 +197,19 @@ export class Exchange
   }
 
   /** Tells the subscribers (metrics, logs) how the request ended: this object is the event. */
-  private report(status: number, summary: Summary, stop = summary.stop, error?: Error): void {
+  private report(
+    status: number,
+    summary: Summary,
+    stop: StopReason | undefined = summary.stop,
+    error?: Error,
+  ): void {
+    // Node's parser refused the rest of the request (a broken chunk, a body too slow) and the
+    // client was answered on the socket: its 400 or 408, not a client that left.
+    const sentOnSocket = statusSentOnSocket(this.outgoing);
+    if (sentOnSocket !== undefined) {
+      status = sentOnSocket;
+      if (stop === "client_gone") stop = undefined;
+    }
     this.status = status;
     this.attempts = summary.attempts;
     this.retries = summary.retries;

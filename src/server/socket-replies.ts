@@ -1,6 +1,6 @@
 import { type IncomingMessage, METHODS, type ServerResponse, STATUS_CODES } from "node:http";
 import type { Duplex } from "node:stream";
-import type { LocalReplyBody } from "../proxy/error-replies.js";
+import { type LocalReplyBody, markAnsweredOnSocket } from "../proxy/error-replies.js";
 import type { RequestCompleted } from "../proxy/request-completed.js";
 import { requestIdOf } from "../proxy/request-id.js";
 
@@ -89,6 +89,8 @@ export function createSocketReplies(deps: SocketReplyDeps): SocketReplies {
       }
       const refusal = NODE_STATUS[error.code ?? ""] ?? malformed(error.code);
       const requestId = requestIdOf(inFlight?.req?.headers["x-request-id"], deps.newId);
+      // The router's request is reported by the router, as what its client got (not as a 499).
+      if (inFlight !== undefined) markAnsweredOnSocket(inFlight, refusal.status, refusal.body.reason);
       writeAnswer(socket, refusal, requestId);
       if (inFlight === undefined) report(requestId, methodOf(error.rawPacket), "", refusal);
     },
