@@ -83,7 +83,10 @@ export function createSocketReplies(deps: SocketReplyDeps): SocketReplies {
     clientError(error, socket) {
       // A request the router already has (its body broke, or arrived too slowly) is its to report.
       const inFlight = (socket as { _httpMessage?: ServerResponse })._httpMessage;
-      if (error.code === "ECONNRESET" || !socket.writable || inFlight?.headersSent === true) {
+      // A client that closed its side in the middle of its body has left: its request is a 499.
+      const left =
+        error.code === "ECONNRESET" || (inFlight !== undefined && error.code === "HPE_INVALID_EOF_STATE");
+      if (left || !socket.writable || inFlight?.headersSent === true) {
         socket.destroy();
         return;
       }
