@@ -39,6 +39,22 @@ describe("a body Node's parser refuses after the request was routed", () => {
     await expectReported(h, "broken-chunk", 400, "bad_request");
   });
 
+  it("a bad chunk in a body too large to buffer, already streaming upstream: 400, reported as 400", async () => {
+    const h = await s.start({ LOG_REQUESTS: "all", MAX_BODY_BYTES: "1024" });
+    s.upstream.fallback = { status: 200, body: "ok", delayMs: 2000 };
+    const first = `${(3000).toString(16)}\r\n${"x".repeat(3000)}\r\n`; // past MAX_BODY_BYTES: streamed
+    const result = await exchange(h.sidecar.proxyPort, "", {
+      pieces: [`${head("broken-stream")}${first}`, "zz\r\nhello\r\n0\r\n\r\n"],
+      pieceGapMs: 300,
+    });
+    expect(result.finals.map((r) => r.status)).toEqual([400]);
+    expect(result.finals[0]?.headers["x-request-id"]).toBe("broken-stream");
+    const line = await h.waitForLog((l) => l.msg === "request completed" && l.reqId === "broken-stream");
+    expect(line.status).toBe(400);
+    expect(await h.metric("retry_sidecar_requests_total", { code: "499" })).toBe(0);
+    expect(await h.metric("retry_sidecar_requests_total", { route: "/provider", code: "400" })).toBe(1);
+  });
+
   it("a body too slow to arrive: 408, reported as 408, not 499", async () => {
     const h = await s.start({ LOG_REQUESTS: "all", REQUEST_TIMEOUT_MS: "500" });
     const pieces = [`${head("slow-body")}1\r\na\r\n`, ...Array.from({ length: 30 }, () => "1\r\na\r\n")];
