@@ -16,7 +16,12 @@ export const SKIP_REASONS: readonly SkipReason[] = [
   "overloaded",
 ];
 
-/** The `reason`s of answers to requests that match no route (counted with route="none"). */
+/**
+ * The `reason`s of the router's own refusals: of requests that match no route or whose target is
+ * refused (route="none"), and of an ambiguous header or an unmet expectation (under the route the
+ * path names, or "none"). Their series exist for "none" and, through LOCAL_REPLY_REASONS, for every
+ * route.
+ */
 export const UNROUTED_REPLY_REASONS = [
   "no_route",
   "bad_request",

@@ -16,8 +16,8 @@ export interface ListenOptions {
 const TIMEOUT_CHECK_INTERVAL_MS = 1_000;
 
 /**
- * A request listener that may also answer the server's "connect" and "clientError" events (the
- * proxy's, which counts and logs them; proxy-app.ts). They ride on the listener so that whoever
+ * A request listener that may also answer the server's "connect", "clientError" and
+ * "checkExpectation" events (the proxy's, which counts and logs them; proxy-app.ts). They ride on the listener so that whoever
  * wires the servers passes one thing.
  */
 export type ServerListener = RequestListener &

@@ -27,7 +27,8 @@ export function createProxyListener(handler: RequestHandler) {
     outgoing.on("close", forget);
     handler(incoming, outgoing);
   };
-  // Its answers to CONNECT and malformed requests (each closes its connection, drain or not).
+  // Its answers to CONNECT and malformed requests (each closes its connection, drain or not), and
+  // to an Expect it cannot meet.
   listener.connect = handler.connect;
   listener.clientError = handler.clientError;
   listener.checkExpectation = handler.checkExpectation;

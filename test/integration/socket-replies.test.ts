@@ -126,7 +126,12 @@ describe("requests Node's parser refuses", () => {
   it("the series of these reasons exist from start-up, at 0", async () => {
     const h = await s.start();
     const exposition = await (await fetch(`${h.adminUrl}/metrics`)).text();
-    for (const reason of ["connect_not_supported", "headers_too_large", "request_timeout"]) {
+    for (const reason of [
+      "connect_not_supported",
+      "headers_too_large",
+      "chunk_extensions_too_large",
+      "request_timeout",
+    ]) {
       expect(exposition).toContain(`retry_sidecar_local_replies_total{route="none",reason="${reason}"} 0`);
     }
   });
